@@ -15,10 +15,22 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(VENV)/.installed
 
+# checkov lives in its own environment: its pinned dependencies conflict with the project's.
+INFRA_VENV := .venv-infra
+
+$(INFRA_VENV)/.installed: infra/requirements-checks.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --upgrade pip
+	$(INFRA_VENV)/bin/pip install --quiet -r infra/requirements-checks.txt
+	touch $@
+
+infra-check: $(INFRA_VENV)/.installed
+	$(INFRA_VENV)/bin/checkov -d infra --framework terraform --quiet --compact --skip-download
+
 demo: install
 	$(VENV)/bin/dropscore demo
 
-test: install
+test: install $(INFRA_VENV)/.installed
 	$(PY) -m pytest -q
 
 lint: install

@@ -1,0 +1,89 @@
+"""The triggered chain run at once: what `dropscore drop` and `dropscore score` do on one machine."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from shared import services
+from shared.batch_scoring import score_object
+from shared.cleaning import clean_object
+from shared.settings import Settings
+
+
+def drop_file(settings: Settings, path: Path, kind: str = "incoming", *, run_chain: bool | None = None) -> dict[str, Any]:
+    """Put a file in the raw area under ``kind/``; in embedded mode run clean (and score) right away.
+
+    On a real cloud the upload itself fires the functions, so the chain is left to them.
+    """
+    raw_uri = settings.object_uri("raw", f"{kind}/{path.name}")
+    services.store(raw_uri).upload_file(raw_uri, path, "text/csv")
+    result: dict[str, Any] = {
+        "source": raw_uri,
+        "kind": kind,
+        "rows_in": None,
+        "rows_scored": 0,
+        "rows_quarantined": None,
+        "output": None,
+        "quarantine": None,
+    }
+    if not (settings.embedded if run_chain is None else run_chain):
+        result["status"] = "uploaded"
+        return result
+    cleaned = clean_object(settings, raw_uri)
+    result.update(
+        status=cleaned.status,
+        rows_in=cleaned.rows_in,
+        rows_clean=cleaned.rows_clean,
+        rows_quarantined=cleaned.rows_quarantined,
+        quarantine=cleaned.quarantine_uri or cleaned.report_uri,
+        clean=cleaned.clean_uri,
+        manifest=cleaned.manifest_uri,
+        message_es=cleaned.message_es,
+        message_en=cleaned.message_en,
+    )
+    if kind == "incoming" and cleaned.clean_uri:
+        scored = score_object(settings, cleaned.clean_uri)
+        result.update(status=scored.status, rows_scored=scored.rows_scored, output=scored.output, model_version=scored.model_version)
+    elif kind != "incoming":
+        result["output"] = cleaned.clean_uri  # kept for monitoring / retraining
+    return result
+
+
+def score_file(settings: Settings, path: Path, output: Path) -> dict[str, Any]:
+    """Clean and score a local file without touching the buckets or the warehouse.
+
+    The same clean and score code runs against throwaway folders, so the result is exactly
+    what a drop would give; the predictions land at ``output`` and rejected rows beside it.
+    """
+    with tempfile.TemporaryDirectory(prefix="dropscore-direct-") as scratch:
+        root = Path(scratch)
+        local = dataclasses.replace(
+            settings,
+            storage_uri=(root / "buckets").as_uri(),
+            area_uris={area: (root / "buckets" / area).as_uri() for area in settings.area_uris},
+            warehouse_uri=f"duckdb:///{root / 'warehouse.duckdb'}",
+        )
+        result = drop_file(local, path, "incoming", run_chain=True)
+        output = Path(output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if result.get("output"):
+            _copy(result["output"], output)
+            result["output"] = str(output)
+        for key, suffix in (("quarantine", ".quarantine.csv"),):
+            if result.get(key):
+                target = output.with_name(output.stem + (suffix if result[key].endswith(".csv") else ".report.json"))
+                _copy(result[key], target)
+                result[key] = str(target)
+        for key in ("source", "clean", "manifest"):
+            result.pop(key, None)
+        services.reset()
+        return result
+
+
+def _copy(uri: str, target: Path) -> None:
+    with services.store(uri).open_read(uri) as source, open(target, "wb") as destination:
+        shutil.copyfileobj(source, destination)

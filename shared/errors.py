@@ -1,0 +1,74 @@
+"""One base error and flat subclasses.
+
+The split that matters to the platform: :class:`TransientError` means "raise, the
+platform retries"; :class:`PermanentError` means "report it and return". Backends
+translate vendor errors at their boundary with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+
+class DropscoreError(Exception):
+    """Base of every error dropscore raises on purpose."""
+
+
+class PermanentError(DropscoreError):
+    """Retrying cannot help: bad input, bad configuration. Report and return."""
+
+
+class TransientError(DropscoreError):
+    """A fault that may pass (storage 5xx, timeout, connection reset): raise so the platform retries."""
+
+
+class BadInputError(PermanentError):
+    """A file that cannot be processed as a whole (empty, not CSV, no usable columns).
+
+    ``code`` is a stable machine-readable code; ``message_es`` / ``message_en`` are what
+    the business user reads in the file-level report.
+    """
+
+    def __init__(self, code: str, message_es: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.code = code
+        self.message_es = message_es
+        self.message_en = message_en
+
+    def message(self, language: str) -> str:
+        return self.message_es if language == "es" else self.message_en
+
+
+class ContractError(PermanentError):
+    """The data contract is missing, unreadable or inconsistent."""
+
+
+class ModelNotFoundError(PermanentError):
+    """No registered model (or no version under the requested alias)."""
+
+
+class ModelIntegrityError(PermanentError):
+    """A model artifact does not match the hash recorded at registration: refuse to score."""
+
+
+class UnexpectedEventError(PermanentError):
+    """An event of a type this handler does not process: log it, do not retry."""
+
+
+class ObjectNotFoundError(PermanentError):
+    """The object named by a URI does not exist."""
+
+
+class PreconditionFailedError(DropscoreError):
+    """A create-only write found the object already there (someone else claimed it)."""
+
+
+class ServiceUnavailableError(TransientError):
+    """A service the code needs did not answer. The message says which, where and how to start it."""
+
+    def __init__(self, service: str, location: str, how_to_start: str, detail: str = "") -> None:
+        text = f"{service} is not reachable at {location}. {how_to_start}"
+        if detail:
+            text += f" ({detail})"
+        super().__init__(text)
+        self.service = service
+        self.location = location
+        self.how_to_start = how_to_start

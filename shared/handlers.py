@@ -1,0 +1,83 @@
+"""What each Cloud Function does with its event, in one call; ``functions/*/main.py`` only delegate here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+from shared import events
+from shared.errors import ModelNotFoundError
+from shared.locations import object_uri_from_event
+from shared.settings import load_settings
+
+# The flows (pandas, pyarrow, LightGBM, MLflow) are imported inside each handler, not here:
+# importing main.py must stay cheap so a cold start answers quickly.
+
+logger = logging.getLogger("dropscore")
+
+
+def configure_logging() -> None:
+    """One line per record on stderr; Cloud Logging picks the severity from the level name."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_dropscore", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._dropscore = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+
+
+def handle_clean_event(cloud_event: Any) -> dict[str, Any] | None:
+    configure_logging()
+    settings = load_settings()
+    storage_event = events.storage_object(cloud_event, settings.max_event_age_seconds)
+    if storage_event is None:
+        return None
+    from shared.cleaning import clean_object
+
+    uri = object_uri_from_event(settings, storage_event.bucket, storage_event.name)
+    return clean_object(settings, uri, generation=storage_event.generation).to_dict()
+
+
+def handle_score_event(cloud_event: Any) -> dict[str, Any] | None:
+    configure_logging()
+    settings = load_settings()
+    storage_event = events.storage_object(cloud_event, settings.max_event_age_seconds)
+    if storage_event is None:
+        return None
+    from shared.batch_scoring import score_object
+
+    uri = object_uri_from_event(settings, storage_event.bucket, storage_event.name)
+    return score_object(settings, uri).to_dict()
+
+
+def handle_drift_request(request: Any) -> tuple[str, int, dict[str, str]]:
+    """HTTP: Cloud Scheduler POSTs here. 200 with the summary; 409 when there is no champion yet."""
+    configure_logging()
+    settings = load_settings()
+    from shared.monitoring import run_drift_check
+
+    try:
+        result = run_drift_check(settings)
+    except ModelNotFoundError as exc:
+        # Permanent until someone trains a model: answer without an error status the scheduler would retry.
+        body = {"error": "no_champion", "message": str(exc)}
+        return json.dumps(body), 409, {"Content-Type": "application/json"}
+    return json.dumps(result.summary(), ensure_ascii=False, default=str), 200, {"Content-Type": "application/json"}
+
+
+def handle_retrain_event(cloud_event: Any) -> dict[str, Any] | None:
+    configure_logging()
+    settings = load_settings()
+    message = events.pubsub_message(cloud_event, settings.max_event_age_seconds)
+    if message is None:
+        return None
+    from shared.lifecycle import run_retrain
+
+    try:
+        return run_retrain(settings, reason=str(message.data.get("reason", "")), trigger=message.message_id).to_dict()
+    except ModelNotFoundError as exc:
+        logger.error("retrain request %s cannot run: %s", message.message_id, exc)  # permanent: no retry
+        return None

@@ -1,0 +1,298 @@
+"""Every MLflow call dropscore makes lives here. The registry works by alias only.
+
+A model version's artifact folder holds ``model.lgb`` (LightGBM's native text format,
+never pickle, with the MLflow ``lightgbm`` flavor so ``mlflow models predict`` works too)
+and a ``dropscore/`` folder: the contract, the metadata (features, threshold, metrics,
+gates, importances, the model file's sha256) and the reference sample for drift.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import pandas as pd
+
+from shared.contract import Contract
+from shared.errors import ModelIntegrityError, ModelNotFoundError, ServiceUnavailableError
+from shared.training import TrainedModel
+
+logger = logging.getLogger(__name__)
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+ALIASES = (CHAMPION, CHALLENGER, PREVIOUS)
+EXPERIMENT_NAME = "dropscore"
+MODEL_FILE = "model.lgb"
+META_DIR = "dropscore"
+
+
+@dataclass
+class LoadedModel:
+    version: str
+    booster: lgb.Booster
+    contract: Contract
+    meta: dict[str, Any]
+    reference_sample: pd.DataFrame
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.meta["features"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta["threshold"])
+
+    @property
+    def feature_importance(self) -> dict[str, float]:
+        return dict(self.meta["feature_importance"])
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def current_actor() -> str:
+    with contextlib.suppress(Exception):
+        return os.environ.get("DROPSCORE_ACTOR") or getpass.getuser()
+    return "unknown"
+
+
+class ModelRegistry:
+    """The registered model ``model_name`` in the MLflow server or sqlite file at ``tracking_uri``."""
+
+    def __init__(self, tracking_uri: str, model_name: str, artifact_root: Path | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.model_name = model_name
+        self._artifact_root = artifact_root
+        self._loaded: dict[str, LoadedModel] = {}
+
+    @cached_property
+    def client(self):  # noqa: ANN201 - MlflowClient, imported lazily (cold starts)
+        from mlflow import MlflowClient
+
+        if self.tracking_uri.startswith("sqlite:///"):
+            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    @contextlib.contextmanager
+    def _translated(self, action: str):
+        """Turn "the server is not there" into an error that says which, where and how to start it."""
+        try:
+            yield
+        except (ModelNotFoundError, ModelIntegrityError):
+            raise
+        except Exception as exc:
+            text = str(exc)
+            unreachable = any(
+                marker in text
+                for marker in ("Connection refused", "Max retries exceeded", "Failed to establish", "Name or service not known")
+            )
+            if unreachable:
+                raise ServiceUnavailableError(
+                    "MLflow tracking server",
+                    self.tracking_uri,
+                    "Start it with `dropscore serve` (local) or check DROPSCORE_MLFLOW_TRACKING_URI.",
+                    detail=f"while trying to {action}",
+                ) from exc
+            if "RESOURCE_DOES_NOT_EXIST" in text or "not found" in text.lower():
+                raise ModelNotFoundError(f"{action}: {text}") from exc
+            raise
+
+    def _experiment_id(self) -> str:
+        experiment = self.client.get_experiment_by_name(EXPERIMENT_NAME)
+        if experiment is not None:
+            return experiment.experiment_id
+        location = None
+        if self.tracking_uri.startswith("sqlite:///"):
+            # Keep artifacts beside the sqlite file, never in the current working directory.
+            root = self._artifact_root or Path(self.tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts"
+            location = root.resolve().as_uri()
+        return self.client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def register(
+        self,
+        trained: TrainedModel,
+        contract: Contract,
+        *,
+        sources: dict[str, str],
+        purpose: str,
+    ) -> str:
+        """Log a run with params, metrics and artifacts; register it as a new version. Returns the version."""
+        import mlflow
+        import mlflow.lightgbm
+
+        with self._translated("register a model version"), tempfile.TemporaryDirectory() as scratch:
+            model_dir = Path(scratch) / "model"
+            mlflow.lightgbm.save_model(trained.booster, str(model_dir), pip_requirements=[f"lightgbm=={lgb.__version__}"])
+            meta_dir = model_dir / META_DIR
+            meta_dir.mkdir()
+            (meta_dir / "contract.yaml").write_text(contract.to_yaml(), encoding="utf-8")
+            trained.reference_sample.to_parquet(meta_dir / "reference_sample.parquet", index=False)
+            meta = {
+                "features": trained.features,
+                "threshold": trained.threshold,
+                "metrics": trained.metrics,
+                "validation_metrics": trained.validation_metrics,
+                "gates": contract.gates,
+                "gate_failures": trained.gate_failures,
+                "feature_importance": trained.feature_importance,
+                "numeric_quartiles": trained.numeric_quartiles,
+                "params": trained.params,
+                "rows": trained.rows,
+                "sources": sources,
+                "purpose": purpose,
+                "positive": contract.positive,
+                "negative": contract.negative,
+                "model_sha256": sha256_of(model_dir / MODEL_FILE),
+                "trained_at": datetime.now(UTC).isoformat(),
+            }
+            (meta_dir / "meta.json").write_text(json.dumps(meta, indent=2, default=float), encoding="utf-8")
+            client = self.client
+            run = client.create_run(self._experiment_id(), run_name=f"{self.model_name}-{purpose}")
+            run_id = run.info.run_id
+            for key, value in trained.params.items():
+                client.log_param(run_id, key, value)
+            client.log_param(run_id, "threshold", round(trained.threshold, 6))
+            for key, value in trained.metrics.items():
+                client.log_metric(run_id, f"holdout_{key}", value)
+            client.set_tag(run_id, "dropscore.purpose", purpose)
+            client.set_tag(run_id, "dropscore.contract", contract.fingerprint())
+            client.log_artifacts(run_id, str(model_dir), artifact_path="model")
+            client.set_terminated(run_id)
+            with contextlib.suppress(Exception):
+                client.create_registered_model(self.model_name)
+            source = f"{client.get_run(run_id).info.artifact_uri}/model"
+            version = client.create_model_version(self.model_name, source, run_id=run_id)
+            tags = {
+                "threshold": f"{trained.threshold:.6f}",
+                "gates_passed": str(trained.gates_passed).lower(),
+                "purpose": purpose,
+                "model_sha256": meta["model_sha256"],
+                "metrics": json.dumps({k: round(v, 5) for k, v in trained.metrics.items()}),
+            }
+            for key, value in tags.items():
+                client.set_model_version_tag(self.model_name, version.version, key, value)
+            return str(version.version)
+
+    def set_alias(self, alias: str, version: str) -> None:
+        with self._translated(f"set alias {alias}"):
+            self.client.set_registered_model_alias(self.model_name, alias, version)
+
+    def clear_alias(self, alias: str) -> None:
+        with self._translated(f"delete alias {alias}"), contextlib.suppress(Exception):
+            self.client.delete_registered_model_alias(self.model_name, alias)
+
+    def promote(self, version: str) -> str | None:
+        """Make ``version`` the champion; the old champion becomes ``previous``. Returns the old champion."""
+        old = self.version_of(CHAMPION)
+        if old == version:
+            return old
+        if old is not None:
+            self.set_alias(PREVIOUS, old)
+        self.set_alias(CHAMPION, version)
+        if self.version_of(CHALLENGER) == version:
+            self.clear_alias(CHALLENGER)
+        return old
+
+    def rollback(self) -> tuple[str, str]:
+        """Champion goes back to ``previous``, at once. Returns (restored version, demoted version)."""
+        previous, champion = self.version_of(PREVIOUS), self.version_of(CHAMPION)
+        if previous is None or champion is None:
+            raise ModelNotFoundError("there is no previous champion to roll back to / no hay un campeón anterior")
+        self.set_alias(CHAMPION, previous)
+        self.set_alias(PREVIOUS, champion)
+        return previous, champion
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def version_of(self, alias: str) -> str | None:
+        with self._translated(f"read alias {alias}"):
+            try:
+                return str(self.client.get_model_version_by_alias(self.model_name, alias).version)
+            except Exception as exc:  # MLflow raises a generic exception for "no such alias / model"
+                if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc).lower():
+                    return None
+                raise
+
+    def load(self, alias_or_version: str = CHAMPION) -> LoadedModel:
+        """Load a version (by alias or number), verifying the model file against its recorded hash.
+
+        Cached per process by version number: the alias is re-read on every call (cheap), the
+        artifacts only when the alias has moved.
+        """
+        version = alias_or_version if alias_or_version.isdigit() else self.version_of(alias_or_version)
+        if version is None:
+            raise ModelNotFoundError(f"model {self.model_name!r} has no version with alias {alias_or_version!r}")
+        if version in self._loaded:
+            return self._loaded[version]
+        import mlflow
+
+        with self._translated(f"download version {version}"), tempfile.TemporaryDirectory() as scratch:
+            model_version = self.client.get_model_version(self.model_name, version)
+            with contextlib.redirect_stdout(io.StringIO()):
+                local = Path(
+                    mlflow.artifacts.download_artifacts(
+                        artifact_uri=model_version.source, dst_path=scratch, tracking_uri=self.tracking_uri
+                    )
+                )
+            meta = json.loads((local / META_DIR / "meta.json").read_text(encoding="utf-8"))
+            actual = sha256_of(local / MODEL_FILE)
+            if actual != meta["model_sha256"]:
+                raise ModelIntegrityError(
+                    f"model version {version}: {MODEL_FILE} sha256 {actual[:12]}… does not match the registered "
+                    f"{meta['model_sha256'][:12]}…; refusing to score with it"
+                )
+            loaded = LoadedModel(
+                version=version,
+                booster=lgb.Booster(model_file=str(local / MODEL_FILE)),
+                contract=Contract.from_yaml((local / META_DIR / "contract.yaml").read_text(encoding="utf-8")),
+                meta=meta,
+                reference_sample=pd.read_parquet(local / META_DIR / "reference_sample.parquet"),
+            )
+        self._loaded[version] = loaded
+        return loaded
+
+    def versions(self) -> list[dict[str, Any]]:
+        with self._translated("list model versions"):
+            try:
+                found = self.client.search_model_versions(f"name = '{self.model_name}'")
+            except Exception as exc:
+                if "RESOURCE_DOES_NOT_EXIST" in str(exc):
+                    return []
+                raise
+            # Search results do not carry aliases on every backend; the registered model always does.
+            alias_map = dict(self.client.get_registered_model(self.model_name).aliases or {}) if found else {}
+            out = []
+            for model_version in sorted(found, key=lambda v: int(v.version)):
+                tags = dict(model_version.tags or {})
+                out.append(
+                    {
+                        "version": str(model_version.version),
+                        "aliases": sorted(alias for alias, number in alias_map.items() if str(number) == str(model_version.version)),
+                        "metrics": json.loads(tags.get("metrics", "{}")),
+                        "threshold": float(tags["threshold"]) if "threshold" in tags else None,
+                        "gates_passed": tags.get("gates_passed") == "true",
+                        "purpose": tags.get("purpose"),
+                        "run_id": model_version.run_id,
+                        "created_at": datetime.fromtimestamp(model_version.creation_timestamp / 1000, UTC).isoformat(),
+                    }
+                )
+            return out

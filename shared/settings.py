@@ -1,0 +1,112 @@
+"""Settings read from ``DROPSCORE_*`` environment variables into one frozen object.
+
+Handlers call :func:`load_settings` inside the request, never at import time, so a
+function instance picks up its environment the way Cloud Functions gives it and tests
+can change the environment between calls.
+
+Every name the code reads is listed in :data:`ENVIRONMENT_VARIABLES`; Terraform sets
+exactly these on the functions (``tests/infra`` checks it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+# name -> one-line description. Embedded-only names are marked so infra can skip them.
+ENVIRONMENT_VARIABLES: dict[str, str] = {
+    "DROPSCORE_HOME": "embedded mode only: folder holding buckets, mlflow.db and the DuckDB warehouse",
+    "DROPSCORE_STORAGE": "base storage URI: file:///path, gs://NAME_PREFIX (buckets NAME_PREFIX-raw, ...) or s3://BUCKET[/prefix]",
+    "DROPSCORE_BUCKET_RAW": "URI of the raw area (overrides the one derived from DROPSCORE_STORAGE)",
+    "DROPSCORE_BUCKET_CLEAN": "URI of the clean area",
+    "DROPSCORE_BUCKET_QUARANTINE": "URI of the quarantine area",
+    "DROPSCORE_BUCKET_PREDICTIONS": "URI of the predictions area",
+    "DROPSCORE_BUCKET_REPORTS": "URI of the reports area",
+    "DROPSCORE_WAREHOUSE": "duckdb:///path/to/file.duckdb or bigquery://PROJECT/DATASET",
+    "DROPSCORE_MLFLOW_TRACKING_URI": "MLflow tracking URI: sqlite:///path/mlflow.db or https://mlflow-server",
+    "DROPSCORE_MODEL_NAME": "registered model name in MLflow",
+    "DROPSCORE_LANG": "language of reports and messages: es (default) or en",
+    "DROPSCORE_MAX_EVENT_AGE_SECONDS": "events older than this are dropped without work",
+    "DROPSCORE_RETRAIN_TOPIC": "Pub/Sub topic (projects/P/topics/T) for retrain requests; empty = direct call",
+    "DROPSCORE_ALERT_WEBHOOK": "URL receiving alert messages (Google Chat / Slack / Teams style JSON POST)",
+    "DROPSCORE_ALERT_TOPIC": "Pub/Sub topic (projects/P/topics/T) receiving alert records",
+    "DROPSCORE_PII_KEY": "secret key for the keyed hash (HMAC-SHA256) of personal-data columns",
+}
+
+EMBEDDED_ONLY_VARIABLES = frozenset({"DROPSCORE_HOME"})
+
+AREAS: tuple[str, ...] = ("raw", "clean", "quarantine", "predictions", "reports")
+
+DEFAULT_MODEL_NAME = "dropscore"
+DEFAULT_MAX_EVENT_AGE_SECONDS = 24 * 3600  # Eventarc keeps retrying for up to 24 hours
+SUPPORTED_LANGUAGES = ("es", "en")
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    storage_uri: str
+    area_uris: Mapping[str, str]
+    warehouse_uri: str
+    tracking_uri: str
+    model_name: str
+    language: str
+    max_event_age_seconds: float
+    retrain_topic: str | None
+    alert_webhook: str | None
+    alert_topic: str | None
+    pii_key: str | None = field(default=None, repr=False)  # never printed or logged
+
+    def area_uri(self, area: str) -> str:
+        """URI of a logical bucket ("raw", "clean", ...), without a trailing slash."""
+        return self.area_uris[area]
+
+    def object_uri(self, area: str, key: str) -> str:
+        return f"{self.area_uris[area]}/{key.lstrip('/')}"
+
+    @property
+    def embedded(self) -> bool:
+        return self.storage_uri.startswith("file://")
+
+
+def _derive_area_uri(storage_uri: str, area: str) -> str:
+    if storage_uri.startswith("gs://"):
+        # GCS: one bucket per area, named "<prefix>-<area>" (what infra/ creates).
+        return f"{storage_uri.rstrip('/')}-{area}"
+    # file:// and s3://: one root, one folder or key prefix per area.
+    return f"{storage_uri.rstrip('/')}/{area}"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    home = Path(get("DROPSCORE_HOME") or ".dropscore").expanduser().resolve()
+    storage_uri = get("DROPSCORE_STORAGE") or (home / "buckets").as_uri()
+    area_uris = {
+        area: (get(f"DROPSCORE_BUCKET_{area.upper()}") or _derive_area_uri(storage_uri, area)).rstrip("/")
+        for area in AREAS
+    }
+    language = (get("DROPSCORE_LANG") or "es").lower()[:2]
+    if language not in SUPPORTED_LANGUAGES:
+        language = "es"
+    max_age_text = get("DROPSCORE_MAX_EVENT_AGE_SECONDS")
+    return Settings(
+        home=home,
+        storage_uri=storage_uri,
+        area_uris=area_uris,
+        warehouse_uri=get("DROPSCORE_WAREHOUSE") or f"duckdb:///{home / 'warehouse.duckdb'}",
+        tracking_uri=get("DROPSCORE_MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}",
+        model_name=get("DROPSCORE_MODEL_NAME") or DEFAULT_MODEL_NAME,
+        language=language,
+        max_event_age_seconds=float(max_age_text) if max_age_text else DEFAULT_MAX_EVENT_AGE_SECONDS,
+        retrain_topic=get("DROPSCORE_RETRAIN_TOPIC"),
+        alert_webhook=get("DROPSCORE_ALERT_WEBHOOK"),
+        alert_topic=get("DROPSCORE_ALERT_TOPIC"),
+        pii_key=get("DROPSCORE_PII_KEY"),
+    )
