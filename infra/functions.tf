@@ -57,8 +57,8 @@ resource "google_cloudfunctions2_function" "clean" {
 
     direct_vpc_egress = "VPC_EGRESS_ALL_TRAFFIC"
     direct_vpc_network_interface {
-      network    = google_compute_network.vpc.id
-      subnetwork = google_compute_subnetwork.serverless.id
+      network    = google_compute_network.vpc.name
+      subnetwork = google_compute_subnetwork.serverless.name
     }
   }
 
@@ -123,8 +123,8 @@ resource "google_cloudfunctions2_function" "score" {
 
     direct_vpc_egress = "VPC_EGRESS_ALL_TRAFFIC"
     direct_vpc_network_interface {
-      network    = google_compute_network.vpc.id
-      subnetwork = google_compute_subnetwork.serverless.id
+      network    = google_compute_network.vpc.name
+      subnetwork = google_compute_subnetwork.serverless.name
     }
   }
 
@@ -189,8 +189,8 @@ resource "google_cloudfunctions2_function" "drift" {
 
     direct_vpc_egress = "VPC_EGRESS_ALL_TRAFFIC"
     direct_vpc_network_interface {
-      network    = google_compute_network.vpc.id
-      subnetwork = google_compute_subnetwork.serverless.id
+      network    = google_compute_network.vpc.name
+      subnetwork = google_compute_subnetwork.serverless.name
     }
   }
 
@@ -241,8 +241,8 @@ resource "google_cloudfunctions2_function" "retrain" {
 
     direct_vpc_egress = "VPC_EGRESS_ALL_TRAFFIC"
     direct_vpc_network_interface {
-      network    = google_compute_network.vpc.id
-      subnetwork = google_compute_subnetwork.serverless.id
+      network    = google_compute_network.vpc.name
+      subnetwork = google_compute_subnetwork.serverless.name
     }
   }
 

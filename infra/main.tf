@@ -9,7 +9,7 @@ locals {
   # The areas the code knows (shared/settings.py AREAS), one GCS bucket each.
   areas = ["raw", "clean", "quarantine", "predictions", "reports"]
 
-  labels = merge({ app = "dropscore", managed-by = "terraform" }, var.labels)
+  labels = merge({ "app" = "dropscore", "managed-by" = "terraform" }, var.labels)
 
   s3_enabled = var.storage_backend == "s3" || var.s3_fallback_enabled
 
@@ -57,10 +57,12 @@ locals {
 
   # Standard AWS SDK variables, only when the functions store data on S3: boto3 assumes this role
   # with a Google-signed identity token of the function's service account (s3.tf).
-  aws_environment = var.storage_backend == "s3" ? {
-    AWS_ROLE_ARN       = aws_iam_role.functions[0].arn
-    AWS_DEFAULT_REGION = var.aws_region
-  } : {}
+  aws_environment = {
+    for name, value in {
+      AWS_ROLE_ARN       = one(aws_iam_role.functions[*].arn)
+      AWS_DEFAULT_REGION = var.aws_region
+    } : name => value if var.storage_backend == "s3"
+  }
 
   apis = [
     "artifactregistry.googleapis.com",
@@ -79,10 +81,6 @@ locals {
     "sqladmin.googleapis.com",
     "storage.googleapis.com",
   ]
-}
-
-data "google_project" "this" {
-  project_id = var.project_id
 }
 
 resource "google_project_service" "enabled" {

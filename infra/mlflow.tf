@@ -11,6 +11,16 @@ resource "google_artifact_registry_repository" "images" {
   format        = "DOCKER"
   description   = "MLflow server image and the function build images of dropscore."
 
+  # Every function deploy pushes a build image here: drop untagged ones after 30 days.
+  cleanup_policies {
+    id     = "delete-old-untagged"
+    action = "DELETE"
+    condition {
+      tag_state  = "UNTAGGED"
+      older_than = "2592000s"
+    }
+  }
+
   cleanup_policies {
     id     = "keep-recent-versions"
     action = "KEEP"
@@ -161,8 +171,8 @@ resource "google_cloud_run_v2_service" "mlflow" {
     vpc_access {
       egress = "PRIVATE_RANGES_ONLY"
       network_interfaces {
-        network    = google_compute_network.vpc.id
-        subnetwork = google_compute_subnetwork.serverless.id
+        network    = google_compute_network.vpc.name
+        subnetwork = google_compute_subnetwork.serverless.name
       }
     }
 

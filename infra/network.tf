@@ -1,7 +1,8 @@
 # A small VPC so that everything can stay internal:
 # - the functions reach MLflow (internal ingress) through Direct VPC egress, all traffic;
 # - MLflow reaches Cloud SQL on its private IP (no public IP on the database);
-# - Cloud NAT lets the functions post to an external alert webhook.
+# - Cloud NAT lets the functions post to an alert webhook outside Google (Slack, Teams); Google
+#   Chat webhooks and every Google API are reached through Private Google Access without it.
 # Direct VPC egress has no idle cost (unlike a Serverless VPC Access connector).
 
 resource "google_compute_network" "vpc" {
@@ -32,6 +33,8 @@ resource "google_compute_subnetwork" "serverless" {
 }
 
 resource "google_compute_router" "nat" {
+  count = var.internet_egress_enabled ? 1 : 0
+
   name    = "${var.name_prefix}-router"
   project = var.project_id
   region  = var.region
@@ -39,10 +42,12 @@ resource "google_compute_router" "nat" {
 }
 
 resource "google_compute_router_nat" "nat" {
+  count = var.internet_egress_enabled ? 1 : 0
+
   name                               = "${var.name_prefix}-nat"
   project                            = var.project_id
   region                             = var.region
-  router                             = google_compute_router.nat.name
+  router                             = google_compute_router.nat[0].name
   nat_ip_allocate_option             = "AUTO_ONLY"
   source_subnetwork_ip_ranges_to_nat = "LIST_OF_SUBNETWORKS"
 

@@ -87,15 +87,15 @@ output "storage_uri" {
 
 output "s3_bucket_name" {
   description = "S3 fallback bucket, or null when the fallback is off."
-  value       = local.s3_enabled ? aws_s3_bucket.data[0].bucket : null
+  value       = one(aws_s3_bucket.data[*].bucket)
 }
 
 output "s3_access_policy_arn" {
   description = "IAM policy granting access to the S3 fallback bucket only; attach it to whoever else runs dropscore on S3. Null when the fallback is off."
-  value       = local.s3_enabled ? aws_iam_policy.s3_access[0].arn : null
+  value       = one(aws_iam_policy.s3_access[*].arn)
 }
 
 output "s3_functions_role_arn" {
   description = "AWS role the functions assume (web identity federation) to reach the S3 bucket. Null when the fallback is off."
-  value       = local.s3_enabled ? aws_iam_role.functions[0].arn : null
+  value       = one(aws_iam_role.functions[*].arn)
 }

@@ -371,13 +371,19 @@ variable "mlflow_operator_members" {
 # Network
 # ---------------------------------------------------------------------------------------------
 
+variable "internet_egress_enabled" {
+  type        = bool
+  description = "Create Cloud NAT so the functions can reach the internet (a Slack or Teams alert webhook). Its external IP costs about USD 3.65 a month; Google Chat webhooks and Google APIs work without it."
+  default     = true
+}
+
 variable "subnet_cidr" {
   type        = string
   description = "CIDR of the subnet used for Direct VPC egress by the functions and MLflow (at least /26)."
   default     = "10.20.0.0/24"
 
   validation {
-    condition     = can(cidrhost(var.subnet_cidr, 0)) && tonumber(split("/", var.subnet_cidr)[1]) <= 26
+    condition     = can(cidrhost(var.subnet_cidr, 0)) && try(tonumber(split("/", var.subnet_cidr)[1]) <= 26, false)
     error_message = "subnet_cidr must be an IPv4 CIDR of size /26 or larger."
   }
 }

@@ -57,6 +57,10 @@ provider "aws" {
   skip_credentials_validation = !local.s3_enabled
   skip_requesting_account_id  = !local.s3_enabled
   skip_metadata_api_check     = !local.s3_enabled
+  # Placeholders only while no AWS resource exists, so a plan never looks for AWS credentials;
+  # with the fallback on, null lets the provider use the normal chain (AWS_PROFILE, env, SSO).
+  access_key = local.s3_enabled ? null : "unused-s3-fallback-off"
+  secret_key = local.s3_enabled ? null : "unused-s3-fallback-off"
 
   default_tags {
     tags = local.labels

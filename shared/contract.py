@@ -31,6 +31,22 @@ _POSITIVE_WORDS = ("1", "si", "sí", "yes", "true", "verdadero", "s", "y", "posi
 _MAX_CATEGORIES = 50
 
 
+class _ContractLoader(yaml.SafeLoader):
+    """YAML 1.1 reads unquoted yes/no/on/off as booleans, turning a category "No" into "False".
+
+    In a contract people write Spanish and English values by hand, so only true/false are booleans.
+    """
+
+
+_ContractLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ContractLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def normalize_name(name: str) -> str:
     """Case-, accent- and spacing-insensitive form of a column name, used to match headers."""
     decomposed = unicodedata.normalize("NFKD", str(name))
@@ -70,6 +86,8 @@ class ColumnSpec:
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> ColumnSpec:
+        if not isinstance(data, dict):
+            raise ContractError(f"column {name!r}: expected a mapping such as {{type: numeric}}, not {data!r}")
         column_type = data.get("type")
         if column_type not in COLUMN_TYPES:
             raise ContractError(f"column {name!r}: type must be one of {', '.join(COLUMN_TYPES)}, not {column_type!r}")
@@ -80,10 +98,10 @@ class ColumnSpec:
         return cls(
             name=name,
             type=column_type,
-            required=bool(data.get("required", True)),
-            nullable=bool(data.get("nullable", True)),
-            min=_optional_float(data.get("min")),
-            max=_optional_float(data.get("max")),
+            required=_flag(data.get("required", True), f"column {name!r}: required"),
+            nullable=_flag(data.get("nullable", True), f"column {name!r}: nullable"),
+            min=_optional_float(data.get("min"), f"column {name!r}: min"),
+            max=_optional_float(data.get("max"), f"column {name!r}: max"),
             values=[str(v) for v in values] if values is not None else None,
             unknown=unknown,
             format=data.get("format"),
@@ -154,13 +172,17 @@ class Contract:
             columns_data = data["columns"]
         except (KeyError, TypeError) as exc:
             raise ContractError(f"contract is missing the section {exc}") from exc
+        if not isinstance(target, dict) or "column" not in target or "positive" not in target:
+            raise ContractError("section 'target' must be a mapping with 'column' and 'positive', e.g. {column: churn, positive: 'sí'}")
+        if not isinstance(columns_data, dict):
+            raise ContractError("section 'columns' must be a mapping of column name -> {type: ...}")
         columns = {str(name): ColumnSpec.from_dict(str(name), spec or {}) for name, spec in columns_data.items()}
         if target["column"] not in columns:
             raise ContractError(f"target column {target['column']!r} is not among the contract's columns")
         id_column = data.get("id_column")
         if id_column is not None and id_column not in columns:
             raise ContractError(f"id column {id_column!r} is not among the contract's columns")
-        gates = {**DEFAULT_GATES, **{k: float(v) for k, v in (data.get("gates") or {}).items()}}
+        gates = {**DEFAULT_GATES, **{str(k): _number(v, f"gate {k!r}") for k, v in (data.get("gates") or {}).items()}}
         return cls(
             name=str(data.get("name") or "dropscore"),
             target=str(target["column"]),
@@ -169,7 +191,7 @@ class Contract:
             id_column=id_column,
             columns=columns,
             gates=gates,
-            challenger_margin=float(data.get("challenger_margin", DEFAULT_CHALLENGER_MARGIN)),
+            challenger_margin=_number(data.get("challenger_margin", DEFAULT_CHALLENGER_MARGIN), "challenger_margin"),
             passthrough=[str(c) for c in data.get("passthrough") or []],
             decimal=str((data.get("locale") or {}).get("decimal", "auto")),
             task=str(data.get("task", "binary")),
@@ -178,7 +200,7 @@ class Contract:
     @classmethod
     def from_yaml(cls, text: str) -> Contract:
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_ContractLoader)  # a SafeLoader subclass: plain data only
         except yaml.YAMLError as exc:
             raise ContractError(f"the contract is not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
@@ -192,10 +214,28 @@ class Contract:
         return Contract(**{**self.__dict__, "columns": columns})
 
 
-def _optional_float(value: Any) -> float | None:
+def _optional_float(value: Any, what: str = "value") -> float | None:
     if value is None or value == "":
         return None
-    return float(value)
+    return _number(value, what)
+
+
+def _flag(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("yes", "on", "si", "sí", "1"):
+        return True
+    if text in ("no", "off", "0"):
+        return False
+    raise ContractError(f"{what} must be true or false, not {value!r}")
+
+
+def _number(value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ContractError(f"{what} must be a number, not {value!r}") from exc
 
 
 def _round_nice(value: float) -> float:
@@ -224,7 +264,11 @@ def infer_contract(
         raise ContractError(f"target column {target!r} is not in the file; columns: {', '.join(typed_frame.columns)}")
     if id_column is not None and id_column not in typed_frame.columns:
         raise ContractError(f"id column {id_column!r} is not in the file")
-    target_values = typed_frame[target].dropna().astype(str)
+    target_values = typed_frame[target].dropna()
+    if pd.api.types.is_numeric_dtype(target_values) and (target_values == target_values.round()).all():
+        # infer_types read "0"/"1" as 0.0/1.0; files (and validation) carry the text "0"/"1".
+        target_values = target_values.astype("int64")
+    target_values = target_values.astype(str)
     classes = sorted(target_values.unique().tolist())
     if len(classes) != 2:
         raise ContractError(

@@ -134,6 +134,9 @@ class CsvChunks:
                 na_filter=False,
                 chunksize=chunk_rows,
                 skipinitialspace=False,
+                # Never take the first column as the index when rows carry one more field than the
+                # header (Excel's trailing ";"): that would shift every value one column left.
+                index_col=False,
                 on_bad_lines="error",  # a ragged row fails the file loudly rather than vanish
                 engine="c",
             )
@@ -149,7 +152,8 @@ class CsvChunks:
     def __iter__(self) -> Iterator[pd.DataFrame]:
         try:
             for chunk in self._reader:
-                yield clean_strings(chunk)
+                if len(chunk):  # a header-only file yields one empty frame: that is "no rows", not a batch
+                    yield clean_strings(chunk)
         except pd.errors.ParserError as exc:
             raise BadInputError(
                 "not_csv",

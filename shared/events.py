@@ -70,7 +70,10 @@ def storage_object(cloud_event: Any, max_age_seconds: float) -> StorageObjectEve
         return None
     data = cloud_event.data if hasattr(cloud_event, "data") else _attribute(cloud_event, "data")
     if isinstance(data, (bytes, str)):
-        data = json.loads(data)
+        try:
+            data = json.loads(data)
+        except ValueError:
+            data = None  # permanent: a body that is not JSON will not become JSON on retry
     if not isinstance(data, dict) or "bucket" not in data or "name" not in data:
         logger.error("ignoring storage event %s without bucket/name", _attribute(cloud_event, "id"))
         return None
@@ -102,6 +105,9 @@ def pubsub_message(cloud_event: Any, max_age_seconds: float) -> PubSubMessage | 
             payload = json.loads(base64.b64decode(message["data"]).decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             logger.error("Pub/Sub message %s has a body that is not JSON; treating it as empty", message.get("messageId"))
+    if not isinstance(payload, dict):  # e.g. a JSON string or list: callers read it with .get()
+        logger.error("Pub/Sub message %s has a JSON body that is not an object; treating it as empty", message.get("messageId"))
+        payload = {}
     return PubSubMessage(
         message_id=str(message.get("messageId") or message.get("message_id") or _attribute(cloud_event, "id") or ""),
         data=payload,

@@ -31,16 +31,18 @@ def score_batch(model: LoadedModel, clean: pd.DataFrame, *, language: str = "es"
     features = model.features
     matrix = model_matrix(clean, contract, features)
     scores = model.booster.predict(matrix) if len(matrix) else np.array([], dtype=float)
+    # Label from the score as written, so a reader never sees a score and label that disagree at the threshold.
+    scores = np.round(scores, 6)
     id_column = contract.output_id_column
     out = pd.DataFrame({id_column: clean[id_column].astype("string").to_numpy() if id_column in clean else pd.array(range(len(clean)), dtype="string")})
-    out["score"] = np.round(scores, 6)
+    out["score"] = scores
     out["label"] = np.where(scores >= model.threshold, contract.positive, contract.negative)
     if with_reasons and len(matrix):
         contributions = model.booster.predict(matrix, pred_contrib=True)[:, :-1]  # last column is the bias
         for slot, texts in enumerate(_reason_texts(model, matrix, contributions, language), start=1):
             out[f"reason_{slot}"] = texts
-    else:
-        for slot in range(1, REASON_COUNT + 1):
+    for slot in range(1, REASON_COUNT + 1):  # fewer features than reasons (or no reasons): empty slots
+        if f"reason_{slot}" not in out:
             out[f"reason_{slot}"] = pd.Series([None] * len(out), dtype="string")
     out["model_version"] = model.version
     for name in contract.passthrough:

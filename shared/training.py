@@ -110,7 +110,8 @@ def gate_failures(metrics: dict[str, float], gates: dict[str, float]) -> list[st
     for metric, floor in gates.items():
         value = metrics.get(metric)
         if value is None or not np.isfinite(value) or value < floor:
-            failures.append(f"{metric} {value if value is not None else 'n/a':.3f} < {floor:.2f}")
+            shown = "n/a" if value is None else f"{value:.3f}"  # a missing metric fails its gate, it must not crash
+            failures.append(f"{metric} {shown} < {floor:.2f}")
     return failures
 
 
@@ -167,7 +168,8 @@ def train_model(labeled: pd.DataFrame, contract: Contract, *, seed: int = 42, ho
     metrics = binary_metrics(y[holdout_idx], holdout_scores, threshold)
     gain = booster.feature_importance(importance_type="gain")
     total_gain = float(gain.sum()) or 1.0
-    importance = {name: float(value) / total_gain for name, value in zip(booster.feature_name(), gain, strict=True)}
+    # Key by the contract's names: booster.feature_name() has LightGBM's sanitized ones ("ventas mensuales" -> "ventas_mensuales").
+    importance = {name: float(value) / total_gain for name, value in zip(features, gain, strict=True)}
     reference_rows = train_idx if len(train_idx) <= REFERENCE_SAMPLE_ROWS else np.random.default_rng(seed).choice(train_idx, REFERENCE_SAMPLE_ROWS, replace=False)
     reference = labeled.iloc[np.sort(reference_rows)][features].reset_index(drop=True)
     reference["score"] = booster.predict(matrix.iloc[np.sort(reference_rows)], num_iteration=booster.best_iteration)

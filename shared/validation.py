@@ -40,8 +40,9 @@ def expected_columns(contract: Contract, kind: str) -> tuple[list[str], set[str]
     required = {name for name in columns if contract.columns[name].required}
     if kind == "training":
         required.add(contract.target)
-    if contract.id_column is None and kind == "incoming":
-        required.discard(id_column)
+    if contract.id_column is None:
+        # No id in the contract: the validator generates "<file stem>-<row>" (labels/ must carry it back).
+        columns.insert(0, id_column)
     return columns, required
 
 
@@ -60,11 +61,12 @@ def map_header(header: list[str], contract: Contract, kind: str) -> HeaderMappin
     present = set(renames.values())
     missing = [name for name in expected if name not in present]
     missing_required = [name for name in missing if name in required]
+    generated = contract.output_id_column if contract.id_column is None else None
     mapping = HeaderMapping(
         renames=renames,
         expected=expected,
         missing_required=missing_required,
-        missing_optional=[name for name in missing if name not in required],
+        missing_optional=[name for name in missing if name not in required and name != generated],
         extra=extra,
     )
     if missing_required:

@@ -1,0 +1,105 @@
+"""Fixtures shared by the test suite: a clean environment, an embedded home, synthetic files, a champion."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shared import services
+from shared.settings import Settings, load_settings
+from shared.storage import reset_clients
+
+TRAINING_ROWS = 3000
+MONTH_ROWS = 600
+SEED = 11
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No DROPSCORE_* setting or cloud endpoint from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("DROPSCORE_") or name in ("STORAGE_EMULATOR_HOST", "AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(name, raising=False)
+    services.reset()
+    reset_clients()
+    yield
+    services.reset()
+    reset_clients()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("DROPSCORE_HOME", str(tmp_path / "home"))
+    return load_settings()
+
+
+@dataclass(frozen=True)
+class SyntheticFiles:
+    folder: Path
+    training: Path
+    contract: Path
+    months: dict[int, Path]
+    labels: dict[int, Path]
+
+
+@pytest.fixture(scope="session")
+def synthetic_files(tmp_path_factory: pytest.TempPathFactory) -> SyntheticFiles:
+    """Spanish-Excel CSVs from the generator: a training file, its contract, three months and their labels."""
+    import argparse
+
+    from shared import synthetic
+    from shared.cli import cmd_contract_infer
+
+    folder = tmp_path_factory.mktemp("synthetic")
+    training = folder / "entrenamiento.csv"
+    synthetic.write_excel_csv(synthetic.generate_batch(TRAINING_ROWS, month=0, seed=SEED), training)
+    contract = folder / "contrato.yaml"
+    cmd_contract_infer(
+        argparse.Namespace(file=str(training), target=synthetic.TARGET_COLUMN, positive="si", id=synthetic.ID_COLUMN, name="test", output=str(contract), json=True),
+        load_settings({"DROPSCORE_HOME": str(folder / "unused")}),
+    )
+    months, labels = {}, {}
+    for month in (1, 2, 3):
+        batch = synthetic.generate_batch(MONTH_ROWS, month=month, seed=SEED)
+        months[month] = folder / f"mes_{month}.csv"
+        labels[month] = folder / f"etiquetas_{month}.csv"
+        synthetic.write_excel_csv(synthetic.without_target(batch), months[month])
+        synthetic.write_excel_csv(synthetic.labels_of(batch), labels[month])
+    return SyntheticFiles(folder, training, contract, months, labels)
+
+
+def train_champion(settings: Settings, files: SyntheticFiles):
+    from shared.contract import Contract
+    from shared.lifecycle import train_from_csv
+
+    contract = Contract.from_yaml(files.contract.read_text(encoding="utf-8"))
+    outcome = train_from_csv(settings, files.training, contract, seed=SEED)
+    assert outcome.promoted, outcome.reason_en
+    return outcome
+
+
+@pytest.fixture(scope="session")
+def champion_template(tmp_path_factory: pytest.TempPathFactory, synthetic_files: SyntheticFiles) -> Path:
+    """One embedded home with a trained champion, built once per session and copied by tests."""
+    template = tmp_path_factory.mktemp("champion") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DROPSCORE_HOME", str(template))
+        services.reset()
+        train_champion(load_settings(), synthetic_files)
+        services.reset()
+    return template
+
+
+@pytest.fixture
+def champion_home(champion_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A private copy of the trained home. The copy's registry still reads model artifacts from the
+    template's artifact folder (MLflow stores absolute artifact URIs), which tests only read."""
+    copy = tmp_path / "home"
+    shutil.copytree(champion_template, copy)
+    monkeypatch.setenv("DROPSCORE_HOME", str(copy))
+    return load_settings()
