@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from shared import services
 from shared.errors import ObjectNotFoundError
 from shared.locations import DroppedFile, locate
+from shared.parquet_io import open_parquet
 from shared.registry import CHAMPION
 from shared.scoring import prediction_columns, score_batch
 from shared.settings import Settings
@@ -61,10 +61,9 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
     predictions_uri = settings.object_uri("predictions", dropped.predictions_key())
     scored_at = datetime.now(UTC)
     frames: list[pd.DataFrame] = []
-    store = services.store(clean_uri)
-    with tempfile.TemporaryDirectory(prefix="dropscore-score-") as scratch, store.open_read(clean_uri) as stream:
+    with tempfile.TemporaryDirectory(prefix="dropscore-score-") as scratch:
         csv_path = Path(scratch) / "predictions.csv"
-        parquet = pq.ParquetFile(stream)
+        parquet = open_parquet(clean_uri)
         # Written back the way the user sent it: same delimiter and decimal mark, UTF-8 with BOM for Excel.
         with open(csv_path, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle, delimiter=delimiter)

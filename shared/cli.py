@@ -209,6 +209,15 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
     return result
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from shared.dashboard import build_dashboard
+
+    result = build_dashboard(settings)
+    if not args.json:
+        print(result.path or result.uri)
+    return result.to_dict()
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from shared.demo import run_demo
 
@@ -277,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rollback = command("rollback", cmd_rollback, "make the previous champion the champion again, at once")
     rollback.add_argument("--reason", default="manual rollback", help="why (recorded with who)")
+
+    command("report", cmd_report, "build the management dashboard (static HTML, Spanish by default; --lang en) and print its path")
     return parser
 
 

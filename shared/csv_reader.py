@@ -27,6 +27,21 @@ CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "sin dato", "s/d"})
 
 
+def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Decode bytes that are not UTF-8 as cp1252.
+
+    The encoding is sniffed on the head only: a cp1252 export whose first accent comes after the
+    first 64 KiB looks like UTF-8 there, and "Peña" further down must not become "Pe\ufffda".
+    """
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return bytes(error.object[error.start : error.end]).decode("cp1252", errors="replace"), error.end
+
+
+_UTF8_FALLBACK_ERRORS = "dropscore-cp1252-fallback"
+codecs.register_error(_UTF8_FALLBACK_ERRORS, _cp1252_fallback)
+
+
 @dataclass(frozen=True)
 class CsvDialect:
     encoding: str       # python codec name used to decode
@@ -124,7 +139,8 @@ class CsvChunks:
         head = stream.read(SNIFF_BYTES)
         self.dialect = sniff(head)
         raw = io.BufferedReader(_ChainedStream(head, stream), buffer_size=1 << 20)
-        self._text = io.TextIOWrapper(raw, encoding=self.dialect.encoding, errors="replace", newline="")
+        errors = _UTF8_FALLBACK_ERRORS if self.dialect.encoding.startswith("utf-8") else "replace"
+        self._text = io.TextIOWrapper(raw, encoding=self.dialect.encoding, errors=errors, newline="")
         try:
             self._reader = pd.read_csv(
                 self._text,

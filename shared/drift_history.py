@@ -218,7 +218,7 @@ def project_crossing(
 
 
 def _to_datetime(value: object) -> datetime | None:
-    if value is None or (not isinstance(value, datetime) and pd.isna(value)):
+    if value is None or value is pd.NaT or (not isinstance(value, datetime) and pd.isna(value)):
         return None
     timestamp = pd.Timestamp(value)
     if timestamp.tzinfo is None:

@@ -366,7 +366,7 @@ def categorical_drift(
     reference_labels, reference_sampled = _sample(reference_labels, sample_cap, random_generator)
     current_labels, current_sampled = _sample(current_labels, sample_cap, random_generator)
 
-    reference_categories, reference_counts = np.unique(reference_labels, return_counts=True)
+    reference_categories, reference_counts = _label_counts(reference_labels)
     reference_total = reference_labels.size
     reference_share_of = dict(
         zip(reference_categories.tolist(), (reference_counts / reference_total).tolist(), strict=True)
@@ -389,7 +389,7 @@ def categorical_drift(
     current_bucket_counts = dict.fromkeys(buckets, 0)
     for category, count in zip(reference_categories.tolist(), reference_counts.tolist(), strict=True):
         reference_bucket_counts[grouped(category)] += int(count)
-    current_categories, current_counts = np.unique(current_labels, return_counts=True)
+    current_categories, current_counts = _label_counts(current_labels)
     for category, count in zip(current_categories.tolist(), current_counts.tolist(), strict=True):
         current_bucket_counts[grouped(category)] += int(count)
 
@@ -536,11 +536,25 @@ def _looks_numeric(non_null: pd.Series) -> bool:
     return bool(pd.to_numeric(non_null, errors="coerce").notna().all())
 
 
+def _label_counts(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct labels (sorted) and their counts.
+
+    A hash count (pandas) rather than ``np.unique``: sorting an object array of strings
+    compares Python objects one pair at a time, which dominated the check's run time.
+    """
+    counts = pd.Series(labels, dtype=object).value_counts(sort=False)
+    order = np.argsort(counts.index.to_numpy(dtype=object).astype(str), kind="stable")
+    return counts.index.to_numpy(dtype=object)[order], counts.to_numpy(dtype=np.int64)[order]
+
+
 def _category_labels(values: ArrayLike) -> np.ndarray:
     series = pd.Series(_as_one_dimensional(values))
     non_null = series[series.notna()]
     if non_null.empty:
         return np.array([], dtype=object)
+    if pd.api.types.is_string_dtype(non_null.dtype) and pd.api.types.infer_dtype(non_null, skipna=True) == "string":
+        # already text (the usual case for declared categoricals): no per-value conversion
+        return non_null.to_numpy(dtype=object)
     if pd.api.types.is_float_dtype(non_null.dtype):
         return _float_labels(non_null.to_numpy(dtype=float))
     if pd.api.types.is_integer_dtype(non_null.dtype) or pd.api.types.is_bool_dtype(non_null.dtype):

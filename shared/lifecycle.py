@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from shared import services
 from shared.cleaning import clean_stream
@@ -21,6 +20,7 @@ from shared.contract import Contract
 from shared.errors import BadInputError, ModelNotFoundError
 from shared.features import model_matrix, target_vector
 from shared.locations import DroppedFile
+from shared.parquet_io import read_parquet
 from shared.registry import CHALLENGER, CHAMPION, current_actor
 from shared.settings import Settings
 from shared.training import TrainedModel, binary_metrics, train_model
@@ -74,10 +74,7 @@ def _file_sha256(path: Path) -> str:
 
 
 def _read_parquet(uri: str, columns: list[str] | None = None) -> pd.DataFrame:
-    with services.store(uri).open_read(uri) as stream:
-        parquet = pq.ParquetFile(stream)
-        wanted = None if columns is None else [c for c in columns if c in parquet.schema_arrow.names]
-        return parquet.read(columns=wanted).to_pandas()
+    return read_parquet(uri, columns)
 
 
 def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, seed: int = 42) -> TrainOutcome:

@@ -26,7 +26,8 @@ class DroppedFile:
     @classmethod
     def from_raw_key(cls, key: str) -> DroppedFile | None:
         parts = PurePosixPath(key).parts
-        if len(parts) < 2 or parts[0] not in KINDS:
+        # A key ending in "/" is a folder placeholder (the GCS console's "create folder"), not a file.
+        if len(parts) < 2 or parts[0] not in KINDS or key.endswith("/"):
             return None
         return cls(parts[0], str(PurePosixPath(*parts[1:]).with_suffix("")))
 

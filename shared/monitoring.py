@@ -37,7 +37,6 @@ from shared.drift_stats import (
     DEFAULT_MIN_ROWS,
     DEFAULT_SAMPLE_CAP,
     SEVERITY_LABEL_HIGH,
-    SEVERITY_LABEL_MEDIUM,
     DriftStatistic,
     benjamini_hochberg,
     categorical_drift,

@@ -39,6 +39,8 @@ CONFIDENCE_Z = 1.959963984540054
 """Two-sided 95 % normal quantile for the intervals."""
 PERFORMANCE_LOOKBACK_DAYS = 400
 """Predictions older than this are not read (a year of months plus late labels)."""
+MAX_PREDICTION_ROWS = 2_000_000
+"""The newest predictions read at most (about 20 months at 100 000 a day would not fit a function's memory)."""
 METRICS = ("roc_auc", "precision", "recall")
 
 
@@ -277,15 +279,20 @@ def read_labels(settings: Settings, contract: Contract) -> pd.DataFrame:
     ).drop_duplicates("row_id", keep="last").reset_index(drop=True)
 
 
-def read_predictions(settings: Settings, *, since: datetime | None, until: datetime | None) -> pd.DataFrame:
-    """Champion predictions (the scores users got) scored in ``[since, until)``."""
-    return services.warehouse(settings).read(
+def read_predictions(
+    settings: Settings, *, since: datetime | None, until: datetime | None, limit: int = MAX_PREDICTION_ROWS
+) -> pd.DataFrame:
+    """Champion predictions (the scores users got) scored in ``[since, until)``, the newest ``limit``, oldest first."""
+    frame = services.warehouse(settings).read(
         "predictions",
         since=since,
         until=until,
         where={"model_role": CHAMPION},
         columns=["batch_key", "source_uri", "row_id", "score", "label", "reason_1", "model_version", "scored_at"],
+        limit=limit,
+        newest_first=True,
     )
+    return frame.iloc[::-1].reset_index(drop=True)
 
 
 def _read_parquet(uri: str, columns: list[str]) -> pd.DataFrame:

@@ -67,6 +67,40 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+_TOKEN_REFRESH_SECONDS = 45 * 60  # Google ID tokens live one hour
+_token_fetched_at: dict[str, float] = {}
+
+
+def ensure_cloud_run_token(tracking_uri: str) -> None:
+    """Authenticate to an MLflow server on Cloud Run that has no public invoker.
+
+    Cloud Run wants a Google ID token whose audience is the service URL; the MLflow client
+    sends ``MLFLOW_TRACKING_TOKEN`` as a bearer token. We fetch one from the metadata server
+    (or the local service-account credentials) and refresh it before it expires. Local
+    servers (loopback) and an explicitly set token are left alone.
+    """
+    import time
+    from urllib.parse import urlparse
+
+    host = urlparse(tracking_uri).hostname or ""
+    if not tracking_uri.startswith("https://") or host in ("localhost", "127.0.0.1"):
+        return
+    if os.environ.get("MLFLOW_TRACKING_TOKEN") and tracking_uri not in _token_fetched_at:
+        return  # someone set their own token (e.g. `gcloud auth print-identity-token`)
+    if time.monotonic() - _token_fetched_at.get(tracking_uri, -1e9) < _TOKEN_REFRESH_SECONDS:
+        return
+    try:
+        import google.auth.transport.requests
+        import google.oauth2.id_token
+
+        token = google.oauth2.id_token.fetch_id_token(google.auth.transport.requests.Request(), tracking_uri.rstrip("/"))
+    except Exception as exc:  # no Google credentials here: let the request go and fail with the server's answer
+        logger.warning("could not fetch an ID token for %s: %s", tracking_uri, exc)
+        return
+    os.environ["MLFLOW_TRACKING_TOKEN"] = token
+    _token_fetched_at[tracking_uri] = time.monotonic()
+
+
 def current_actor() -> str:
     with contextlib.suppress(Exception):
         return os.environ.get("DROPSCORE_ACTOR") or getpass.getuser()
@@ -93,6 +127,7 @@ class ModelRegistry:
     @contextlib.contextmanager
     def _translated(self, action: str):
         """Turn "the server is not there" into an error that says which, where and how to start it."""
+        ensure_cloud_run_token(self.tracking_uri)
         try:
             yield
         except (ModelNotFoundError, ModelIntegrityError):

@@ -1,9 +1,17 @@
-"""Reports people read: static HTML with inline SVG charts, so they open offline and live in a bucket."""
+"""Reports people read: static HTML with inline SVG charts, so they open offline and live in a bucket.
+
+The drift report explains one check to a manager: the decision first, what to do, then each
+drifted feature with its reference-against-current bars, how the drift developed (sudden or
+gradual) and, for a gradual one, when it will reach the retraining line; the full table of
+every test comes last. Spanish by default, English on request.
+"""
 
 from __future__ import annotations
 
 import html
 from typing import TYPE_CHECKING, Any
+
+from shared import charts
 
 if TYPE_CHECKING:
     from shared.monitoring import DriftCheckResult, FeatureDrift
@@ -12,55 +20,157 @@ TEXT = {
     "es": {
         "title": "Informe de deriva de datos",
         "model": "Modelo (versión)",
-        "window": "Ventana",
+        "window": "Ventana analizada",
         "rows": "Filas analizadas",
+        "check": "Control",
         "decision": "Decisión",
+        "what_to_do": "Qué hacer",
+        "drifted_title": "Variables con deriva",
+        "watch_title": "Tendencias a vigilar",
+        "score_title": "Distribución de los puntajes del modelo",
+        "performance_title": "Rendimiento medido (etiquetas recibidas)",
+        "all_title": "Todas las pruebas",
         "feature": "Variable",
         "kind": "Tipo",
-        "statistic": "Estadístico",
-        "effect": "Tamaño del efecto",
+        "statistic": "Prueba",
+        "effect": "Efecto",
         "p_adj": "p ajustado (BH)",
+        "psi": "PSI",
         "severity": "Severidad",
         "drifted": "¿Deriva?",
+        "pattern": "Patrón",
+        "previous": "Efecto vs. ventana anterior",
+        "importance": "Importancia",
         "yes": "sí",
         "no": "no",
         "reference": "referencia",
         "current": "actual",
         "since_start": "desde el inicio",
-        "severities": {"low": "baja", "medium": "media", "high": "alta", "insufficient_data": "datos insuficientes"},
         "retrain": "Reentrenamiento",
-        "legend": "Barras: proporción de filas por intervalo o categoría (gris = referencia de entrenamiento, color = ventana actual).",
+        "key": "variable clave",
+        "trend": "Evolución del efecto por control",
+        "retrain_line": "línea de reentrenamiento",
+        "projection": "Al ritmo actual cruzaría la línea de reentrenamiento en ≈{checks:.1f} controles (hacia {date}).",
+        "crossed": "Ya superó la línea de reentrenamiento.",
+        "kinds": {"numeric": "numérica", "categorical": "categórica", "missing_rate": "tasa de faltantes", "score": "puntaje"},
+        "severities": {"low": "baja", "medium": "media", "high": "alta", "insufficient_data": "datos insuficientes"},
+        "statuses": {"ok": "Sin problemas", "warning": "Aviso", "retrain": "Reentrenar", "insufficient_data": "Datos insuficientes", "no_data": "Sin datos nuevos"},
+        "finding_severity": {"critical": "crítico", "warning": "aviso", "info": "información"},
+        "patterns": {
+            "sudden": "súbita",
+            "gradual": "gradual",
+            "sustained": "sostenida",
+            "undetermined": "sin patrón claro",
+        },
+        "pattern_help": {
+            "sudden": "salto frente a la ventana anterior: revise primero el proceso de datos (archivo, formato, unidades).",
+            "gradual": "sube frente a la referencia desde hace 3 o más controles: cambio del mercado; planifique reentrenar.",
+            "sustained": "la deriva ya estaba en controles anteriores y se mantiene.",
+            "undetermined": "sin historial suficiente para saber si es súbita o gradual.",
+        },
+        "period": "Periodo",
+        "labeled": "Etiquetadas",
+        "coverage": "Cobertura",
+        "gate": "umbral",
+        "insufficient_labels": "etiquetas insuficientes",
+        "no_drift": "Ninguna variable cambió lo suficiente para preocupar.",
+        "method": (
+            "Método: numéricas con KS (efecto = estadístico D); categóricas y numéricas de pocos valores con la distancia L∞ entre "
+            "proporciones (categorías raras < 1 % agrupadas, nuevas aparte) y χ²; la tasa de faltantes como señal propia; PSI informativo. "
+            "Valores p corregidos por Benjamini–Hochberg. Severidad por efecto: baja < 0,1 ≤ media < 0,3 ≤ alta. "
+            "Una variable tiene deriva solo si es significativa tras la corrección y al menos media. Con menos de 500 filas: datos insuficientes."
+        ),
+        "legend": "Barras: proporción de filas por intervalo o categoría (gris = referencia de entrenamiento, azul = ventana actual).",
+        "weighted": "Peso de las variables con deriva en el modelo",
+        "tested": "Pruebas realizadas",
     },
     "en": {
         "title": "Data drift report",
         "model": "Model (version)",
-        "window": "Window",
+        "window": "Window analysed",
         "rows": "Rows analysed",
+        "check": "Check",
         "decision": "Decision",
+        "what_to_do": "What to do",
+        "drifted_title": "Drifted features",
+        "watch_title": "Trends to watch",
+        "score_title": "Distribution of the model's scores",
+        "performance_title": "Measured performance (labels received)",
+        "all_title": "Every test",
         "feature": "Feature",
         "kind": "Kind",
-        "statistic": "Statistic",
-        "effect": "Effect size",
+        "statistic": "Test",
+        "effect": "Effect",
         "p_adj": "Adjusted p (BH)",
+        "psi": "PSI",
         "severity": "Severity",
         "drifted": "Drifted?",
+        "pattern": "Pattern",
+        "previous": "Effect vs previous window",
+        "importance": "Importance",
         "yes": "yes",
         "no": "no",
         "reference": "reference",
         "current": "current",
         "since_start": "since the start",
-        "severities": {"low": "low", "medium": "medium", "high": "high", "insufficient_data": "insufficient data"},
         "retrain": "Retraining",
-        "legend": "Bars: share of rows per bin or category (grey = training reference, colour = current window).",
+        "key": "key feature",
+        "trend": "Effect size per check",
+        "retrain_line": "retraining line",
+        "projection": "At the current pace it would cross the retraining line in ≈{checks:.1f} checks (around {date}).",
+        "crossed": "It is already past the retraining line.",
+        "kinds": {"numeric": "numeric", "categorical": "categorical", "missing_rate": "missing rate", "score": "score"},
+        "severities": {"low": "low", "medium": "medium", "high": "high", "insufficient_data": "insufficient data"},
+        "statuses": {"ok": "No problems", "warning": "Warning", "retrain": "Retrain", "insufficient_data": "Insufficient data", "no_data": "No new data"},
+        "finding_severity": {"critical": "critical", "warning": "warning", "info": "information"},
+        "patterns": {"sudden": "sudden", "gradual": "gradual", "sustained": "sustained", "undetermined": "undetermined"},
+        "pattern_help": {
+            "sudden": "a jump against the previous window: check the data pipeline first (file, format, units).",
+            "gradual": "rising against the reference for 3 or more checks: the market is moving; plan retraining.",
+            "sustained": "the drift was there in earlier checks and stays.",
+            "undetermined": "not enough history to tell sudden from gradual.",
+        },
+        "period": "Period",
+        "labeled": "Labeled",
+        "coverage": "Coverage",
+        "gate": "gate",
+        "insufficient_labels": "insufficient labels",
+        "no_drift": "No feature changed enough to worry about.",
+        "method": (
+            "Method: numeric features with KS (effect = the D statistic); categorical and few-valued numeric features with the L∞ distance "
+            "of shares (categories under 1 % grouped, unseen ones apart) and χ²; the missing-value rate as its own signal; PSI for information. "
+            "P-values corrected with Benjamini–Hochberg. Severity from the effect: low < 0.1 ≤ medium < 0.3 ≤ high. "
+            "A feature drifted only when significant after correction and at least medium. Under 500 rows: insufficient data."
+        ),
+        "legend": "Bars: share of rows per bin or category (grey = training reference, blue = current window).",
+        "weighted": "Weight of the drifted features in the model",
+        "tested": "Tests run",
     },
 }
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2933;max-width:1100px}
-h1{font-size:1.5rem} table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{border-bottom:1px solid #e4e7eb;padding:.35rem .5rem;text-align:left;vertical-align:middle}
-th{background:#f5f7fa} .high{color:#b91c1c;font-weight:600} .medium{color:#b45309} .low{color:#047857}
-.card{background:#f5f7fa;border-radius:8px;padding:1rem;margin:1rem 0} .muted{color:#616e7c;font-size:.85rem}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;color:#1f2933;max-width:1140px;padding:0 1rem}
+h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:2px solid #e4e7eb;padding-bottom:.3rem}
+table{border-collapse:collapse;width:100%;font-size:.85rem}
+th,td{border-bottom:1px solid #e4e7eb;padding:.3rem .45rem;text-align:left;vertical-align:middle}
+th{background:#f5f7fa;position:sticky;top:0} .num{text-align:right;font-variant-numeric:tabular-nums}
+.high{color:#b91c1c;font-weight:600} .medium{color:#b45309;font-weight:600} .low{color:#047857} .insufficient_data{color:#7b8794}
+.card{background:#f5f7fa;border-radius:8px;padding:1rem;margin:1rem 0}
+.muted{color:#616e7c;font-size:.85rem}
+.banner{border-radius:8px;padding:1rem 1.2rem;margin:1rem 0;font-size:1.05rem;border-left:6px solid}
+.banner.ok{background:#ecfdf5;border-color:#059669} .banner.warning{background:#fffbeb;border-color:#d97706}
+.banner.retrain{background:#fef2f2;border-color:#dc2626} .banner.insufficient_data,.banner.no_data{background:#f5f7fa;border-color:#9aa5b1}
+.badge{display:inline-block;border-radius:999px;padding:.05rem .55rem;font-size:.75rem;font-weight:600;margin-right:.4rem}
+.badge.critical{background:#fee2e2;color:#991b1b} .badge.warning{background:#fef3c7;color:#92400e} .badge.info{background:#e0f2fe;color:#075985}
+.badge.sudden{background:#fee2e2;color:#991b1b} .badge.gradual{background:#ede9fe;color:#5b21b6} .badge.sustained,.badge.undetermined{background:#e4e7eb;color:#3e4c59}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:1rem}
+.feature{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:.8rem}
+.feature h3{font-size:1rem;margin:.1rem 0 .4rem}
+.kpis{display:flex;flex-wrap:wrap;gap:1rem} .kpi{background:#f5f7fa;border-radius:8px;padding:.7rem 1rem;min-width:150px}
+.kpi b{display:block;font-size:1.4rem}
+figure.chart{margin:.4rem 0} figcaption{font-size:.8rem;color:#616e7c}
+ol.findings li{margin:.5rem 0} .action{color:#3e4c59;font-size:.9rem;margin-top:.15rem}
+p.empty{color:#7b8794;font-style:italic}
 """
 
 
@@ -68,72 +178,213 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "–"
     try:
-        return f"{float(value):.{digits}f}"
+        number = float(value)
     except (TypeError, ValueError):
         return html.escape(str(value))
+    if number != number:
+        return "–"
+    if 0 < abs(number) < 10 ** (-digits):
+        return f"{number:.1e}"
+    return f"{number:.{digits}f}"
 
 
-def bars_svg(feature: FeatureDrift, width: int = 220, height: int = 48) -> str:
-    """Reference vs current shares as paired bars (grey vs blue)."""
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def feature_bars(feature: FeatureDrift, text: dict[str, Any], *, width: int = 360, height: int = 150, name: str | None = None) -> str:
+    """Reference vs current shares of one test as paired bars."""
     bins = feature.bins or {}
     if "reference_shares" in bins:
-        reference, current = bins["reference_shares"], bins["current_shares"]
-        labels = [f"{_fmt(e, 2)}" for e in bins.get("edges", [])]
-    elif bins:
+        edges = bins.get("edges", [])
+        labels = [_fmt(edge, 2 if abs(float(edge)) < 100 else 0) for edge in edges[:-1]] if edges else []
+        reference, current = list(bins["reference_shares"]), list(bins["current_shares"])
+        labels = labels if len(labels) == len(reference) else [str(i + 1) for i in range(len(reference))]
+    else:
         items = [(k, v) for k, v in bins.items() if isinstance(v, (list, tuple)) and len(v) == 2]
+        # hide the grouping buckets when both sides are empty: they would be two blank slots
+        items = [(k, v) for k, v in items if float(v[0]) > 0 or float(v[1]) > 0]
         labels = [str(k) for k, _ in items]
         reference = [float(v[0]) for _, v in items]
         current = [float(v[1]) for _, v in items]
-    else:
+    chart_name = name or f"feature:{feature.feature}:{feature.kind}"
+    return charts.paired_bars(
+        chart_name, labels, reference, current, legend=(text["reference"], text["current"]), width=width, height=height,
+        empty_message=text["severities"]["insufficient_data"],
+    )  # fmt: skip
+
+
+def _pattern_badge(pattern: str | None, text: dict[str, Any]) -> str:
+    if not pattern:
         return ""
-    count = max(len(reference), 1)
-    top = max(max(reference, default=0.0), max(current, default=0.0), 1e-9)
-    slot = width / count
-    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="{html.escape(feature.feature)}">']
-    for index, (ref, cur) in enumerate(zip(reference, current, strict=False)):
-        x = index * slot
-        ref_h, cur_h = height * ref / top, height * cur / top
-        title = html.escape(labels[index] if index < len(labels) else str(index))
-        parts.append(f'<rect x="{x:.1f}" y="{height - ref_h:.1f}" width="{slot * 0.45:.1f}" height="{ref_h:.1f}" fill="#9aa5b1"><title>{title}: {ref:.3f}</title></rect>')
-        parts.append(f'<rect x="{x + slot * 0.45:.1f}" y="{height - cur_h:.1f}" width="{slot * 0.45:.1f}" height="{cur_h:.1f}" fill="#2563eb"><title>{title}: {cur:.3f}</title></rect>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return f'<span class="badge {_e(pattern)}">{_e(text["patterns"].get(pattern, pattern))}</span>'
+
+
+def _projection_text(feature: FeatureDrift, text: dict[str, Any]) -> str:
+    projection = feature.projection
+    if not projection:
+        return ""
+    if projection.get("already_crossed"):
+        return f'<p class="muted">{_e(text["crossed"])}</p>'
+    if projection.get("checks_to_line") is None:
+        return ""
+    date = (projection.get("crossing_date") or "")[:10]
+    return f'<p class="muted">{_e(text["projection"].format(checks=projection["checks_to_line"], date=date))}</p>'
+
+
+def _trend_chart(feature: FeatureDrift, text: dict[str, Any]) -> str:
+    if len(feature.trend) < 2:
+        return ""
+    values: list[float | None] = list(feature.trend)
+    labels = [f"#{index + 1}" for index in range(len(values))]
+    series = [(text["effect"], values, charts.CURRENT_COLOR, False)]
+    projection = feature.projection
+    if projection and projection.get("checks_to_line") and not projection.get("already_crossed"):
+        steps = min(int(projection["checks_to_line"]) + 1, 12)
+        slope = float(projection["slope_per_check"])
+        projected: list[float | None] = [None] * (len(values) - 1) + [values[-1]]
+        for step in range(1, steps + 1):
+            labels.append(f"+{step}")
+            projected.append(min(float(values[-1]) + slope * step, 1.0))
+        values = values + [None] * steps
+        series = [(text["effect"], values, charts.CURRENT_COLOR, False), ("→", projected, "#8b5cf6", True)]
+    return charts.lines(
+        f"trend:{feature.feature}:{feature.kind}", labels, series,
+        reference_lines=[(text["retrain_line"], 0.3, charts.GATE_COLOR), (text["severities"]["medium"], 0.1, "#d97706")],
+        y_max=max(0.4, max(v for v in values if v is not None) * 1.1), width=360, height=150, caption=text["trend"],
+    )  # fmt: skip
+
+
+def _feature_card(feature: FeatureDrift, text: dict[str, Any]) -> str:
+    severity = text["severities"].get(feature.severity, feature.severity)
+    kind = text["kinds"].get(feature.kind, feature.kind)
+    key = f' <span class="badge info">{_e(text["key"])}</span>' if feature.key_feature else ""
+    help_text = text["pattern_help"].get(feature.pattern or "", "")
+    previous = ""
+    if feature.effect_size_previous is not None:
+        previous = f"<div class=\"muted\">{_e(text['previous'])}: {_fmt(feature.effect_size_previous)}</div>"
+    return (
+        '<div class="feature">'
+        f"<h3>{_e(feature.feature)}{key}</h3>"
+        f'<div>{_pattern_badge(feature.pattern, text)}<span class="{_e(feature.severity)}">{_e(severity)}</span> · {_e(kind)} · '
+        f"{_e(feature.method)} = {_fmt(feature.effect_size)} · p={_fmt(feature.p_value_adjusted, 4)} · PSI {_fmt(feature.psi, 2)}</div>"
+        f"{previous}"
+        + (f'<p class="muted">{_e(help_text)}</p>' if help_text else "")
+        + feature_bars(feature, text)
+        + _trend_chart(feature, text)
+        + _projection_text(feature, text)
+        + "</div>"
+    )
+
+
+def _performance_section(result: DriftCheckResult, text: dict[str, Any], language: str) -> str:
+    measured = result.performance
+    if not measured:
+        return ""
+    from shared.performance import metric_name
+
+    gates = measured.get("gates") or {}
+    message = measured.get("message_es" if language == "es" else "message_en") or ""
+    rows = []
+    for period in measured.get("periods") or []:
+        cells = []
+        for metric in ("roc_auc", "precision", "recall"):
+            value = (period.get("metrics") or {}).get(metric)
+            css = "high" if metric in (period.get("significantly_below") or []) else ("medium" if metric in (period.get("below_gate") or []) else "")
+            shown = _fmt(value) if period.get("sufficient") else f'<span class="muted">{_fmt(value)}</span>'
+            cells.append(f'<td class="num {css}">{shown}</td>')
+        rows.append(
+            f"<tr><td>{_e(period['period'])}</td><td class=\"num\">{period['rows_scored']}</td><td class=\"num\">{period['rows_labeled']}</td>"
+            f"<td class=\"num\">{period['coverage']:.0%}</td>{''.join(cells)}</tr>"
+        )
+    header = "".join(f"<th>{_e(metric_name(m, language))} ({text['gate']} {gates.get(m, 0):.2f})</th>" for m in ("roc_auc", "precision", "recall"))
+    table = (
+        f"<table><thead><tr><th>{text['period']}</th><th>{text['rows']}</th><th>{text['labeled']}</th><th>{text['coverage']}</th>{header}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        if rows
+        else ""
+    )
+    return f"<h2>{text['performance_title']}</h2><p>{_e(message)}</p>{table}"
 
 
 def drift_report_html(result: DriftCheckResult, language: str = "es") -> str:
-    text = TEXT.get(language, TEXT["es"])
+    language = language if language in TEXT else "es"
+    text = TEXT[language]
     decision = result.reason_es if language == "es" else result.reason_en
-    shown = [f for f in result.features if f.kind != "missing_rate" or f.drifted]
+    status = getattr(result, "status", "ok")
+    findings = sorted([*getattr(result, "triggers", []), *getattr(result, "warnings", [])], key=lambda f: {"critical": 0, "warning": 1}.get(f.severity, 2))
+    finding_items = "".join(
+        f'<li><span class="badge {_e(f.severity)}">{_e(text["finding_severity"].get(f.severity, f.severity))}</span>'
+        f"{_e(f.text_es if language == 'es' else f.text_en)}"
+        f'<div class="action">→ {_e(f.action_es if language == "es" else f.action_en)}</div></li>'
+        for f in findings
+    )
+    what_to_do = f"<h2>{text['what_to_do']}</h2><ol class=\"findings\">{finding_items}</ol>" if finding_items else ""
+
+    drifted = [f for f in result.features if f.drifted]
+    drifted.sort(key=lambda f: (f.kind == "score", f.severity != "high", -f.importance, -(f.effect_size or 0.0)))
+    cards = "".join(_feature_card(f, text) for f in drifted if f.kind != "score")
+    drifted_section = f"<h2>{text['drifted_title']}</h2>" + (f'<div class="grid">{cards}</div>' if cards else f"<p>{text['no_drift']}</p>")
+    watch = [f for f in result.features if not f.drifted and f.pattern == "gradual"]
+    watch_section = (f"<h2>{text['watch_title']}</h2><div class=\"grid\">{''.join(_feature_card(f, text) for f in watch)}</div>") if watch else ""
+    score = next((f for f in result.features if f.kind == "score"), None)
+    score_section = ""
+    if score is not None:
+        severity = text["severities"].get(score.severity, score.severity)
+        score_section = (
+            f"<h2>{text['score_title']}</h2><p>KS = {_fmt(score.effect_size)} · p={_fmt(score.p_value_adjusted, 4)} · "
+            f'<span class="{_e(score.severity)}">{_e(severity)}</span> {_pattern_badge(score.pattern, text)}</p>'
+            + feature_bars(score, text, width=520, height=170, name="score")
+        )
+
+    shown = [f for f in result.features if f.kind != "missing_rate" or f.drifted or not f.insufficient_data and (f.effect_size or 0) >= 0.05]
     shown.sort(key=lambda f: (not f.drifted, -(f.effect_size or 0.0)))
     rows = []
     for feature in shown:
         severity = text["severities"].get(feature.severity, feature.severity)
         rows.append(
             "<tr>"
-            f"<td>{html.escape(feature.feature)}</td><td>{html.escape(feature.kind)}</td><td>{html.escape(feature.method)}</td>"
-            f"<td>{_fmt(feature.effect_size)}</td><td>{_fmt(feature.p_value_adjusted, 4)}</td>"
-            f'<td class="{feature.severity}">{html.escape(severity)}</td>'
-            f"<td>{text['yes'] if feature.drifted else text['no']}</td><td>{bars_svg(feature)}</td>"
+            f"<td>{_e(feature.feature)}{' ★' if feature.key_feature else ''}</td><td>{_e(text['kinds'].get(feature.kind, feature.kind))}</td>"
+            f"<td>{_e(feature.method)}</td><td class=\"num\">{_fmt(feature.effect_size)}</td><td class=\"num\">{_fmt(feature.p_value_adjusted, 4)}</td>"
+            f"<td class=\"num\">{_fmt(feature.psi, 2)}</td><td class=\"{_e(feature.severity)}\">{_e(severity)}</td>"
+            f"<td>{text['yes'] if feature.drifted else text['no']}</td><td>{_pattern_badge(feature.pattern, text)}</td>"
+            f"<td class=\"num\">{_fmt(feature.effect_size_previous)}</td><td class=\"num\">{feature.importance:.1%}</td>"
+            f"<td>{feature_bars(feature, text, width=170, height=60, name=f'mini:{feature.feature}:{feature.kind}')}</td>"
             "</tr>"
         )
     retrain = ""
     if result.retrain:
         outcome = result.retrain.get("reason_es" if language == "es" else "reason_en") or result.retrain.get("reason") or result.retrain
-        retrain = f'<div class="card"><b>{text["retrain"]}:</b> {html.escape(str(outcome))}</div>'
-    window_start = result.window_start.isoformat() if result.window_start else text["since_start"]
+        retrain = f'<div class="card"><b>{text["retrain"]}:</b> {_e(outcome)}</div>'
+    window_start = result.window_start.isoformat(timespec="seconds") if result.window_start else text["since_start"]
+    tested = len([f for f in result.features if not f.insufficient_data])
+    kpis = (
+        '<div class="kpis">'
+        f'<div class="kpi"><b>{result.rows_current:,}</b>{text["rows"]}</div>'
+        f'<div class="kpi"><b>{len(result.drifted_features)}</b>{text["drifted_title"]}</div>'
+        f'<div class="kpi"><b>{getattr(result, "weighted_drift_share", 0.0):.0%}</b>{text["weighted"]}</div>'
+        f'<div class="kpi"><b>{tested}</b>{text["tested"]}</div>'
+        "</div>"
+    )
     return f"""<!DOCTYPE html>
-<html lang="{language}"><head><meta charset="utf-8"><title>{text['title']} — {html.escape(result.check_id)}</title>
+<html lang="{language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{text['title']} — {_e(result.check_id)}</title>
 <style>{STYLE}</style></head><body>
 <h1>{text['title']}</h1>
-<div class="card">
-<div><b>{text['model']}:</b> {html.escape(result.model_version)}</div>
-<div><b>{text['window']}:</b> {html.escape(window_start)} → {html.escape(result.window_end.isoformat())}</div>
-<div><b>{text['rows']}:</b> {result.rows_current}</div>
-<div><b>{text['decision']}:</b> {html.escape(decision)}</div>
-</div>{retrain}
+<div class="muted">{text['check']}: {_e(result.check_id)} · {text['model']}: v{_e(result.model_version)} · {text['window']}: {_e(window_start)} → {_e(result.window_end.isoformat(timespec='seconds'))}</div>
+<div class="banner {_e(status)}"><b>{_e(text['statuses'].get(status, status))}.</b> {_e(decision)}</div>
+{kpis}{retrain}
+{what_to_do}
+{drifted_section}
+{watch_section}
+{score_section}
+{_performance_section(result, text, language)}
+<h2>{text['all_title']}</h2>
 <p class="muted">{text['legend']}</p>
 <table><thead><tr><th>{text['feature']}</th><th>{text['kind']}</th><th>{text['statistic']}</th><th>{text['effect']}</th>
-<th>{text['p_adj']}</th><th>{text['severity']}</th><th>{text['drifted']}</th><th></th></tr></thead>
+<th>{text['p_adj']}</th><th>{text['psi']}</th><th>{text['severity']}</th><th>{text['drifted']}</th><th>{text['pattern']}</th>
+<th>{text['previous']}</th><th>{text['importance']}</th><th></th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>
+<p class="muted">{text['method']}</p>
 </body></html>
 """

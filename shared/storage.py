@@ -210,7 +210,10 @@ def _refused_connection(exc: BaseException) -> bool:
 
 
 class LocalObjectStore:
-    """Folders as buckets. Atomic writes: temp file in the same folder, then rename."""
+    """Folders as buckets. Atomic writes: temp file in the same folder, then rename.
+
+    A file has no content type, so ``content_type`` is accepted and not kept.
+    """
 
     def _path(self, uri: str) -> Path:
         scheme, _, path = split_uri(uri)
@@ -237,7 +240,7 @@ class LocalObjectStore:
             # Disk full, I/O error, stale mount: may pass; let the platform retry.
             raise TransientError(f"Local storage error on {uri}: {exc}") from exc
 
-    def _write_temp(self, target: Path, write: Callable[[BinaryIO], None]) -> Path:
+    def _write_temp(self, target: Path, write: Callable[[BinaryIO], object]) -> Path:
         """Write a complete temp file next to ``target`` (same filesystem, so rename is atomic)."""
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
@@ -267,7 +270,7 @@ class LocalObjectStore:
         if status.st_mtime_ns <= previous_ns:
             os.utime(temp, ns=(status.st_atime_ns, previous_ns + 1))
 
-    def _replace_with(self, uri: str, write: Callable[[BinaryIO], None]) -> None:
+    def _replace_with(self, uri: str, write: Callable[[BinaryIO], object]) -> None:
         target = self._path(uri)
         with self._errors(uri):
             temp = self._write_temp(target, write)
@@ -289,11 +292,9 @@ class LocalObjectStore:
         self._replace_with(uri, lambda handle: handle.write(data))
 
     def upload_file(self, uri: str, local_path: Path, content_type: str = "application/octet-stream") -> None:
-        def copy(handle: BinaryIO) -> None:
-            with open(local_path, "rb") as source:
-                shutil.copyfileobj(source, handle, 1024 * 1024)
-
-        self._replace_with(uri, copy)
+        # Opened outside the translation: a missing source is the caller's bug, not a missing object.
+        with open(local_path, "rb") as source:
+            self._replace_with(uri, lambda handle: shutil.copyfileobj(source, handle, 1024 * 1024))
 
     def create_if_absent(self, uri: str, data: bytes) -> bool:
         target = self._path(uri)
@@ -364,13 +365,16 @@ class GcsObjectStore:
     """Google Cloud Storage. Uploads are atomic by nature: an object exists once finalized."""
 
     def __init__(self, client: Any = None, retry: Any = None, timeout: float = DEFAULT_GCS_TIMEOUT_SECONDS):
+        from google.auth.exceptions import GoogleAuthError
         from google.cloud.storage.retry import DEFAULT_RETRY
 
         self.emulator_host = os.environ.get("STORAGE_EMULATOR_HOST", "").strip() or None
         self.endpoint = self.emulator_host or "https://storage.googleapis.com"
         if retry is None:
             retry = (
-                DEFAULT_RETRY.with_timeout(EMULATOR_RETRY_DEADLINE_SECONDS) if self.emulator_host else DEFAULT_RETRY
+                DEFAULT_RETRY.with_timeout(EMULATOR_RETRY_DEADLINE_SECONDS)
+                if self.emulator_host
+                else DEFAULT_RETRY
             )
         self._retry = retry
         self._timeout = timeout
@@ -378,8 +382,11 @@ class GcsObjectStore:
         # report success). Against it, look first; that is racy between concurrent callers,
         # which only the emulator needs to tolerate. Real GCS gets the precondition alone.
         self.check_before_create = self.emulator_host is not None
-        with self._errors(self.endpoint):
+        try:
             self.client = client if client is not None else self._build_client()
+        except (GoogleAuthError, OSError) as exc:
+            # No credentials, or no project found in the environment: configuration.
+            raise PermanentError(f"Google Cloud Storage is not configured: {exc}") from exc
 
     def _build_client(self) -> Any:
         from google.cloud import storage
@@ -398,7 +405,9 @@ class GcsObjectStore:
 
         if isinstance(exc, api.NotFound):
             return ObjectNotFoundError(f"No object at {uri}")
-        if isinstance(exc, api.RetryError | requests.RequestException | auth.TransportError | ConnectionError):
+        if isinstance(
+            exc, api.RetryError | requests.RequestException | auth.TransportError | ConnectionError
+        ):
             if _refused_connection(exc):
                 return ServiceUnavailableError(
                     service="Google Cloud Storage",
@@ -411,9 +420,9 @@ class GcsObjectStore:
             return TransientError(f"Google Cloud Storage fault on {uri}: {exc}")
         if isinstance(exc, api.GoogleAPICallError):
             return PermanentError(f"Google Cloud Storage refused the request on {uri}: {exc}")
-        if isinstance(exc, auth.GoogleAuthError | OSError):
-            # No credentials, or no project found in the environment: configuration.
-            return PermanentError(f"Google Cloud Storage is not configured: {exc}")
+        if isinstance(exc, auth.GoogleAuthError):
+            # Credentials that cannot be refreshed (revoked, wrong audience): configuration.
+            return PermanentError(f"Google Cloud Storage rejected the credentials: {exc}")
         return None
 
     @contextmanager
@@ -539,13 +548,16 @@ class S3ObjectStore:
     def __init__(self, client: Any = None, config: Any = None) -> None:
         import boto3
         from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
 
         if client is None:
             # A Session per store: boto3's default session is not safe to share while
             # threads build clients. boto3 reads AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 itself.
             config = config or Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10)
-            with self._errors("s3://"):
+            try:
                 client = boto3.session.Session().client("s3", config=config)
+            except BotoCoreError as exc:
+                raise PermanentError(f"Amazon S3 is not configured: {exc}") from exc
         self.client = client
         self.endpoint = str(client.meta.endpoint_url)
 

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 import numpy as np
 import pandas as pd
 
-from shared.contract import Contract, ColumnSpec, normalize_name
+from shared.contract import ColumnSpec, Contract, normalize_name
 from shared.errors import BadInputError
 from shared.i18n import both
 from shared.parsing import to_dates, to_numbers
@@ -162,8 +162,10 @@ class ChunkValidator:
 
         bad = ~pd.isna(error_code)
         clean_frame = pd.DataFrame(clean, index=raw.index)[~bad]
-        if id_column in clean_frame:
-            self._seen_ids.update(clean_frame[id_column].dropna().tolist())
+        if id_column in clean:
+            # Every id read so far, clean or not, as ids.duplicated() does inside a chunk: the
+            # outcome must not depend on where the chunk boundaries fall.
+            self._seen_ids.update(clean[id_column].dropna().tolist())
         return ChunkResult(
             clean=clean_frame.reset_index(drop=True),
             quarantine=self._quarantine_rows(raw, bad, row_numbers, error_code, error_column, error_value, error_limit),

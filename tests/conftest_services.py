@@ -83,7 +83,12 @@ def use_s3_endpoint(monkeypatch: pytest.MonkeyPatch, endpoint: str, config_dir: 
     # A developer's ~/.aws must not leak into the tests (profiles, SSO, endpoints).
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config_dir / "aws-config-absent"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(config_dir / "aws-credentials-absent"))
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

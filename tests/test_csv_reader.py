@@ -72,6 +72,17 @@ def test_utf8_character_cut_at_the_sniff_boundary_is_still_utf8() -> None:
     assert not frame["texto"].str.contains("\ufffd").any()
 
 
+def test_cp1252_accents_after_an_ascii_head_are_not_lost() -> None:
+    # The first 64 KiB are plain ASCII (sniffed as UTF-8); the first accent comes much later.
+    lines = ["id;nombre"] + [f"{i};Cliente numero {i}" for i in range(4000)] + ["4000;Peña «Muñoz» €"]
+    data = ("\n".join(lines) + "\n").encode("cp1252")
+    assert data.find("ñ".encode("cp1252")) > SNIFF_BYTES
+    frame, chunks = _read(data, chunk_rows=1000)
+    assert chunks.dialect.encoding == "utf-8"
+    assert frame["nombre"].iloc[-1] == "Peña «Muñoz» €"
+    assert len(frame) == 4001
+
+
 @pytest.mark.parametrize("kept", [1, 2])
 def test_three_byte_character_cut_at_the_boundary(kept: int) -> None:
     head = ("a;b\n1;" + "x" * 100).encode() + "€".encode()[:kept]

@@ -66,6 +66,7 @@ def test_dropped_file_key_derivations() -> None:
         ("training/2025/historico.csv", DroppedFile("training", "2025/historico")),
         ("incoming/a/b/c.csv", DroppedFile("incoming", "a/b/c")),
         ("otros/ventas.csv", None),
+        ("incoming/2026-01/", None),  # a folder placeholder object, not a file
         ("incoming", None),
         ("ventas.csv", None),
     ],

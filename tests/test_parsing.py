@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared.parsing import detect_date_format, detect_decimal, infer_types, looks_numeric, to_dates, to_numbers
+from shared.parsing import (
+    detect_date_format,
+    detect_decimal,
+    infer_types,
+    looks_numeric,
+    to_dates,
+    to_numbers,
+)
 
 
 def _s(*values: str | None) -> pd.Series:

@@ -71,12 +71,10 @@ def store(root_uri: str) -> ObjectStore:
 
 def payload(size: int, seed: str = "x") -> bytes:
     """Deterministic, incompressible-looking bytes (so chunks cannot be confused)."""
-    blocks = []
-    counter = 0
-    while sum(len(block) for block in blocks) < size:
-        blocks.append(hashlib.sha256(f"{seed}-{counter}".encode()).digest())
-        counter += 1
-    return b"".join(blocks)[:size]
+    block_count = size // 32 + 1  # a SHA-256 digest is 32 bytes
+    return b"".join(hashlib.sha256(f"{seed}-{number}".encode()).digest() for number in range(block_count))[
+        :size
+    ]
 
 
 # ------------------------------------------------------------------ every backend
@@ -92,9 +90,9 @@ def test_get_store_returns_one_cached_store_per_scheme(root_uri: str) -> None:
 
 def test_write_then_read_round_trip(store: ObjectStore, root_uri: str) -> None:
     uri = f"{root_uri}/incoming/ventas marzo.csv"
-    store.write_bytes(uri, "id;monto\n1;10,5\n".encode(), content_type="text/csv")
+    store.write_bytes(uri, "id;monto\n1;10,5;año\n".encode(), content_type="text/csv")
 
-    assert store.read_bytes(uri) == "id;monto\n1;10,5\n".encode()
+    assert store.read_bytes(uri) == "id;monto\n1;10,5;año\n".encode()
     assert store.exists(uri)
 
 
@@ -115,6 +113,15 @@ def test_upload_file_round_trip(store: ObjectStore, root_uri: str, tmp_path: Pat
     store.upload_file(uri, local)
 
     assert store.read_bytes(uri) == local.read_bytes()
+
+
+def test_upload_of_a_missing_local_file_is_the_callers_error(
+    store: ObjectStore, root_uri: str, tmp_path: Path
+) -> None:
+    # Not an ObjectNotFoundError: the missing thing is local, not the object.
+    with pytest.raises(FileNotFoundError):
+        store.upload_file(f"{root_uri}/models/model.bin", tmp_path / "absent.bin")
+    assert not store.exists(f"{root_uri}/models/model.bin")
 
 
 def test_open_read_streams_in_pieces(store: ObjectStore, root_uri: str) -> None:
@@ -418,7 +425,7 @@ def _call(store: ObjectStore, operation: str, uri: str) -> object:
     return getattr(store, operation)(uri)
 
 
-def test_s3_missing_bucket_is_a_permanent_configuration_error(s3_bucket_uri: str) -> None:
+def test_s3_missing_bucket_is_a_permanent_configuration_error(s3_bucket_uri: str) -> None:  # noqa: F811
     store = get_store(s3_bucket_uri)
 
     with pytest.raises(PermanentError, match="NoSuchBucket"):
@@ -443,7 +450,10 @@ def test_gcs_store_needs_no_credentials_with_the_emulator(gcs_bucket_uri: str, g
 def _s3_client_error(code: str, status: int) -> Exception:
     from botocore.exceptions import ClientError
 
-    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject")
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "PutObject",
+    )
 
 
 @pytest.mark.parametrize(

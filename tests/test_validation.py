@@ -194,6 +194,18 @@ def test_duplicate_ids_across_chunks_and_row_numbers_continue() -> None:
     assert len(two.clean) + len(two.quarantine) == len(second)
 
 
+def test_duplicate_of_a_quarantined_row_does_not_depend_on_chunking() -> None:
+    rows = [_row(cliente_id="A", ventas="x"), _row(cliente_id="B"), _row(cliente_id="A")]
+    header = list(_row().keys())
+    whole = _validator(_contract(), "incoming", header).validate(_raw(rows), FIRST_DATA_ROW)
+    split = _validator(_contract(), "incoming", header)
+    first = split.validate(_raw(rows[:2]), FIRST_DATA_ROW)
+    second = split.validate(_raw(rows[2:]).set_axis([2]), FIRST_DATA_ROW + 2)
+    assert whole.quarantine["error_code"].tolist() == ["not_a_number", "duplicate_id"]
+    assert first.quarantine["error_code"].tolist() + second.quarantine["error_code"].tolist() == ["not_a_number", "duplicate_id"]
+    assert whole.clean["cliente_id"].tolist() == first.clean["cliente_id"].tolist() + second.clean["cliente_id"].tolist() == ["B"]
+
+
 def test_headers_are_renamed_before_validation() -> None:
     raw = pd.DataFrame({"Cliente ID": ["C1"], "VENTAS": ["5"], "Region": ["Sur"], "canal": ["web"], "Fecha Alta": ["01/01/2024"]}).astype("string")
     validator = _validator(_contract(), "incoming", list(raw.columns))
