@@ -210,12 +210,17 @@ def lines(
     parts.append(f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" y2="{top_pad + plot_h}" stroke="#cbd2d9"/>')
     parts.append(f'<text x="2" y="{top_pad + 4}" style="{FONT}">{escape(value_format.format(top))}</text>')
     parts.append(f'<text x="2" y="{top_pad + plot_h}" style="{FONT}">{escape(value_format.format(bottom_value))}</text>')
-    for label, value, color in reference_lines:
+    used_label_ys: list[float] = []
+    for label, value, color in sorted(reference_lines, key=lambda line: -line[1]):
         y = y_of(value)
+        label_y = y + 4
+        while any(abs(label_y - other) < 11 for other in used_label_ys):
+            label_y += 11  # nearby gates: stack their labels instead of printing one over the other
+        used_label_ys.append(label_y)
         parts.append(
             f'<line data-mark="gate" x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{color}" stroke-dasharray="5 4" stroke-width="1.2">'
             f"<title>{escape(label)}: {escape(value_format.format(value))}</title></line>"
-            f'<text x="{left + plot_w + 4}" y="{y + 4:.1f}" style="{FONT};fill:{color}">{escape(_short(label, 16))}</text>'
+            f'<text x="{left + plot_w + 4}" y="{label_y:.1f}" style="{FONT};fill:{color}">{escape(_short(label, 16))}</text>'
         )
     every = max(1, math.ceil(count / 8))
     for index, label in enumerate(x_labels):

@@ -224,6 +224,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     return run_demo(settings, rows_per_month=args.rows, training_rows=args.training_rows, seed=args.seed, workdir=Path(args.workdir) if args.workdir else None, quiet=args.json)
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """`dropscore serve`: run the local cloud until Ctrl-C; `dropscore serve tick drift|retrain`: fire a trigger."""
+    from shared.stack.cli import serve, tick
+
+    if args.action == "tick":
+        return tick(args, settings, say=lambda spanish, english: _say(settings, spanish, english))
+    if args.action is not None or args.target is not None:
+        raise PermanentError("usage: dropscore serve [tick drift|retrain]")
+    return serve(args, settings, say=lambda spanish, english: _say(settings, spanish, english))
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -286,6 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     rollback = command("rollback", cmd_rollback, "make the previous champion the champion again, at once")
     rollback.add_argument("--reason", default="manual rollback", help="why (recorded with who)")
+
+    serve = command("serve", cmd_serve, "run the cloud's shape locally (emulators, MLflow server, function servers, event router) until Ctrl-C; `serve tick drift|retrain` fires a trigger")
+    serve.add_argument("action", nargs="?", choices=["tick"], help="tick: fire a scheduled or pushed trigger of the running stack")
+    serve.add_argument("target", nargs="?", choices=["drift", "retrain"], help="with tick: drift (Cloud Scheduler) or retrain (Pub/Sub push)")
+    serve.add_argument("--storage", choices=["gs", "s3"], help="gs: gcp-storage-emulator (default); s3: moto (default when DROPSCORE_STORAGE is s3://)")
+    serve.add_argument("--retry-seconds", type=float, default=60.0, help="how long the router retries a failing event before dead-lettering it (default 60)")
+    serve.add_argument("--max-event-age", type=float, help="DROPSCORE_MAX_EVENT_AGE_SECONDS for the functions")
+    serve.add_argument("--reason", default="manual retrain (tick)", help="with tick retrain: why (recorded)")
 
     command("report", cmd_report, "build the management dashboard (static HTML, Spanish by default; --lang en) and print its path")
     return parser

@@ -19,6 +19,8 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +36,7 @@ from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-RECENT_PREDICTIONS = 25
+RECENT_PREDICTIONS = 20
 TOP_IMPORTANCE = 15
 RECENT_ALERTS = 8
 LOOKBACK_DAYS = performance.PERFORMANCE_LOOKBACK_DAYS
@@ -313,7 +315,7 @@ def _gather_volume(data: DashboardData, batches: pd.DataFrame, predictions: pd.D
     else:
         data.granularity = "file"
         names = joined["source_uri"].fillna(joined["batch_key"]).astype(str).map(_file_name)
-        joined = joined.assign(period=names)
+        joined = joined.assign(period=names.map(_distinct_parts(names.unique().tolist())))
     data.periods = []
     for period, rows in joined.groupby("period", sort=False):
         labeled = rows[rows["actual"].notna()]
@@ -559,7 +561,11 @@ def _performance_section(data: DashboardData, text: dict[str, Any], language: st
             for metric in performance.METRICS
         ]
         gates = [(f"{performance.metric_name(metric, language)} ≥ {floor:.2f}", floor, colors.get(metric, charts.GATE_COLOR)) for metric, floor in data.gates.items()]
-        body = charts.lines("performance", labels, series, reference_lines=gates, y_min=0.0, y_max=1.0, caption=text["performance_caption"])
+        observed = [value for _, values, _, _ in series for value in values if value is not None] + list(data.gates.values())
+        bottom = max(0.0, math.floor((min(observed) - 0.05) * 10) / 10) if observed else 0.0
+        body = charts.lines(
+            "performance", labels, series, reference_lines=gates, y_min=bottom, y_max=1.0, caption=text["performance_caption"], width=760, height=260
+        )
     return f'<section id="performance"><h2>{_e(text["performance"])}</h2>{body}</section>'
 
 
@@ -680,7 +686,7 @@ def _predictions_section(data: DashboardData, text: dict[str, Any]) -> str:
         f"<table data-table=\"recent\"><thead><tr><th>{_e(text['id'])}</th><th class=\"num\">{_e(text['score'])}</th><th>{_e(text['label'])}</th>"
         f"<th>{_e(text['actual'])}</th><th>{_e(text['reason'])}</th><th>{_e(text['scored_at'])}</th></tr></thead><tbody>{rows}</tbody></table>"
     )
-    return f'<section id="predictions"><h2>{_e(text["recent"])}</h2><div class="two"><div>{pie}</div><div>{table}</div></div></section>'
+    return f'<section id="predictions"><h2>{_e(text["recent"])}</h2>{pie}{table}</section>'
 
 
 def _alerts_section(data: DashboardData, text: dict[str, Any], language: str) -> str:
@@ -726,6 +732,20 @@ def local_path(uri: str) -> str | None:
     if parts.scheme != "file":
         return None
     return str(Path(unquote(parts.path)))
+
+
+def _distinct_parts(names: list[str]) -> dict[str, str]:
+    """File names without what they all share ("ventas_2024-01.csv", "ventas_2024-02.csv" -> "2024-01", "2024-02")."""
+    stems = [name.rsplit(".", 1)[0] for name in names]
+    if len(stems) < 2:
+        return dict(zip(names, stems, strict=True))
+    prefix = os.path.commonprefix(stems)
+    suffix = os.path.commonprefix([stem[::-1] for stem in stems])[::-1]
+    short = {}
+    for name, stem in zip(names, stems, strict=True):
+        middle = stem[len(prefix) : len(stem) - len(suffix)] if len(prefix) + len(suffix) < len(stem) else stem
+        short[name] = middle.strip("_- .") or stem
+    return short if len(set(short.values())) == len(short) else dict(zip(names, stems, strict=True))
 
 
 def _file_name(uri: str) -> str:
