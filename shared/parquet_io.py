@@ -1,9 +1,9 @@
 """Read Parquet objects from any store.
 
-Parquet keeps its schema in a footer, so the reader must seek. Local files and GCS
-blob readers can; an S3 streaming body cannot, so it is read into memory first. Clean
-batches are compressed Parquet, a fraction of the CSV they came from, and files too big
-for one instance are split into shards before they get here.
+Parquet keeps its schema in a footer, so the reader must seek. Every store's
+``open_read`` gives a seekable stream (S3 and GCS fetch byte ranges pinned to one
+generation), so row groups are read without loading the object. A stream that cannot
+seek (a store added later) is read into memory as a last resort.
 """
 
 from __future__ import annotations

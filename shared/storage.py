@@ -154,26 +154,45 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 class _TranslatingReader(io.RawIOBase):
-    """Raw stream over a vendor stream that translates vendor errors raised mid-read."""
+    """Raw stream over a vendor stream that translates vendor errors raised mid-read.
+
+    Seekable when the vendor stream is: Parquet readers seek to the footer first.
+    """
 
     def __init__(self, source: Any, translate: Callable[[Exception], DropscoreError | None]) -> None:
         super().__init__()
         self._source = source
         self._translate = translate
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
         try:
-            chunk = self._source.read(len(buffer))
+            yield
+        except DropscoreError:
+            raise
         except Exception as exc:
             error = self._translate(exc)
             if error is None:
                 raise
             raise error from exc
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with self._errors():
+            chunk = self._source.read(len(buffer))
         buffer[: len(chunk)] = chunk
         return len(chunk)
+
+    def seekable(self) -> bool:
+        return bool(getattr(self._source, "seekable", lambda: False)())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if not self.seekable():
+            raise io.UnsupportedOperation("seek")
+        with self._errors():
+            return int(self._source.seek(offset, whence))
 
     def close(self) -> None:
         if not self.closed:
@@ -416,7 +435,7 @@ class GcsObjectStore:
                     detail=str(exc),
                 )
             return TransientError(f"Google Cloud Storage did not answer for {uri}: {exc}")
-        if isinstance(exc, api.TooManyRequests | api.ServerError | api.RequestRangeNotSatisfiable):
+        if isinstance(exc, api.TooManyRequests | api.ServerError):
             return TransientError(f"Google Cloud Storage fault on {uri}: {exc}")
         if isinstance(exc, api.GoogleAPICallError):
             return PermanentError(f"Google Cloud Storage refused the request on {uri}: {exc}")
@@ -542,6 +561,62 @@ _S3_TRANSIENT_CODES = frozenset(
 _S3_NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
+class _S3SeekableBody:
+    """One S3 object version as a seekable stream.
+
+    Reads pull from the streaming GET body. A seek drops the body; the next read asks for
+    a byte range from the new offset, pinned to the ETag so that an overwrite in between
+    fails the read instead of splicing two versions (GCS pins the generation the same way).
+    """
+
+    def __init__(self, client: Any, bucket: str, key: str, uri: str) -> None:
+        self._client, self._bucket, self._key, self._uri = client, bucket, key, uri
+        response = client.get_object(Bucket=bucket, Key=key)
+        self._size = int(response["ContentLength"])
+        self._etag = str(response["ETag"])
+        self._body: Any = response["Body"]
+        self._position = 0
+
+    def read(self, size: int) -> bytes:
+        from botocore.exceptions import ClientError
+
+        if self._position >= self._size:
+            return b""
+        if self._body is None:
+            try:
+                response = self._client.get_object(
+                    Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-", IfMatch=self._etag
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                    raise ObjectNotFoundError(f"{self._uri} was replaced while being read") from exc
+                raise
+            self._body = response["Body"]
+        chunk = bytes(self._body.read(size))
+        self._position += len(chunk)
+        return chunk
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        bases = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}
+        if whence not in bases:
+            raise ValueError(f"invalid whence: {whence}")
+        target = bases[whence] + offset
+        if target < 0:
+            raise ValueError(f"negative seek position {target}")
+        if target != self._position:
+            self.close()
+            self._position = target
+        return self._position
+
+    def close(self) -> None:
+        if self._body is not None:
+            self._body.close()
+            self._body = None
+
+
 class S3ObjectStore:
     """Amazon S3 (or any S3-compatible endpoint named by AWS_ENDPOINT_URL). PUTs are atomic."""
 
@@ -610,7 +685,7 @@ class S3ObjectStore:
     def open_read(self, uri: str) -> BinaryIO:
         bucket, key = _object_key(uri, "s3")
         with self._errors(uri):
-            body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+            body = _S3SeekableBody(self.client, bucket, key, uri)
         return _buffered(body, lambda exc: self._translate(exc, uri))
 
     def write_bytes(self, uri: str, data: bytes, content_type: str = "application/octet-stream") -> None:

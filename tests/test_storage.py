@@ -149,6 +149,37 @@ def test_open_read_serves_text_line_by_line(store: ObjectStore, root_uri: str) -
         assert sum(1 for _ in text) == len(lines) - 1
 
 
+def test_open_read_seeks_like_a_file(store: ObjectStore, root_uri: str) -> None:
+    data = payload(1024 * 1024)
+    uri = f"{root_uri}/seek.bin"
+    store.write_bytes(uri, data)
+
+    with store.open_read(uri) as stream:
+        assert stream.seekable()
+        assert stream.read(4) == data[:4]
+        stream.seek(-100, io.SEEK_END)
+        assert stream.read() == data[-100:]
+        stream.seek(700_000)
+        assert stream.read(5) == data[700_000:700_005]
+        assert stream.tell() == 700_005
+        stream.seek(0)
+        assert stream.read() == data
+
+
+def test_open_read_serves_parquet_which_reads_its_footer_first(store: ObjectStore, root_uri: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": list(range(50_000)), "score": [n / 50_000 for n in range(50_000)]})
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=10_000)
+    uri = f"{root_uri}/clean/batch.parquet"
+    store.write_bytes(uri, sink.getvalue())
+
+    with store.open_read(uri) as stream:
+        assert pq.ParquetFile(stream).read().equals(table)
+
+
 def test_create_if_absent_creates_once_and_keeps_the_first(store: ObjectStore, root_uri: str) -> None:
     uri = f"{root_uri}/claims/raw/incoming/a.csv#1"
 
@@ -423,6 +454,19 @@ def _call(store: ObjectStore, operation: str, uri: str) -> object:
     if operation == "list":
         return store.list(uri.rsplit("/", 1)[0])
     return getattr(store, operation)(uri)
+
+
+def test_s3_stream_fails_cleanly_when_the_object_is_replaced_mid_read(s3_bucket_uri: str) -> None:  # noqa: F811
+    store = get_store(s3_bucket_uri)
+    uri = f"{s3_bucket_uri}/incoming/a.csv"
+    store.write_bytes(uri, payload(1024 * 1024, seed="old"))
+
+    with store.open_read(uri) as stream:
+        stream.read(10)
+        store.write_bytes(uri, payload(1024 * 1024, seed="new"))
+        stream.seek(900_000)  # past the buffer: the next read asks S3 for a range of the old version
+        with pytest.raises(ObjectNotFoundError, match="replaced"):
+            stream.read(10)
 
 
 def test_s3_missing_bucket_is_a_permanent_configuration_error(s3_bucket_uri: str) -> None:  # noqa: F811
