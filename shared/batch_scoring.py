@@ -1,4 +1,11 @@
-"""The score step: a clean batch becomes a predictions CSV and warehouse rows."""
+"""The score step: a clean batch becomes a predictions CSV and warehouse rows.
+
+The clean Parquet is read a batch of rows at a time; each batch is scored, written to the
+predictions CSV and appended to the warehouse (one idempotent replace per clean object,
+:func:`shared.warehouse.batch_writer`), so memory holds one batch, never the file. A shard of
+a big file (:mod:`shared.fanout`) writes its part of the predictions file; the invocation
+that scores the last shard assembles the file.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +20,29 @@ from typing import Any
 
 import pandas as pd
 
-from shared import services
+from shared import fanout, services
+from shared.claims import exactly_once
+from shared.csv_output import (
+    csv_rows,
+    extra_output_columns,
+    header_row,
+    output_date_format,
+    predictions_dialect,
+)
 from shared.errors import ObjectNotFoundError
+from shared.lifecycle import load_model
 from shared.locations import DroppedFile, locate
 from shared.parquet_io import open_parquet
 from shared.registry import CHAMPION
-from shared.scoring import prediction_columns, score_batch
+from shared.scoring import prediction_columns_for, score_batch
 from shared.settings import Settings
+from shared.shadow import challenger_for_shadow, shadow_rows, warehouse_rows
+from shared.warehouse import batch_writer
 
 logger = logging.getLogger(__name__)
 
-PARQUET_BATCH_ROWS = 65_536
+# Rows scored at a time: reasons need a (rows × features) float matrix, 16 384 rows of 84 features ≈ 11 MB.
+PARQUET_BATCH_ROWS = 16_384
 
 
 @dataclass
@@ -34,6 +53,7 @@ class ScoreResult:
     output: str | None = None
     model_version: str | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    model_review: dict[str, Any] = field(default_factory=dict)  # labels/ batches: shadow comparison and rollback watch
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,59 +67,64 @@ def read_manifest(settings: Settings, dropped: DroppedFile) -> dict[str, Any]:
         return {}
 
 
+def _is_incoming_batch(settings: Settings, uri: str) -> bool:
+    located = locate(settings, uri)
+    dropped = DroppedFile.from_clean_key(located[1]) if located and located[0] == "clean" else None
+    return dropped is not None and dropped.kind == "incoming"
+
+
+# At-least-once delivery: each (bucket, object, generation) is scored once; duplicates return the first result.
+@exactly_once("score", ScoreResult, claim_if=_is_incoming_batch, on_missing=lambda uri: ScoreResult(uri, "ignored"))
 def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
     located = locate(settings, clean_uri)
     dropped = DroppedFile.from_clean_key(located[1]) if located and located[0] == "clean" else None
+    if dropped is not None and dropped.kind == "labels":
+        # Outcomes arrived: compare champion and challenger on them, watch a fresh champion (shared.shadow).
+        from shared.shadow import review_after_labels
+
+        return ScoreResult(clean_uri, "ignored", model_review=review_after_labels(settings))
     if dropped is None or dropped.kind != "incoming":
         # labels/ and training/ batches are kept for monitoring and retraining, not scored.
         return ScoreResult(clean_uri, "ignored")
-    model = services.registry(settings).load(CHAMPION)
-    manifest = read_manifest(settings, dropped)
+    model = load_model(settings, CHAMPION)  # a model file that fails its hash check refuses and alerts
+    challenger = challenger_for_shadow(settings, model)
+    target = fanout.predictions_target(settings, dropped)  # the file, or this shard's part of it
+    manifest = read_manifest(settings, target.whole)
     details = manifest.get("details", {})
-    delimiter = details.get("delimiter") or ","
-    decimal = details.get("decimal") or "."
-    predictions_uri = settings.object_uri("predictions", dropped.predictions_key())
+    delimiter, decimal = predictions_dialect(details)  # the contract's locale, else as the file came
+    predictions_uri = target.predictions_uri
+    source_uri = manifest.get("source_uri", clean_uri)
     scored_at = datetime.now(UTC)
-    frames: list[pd.DataFrame] = []
-    with tempfile.TemporaryDirectory(prefix="dropscore-score-") as scratch:
+    rows_scored = 0
+    warehouse = services.warehouse(settings)
+    # Keyed on the clean object: a duplicate or retried event replaces, never duplicates.
+    with tempfile.TemporaryDirectory(prefix="dropscore-score-") as scratch, batch_writer(warehouse, "predictions", clean_uri) as rows_out:
         csv_path = Path(scratch) / "predictions.csv"
         parquet = open_parquet(clean_uri)
-        # Written back the way the user sent it: same delimiter and decimal mark, UTF-8 with BOM for Excel.
-        with open(csv_path, "w", encoding="utf-8-sig", newline="") as handle:
+        # The contract's locale, else the way the user sent it (delimiter, decimal mark); UTF-8 with BOM for
+        # Excel. A shard's part carries the BOM and header only if it comes first in the assembled file.
+        with open(csv_path, "w", encoding="utf-8-sig" if target.header else "utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=delimiter)
-            columns = prediction_columns(model.contract.output_id_column) + [
-                c for c in model.contract.passthrough if c in parquet.schema_arrow.names
-            ]
-            writer.writerow(columns)
+            columns = prediction_columns_for(model) + extra_output_columns(model.contract, details, parquet.schema_arrow.names)
+            if target.header:
+                writer.writerow(header_row(columns))
             for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
                 clean = batch.to_pandas()
                 predictions = score_batch(model, clean, language=settings.language)
-                frames.append(predictions)
-                text = predictions.astype(object).where(predictions.notna(), "")
-                if decimal == ",":
-                    text["score"] = predictions["score"].map(lambda v: f"{v:.6f}".replace(".", ","))
-                writer.writerows(text[columns].itertuples(index=False))
-        services.store(predictions_uri).upload_file(predictions_uri, csv_path, "text/csv")
-    predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=prediction_columns(model.contract.output_id_column))
-    rows_scored = len(predictions)
-    warehouse = services.warehouse(settings)
-    id_column = model.contract.output_id_column
-    rows = pd.DataFrame(
-        {
-            "source_uri": manifest.get("source_uri", clean_uri),
-            "row_id": predictions[id_column].astype("string"),
-            "score": predictions["score"].astype(float),
-            "label": predictions["label"].astype("string"),
-            "reason_1": predictions["reason_1"],
-            "reason_2": predictions["reason_2"],
-            "reason_3": predictions["reason_3"],
-            "model_version": model.version,
-            "model_role": CHAMPION,
-            "scored_at": scored_at,
-        }
-    )
-    # Keyed on the clean object: a duplicate or retried event replaces, never duplicates.
-    warehouse.write_batch("predictions", rows, batch_key=clean_uri)
+                rows_scored += len(predictions)
+                rows_out.append(warehouse_rows(predictions, model, role=CHAMPION, source_uri=source_uri, scored_at=scored_at))
+                shadow = shadow_rows(challenger, clean, source_uri=source_uri, scored_at=scored_at, language=settings.language)
+                if shadow is not None:
+                    rows_out.append(shadow)  # the warehouse keeps the challenger's scores; users never see them
+                # Numbers in the locale's mark, every text cell safe to open in Excel (shared.csv_output).
+                writer.writerows(csv_rows(predictions, clean, columns, decimal, output_date_format(model.contract)))
+        services.store(target.uri).upload_file(target.uri, csv_path, "text/csv")
+    if target.shard is None:
+        counts = {k: manifest.get(k) for k in ("rows_in", "rows_clean", "rows_quarantined")}
+    else:
+        # One batches row per shard with its clean rows; the file's quarantined rows get a row of
+        # their own when the file is assembled (shared.fanout), so sums over a file still add up.
+        counts = {"rows_in": rows_scored, "rows_clean": rows_scored, "rows_quarantined": 0}
     warehouse.write_batch(
         "batches",
         pd.DataFrame(
@@ -110,9 +135,7 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
                     "clean_uri": clean_uri,
                     "predictions_uri": predictions_uri,
                     "quarantine_uri": manifest.get("quarantine_uri"),
-                    "rows_in": manifest.get("rows_in"),
-                    "rows_clean": manifest.get("rows_clean"),
-                    "rows_quarantined": manifest.get("rows_quarantined"),
+                    **counts,
                     "rows_scored": rows_scored,
                     "model_version": model.version,
                     "status": "scored",
@@ -122,5 +145,9 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
         ),
         batch_key=clean_uri,
     )
+    if target.shard is not None:
+        assembly = fanout.shard_scored(settings, target, rows_scored=rows_scored, clean_uri=clean_uri)
+        manifest = {**manifest, "details": {**details, "assembly": assembly.status}}
+        logger.info("scored shard %s (%d rows): assembly %s", clean_uri, rows_scored, assembly.status)
     logger.info("scored %s with model %s: %d rows -> %s", clean_uri, model.version, rows_scored, predictions_uri)
     return ScoreResult(clean_uri, "scored", rows_scored, predictions_uri, model.version, manifest)

@@ -11,6 +11,7 @@ from typing import Any
 from shared import services
 from shared.batch_scoring import score_object
 from shared.cleaning import clean_object
+from shared.locations import DroppedFile
 from shared.settings import Settings
 
 
@@ -45,11 +46,26 @@ def drop_file(settings: Settings, path: Path, kind: str = "incoming", *, run_cha
         message_es=cleaned.message_es,
         message_en=cleaned.message_en,
     )
-    if kind == "incoming" and cleaned.clean_uri:
+    shards = (cleaned.details.get("fan_out") or {}).get("shards") or []
+    if kind == "incoming" and shards:
+        # A big file cleaned into shards: in the cloud each shard's upload starts its own score;
+        # here they run one after the other, and the one that completes the set assembles the file.
+        scored_shards = [score_object(settings, shard_uri) for shard_uri in shards]
+        result.update(
+            status="scored" if all(s.status in ("scored", "duplicate") for s in scored_shards) else scored_shards[-1].status,
+            rows_scored=sum(s.rows_scored for s in scored_shards),
+            output=settings.object_uri("predictions", DroppedFile.from_raw_key(f"{kind}/{path.name}").predictions_key()),
+            model_version=scored_shards[-1].model_version,
+            shards=len(shards),
+        )
+    elif kind == "incoming" and cleaned.clean_uri:
         scored = score_object(settings, cleaned.clean_uri)
         result.update(status=scored.status, rows_scored=scored.rows_scored, output=scored.output, model_version=scored.model_version)
     elif kind != "incoming":
         result["output"] = cleaned.clean_uri  # kept for monitoring / retraining
+        if kind == "labels" and cleaned.clean_uri:
+            # What the score function does with a labels/ batch in the cloud: the model review.
+            result["model_review"] = score_object(settings, cleaned.clean_uri).model_review
     return result
 
 

@@ -66,18 +66,22 @@ def paired_bars(
     height: int = 150,
     caption: str | None = None,
     empty_message: str = "–",
+    compact: bool = False,
 ) -> str:
-    """Reference (grey) against current (blue) shares per bin or category."""
+    """Reference (grey) against current (blue) shares per bin or category; ``compact``: bars only."""
     if not labels or not reference:
         return empty(name, empty_message)
     top = _nice_max(max(max(reference, default=0.0), max(current, default=0.0)))
-    left, bottom, top_pad = 34, 30, 16
+    left, bottom, top_pad = (2, 2, 2) if compact else (34, 30, 16)
     plot_w, plot_h = width - left - 6, height - bottom - top_pad
     slot = plot_w / len(labels)
     parts = [_svg_open(width, height, name)]
-    parts.append(f'<text x="2" y="{top_pad + 4}" style="{FONT}">{top:.0%}</text><text x="2" y="{top_pad + plot_h}" style="{FONT}">0%</text>')
-    parts.append(f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - 4}" y2="{top_pad + plot_h}" stroke="#cbd2d9"/>')
-    every = max(1, math.ceil(len(labels) / 8))
+    if not compact:
+        parts.append(f'<text x="2" y="{top_pad + 4}" style="{FONT}">{top:.0%}</text><text x="2" y="{top_pad + plot_h}" style="{FONT}">0%</text>')
+    parts.append(f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - 2}" y2="{top_pad + plot_h}" stroke="#cbd2d9"/>')
+    # as many characters as fit under a bar pair; labels skipped when even three would not fit
+    characters = int(slot / 6.5)
+    every = max(1, math.ceil(len(labels) / 8), math.ceil(4 / max(characters, 1)))
     for index, label in enumerate(labels):
         ref = float(reference[index]) if index < len(reference) else 0.0
         cur = float(current[index]) if index < len(current) else 0.0
@@ -88,14 +92,16 @@ def paired_bars(
                 f'<rect data-mark="bar" x="{x + slot * offset:.1f}" y="{top_pad + plot_h - bar_h:.1f}" width="{slot * 0.42:.1f}" '
                 f'height="{bar_h:.1f}" fill="{color}"><title>{escape(label)} · {escape(which)}: {value:.1%}</title></rect>'
             )
-        if index % every == 0:
+        if index % every == 0 and not compact:
+            limit = max(characters * every, 3)
             parts.append(
-                f'<text x="{x + slot / 2:.1f}" y="{height - 14}" text-anchor="middle" style="{FONT}">{escape(_short(str(label), 10))}</text>'
+                f'<text x="{x + slot / 2:.1f}" y="{height - 14}" text-anchor="middle" style="{FONT}">{escape(_short(str(label), min(limit, 12)))}</text>'
             )
-    parts.append(
-        f'<rect x="{left}" y="2" width="9" height="9" fill="{REFERENCE_COLOR}"/><text x="{left + 12}" y="10" style="{FONT}">{escape(legend[0])}</text>'
-        f'<rect x="{left + 100}" y="2" width="9" height="9" fill="{CURRENT_COLOR}"/><text x="{left + 112}" y="10" style="{FONT}">{escape(legend[1])}</text>'
-    )
+    if not compact:
+        parts.append(
+            f'<rect x="{left}" y="2" width="9" height="9" fill="{REFERENCE_COLOR}"/><text x="{left + 12}" y="10" style="{FONT}">{escape(legend[0])}</text>'
+            f'<rect x="{left + 100}" y="2" width="9" height="9" fill="{CURRENT_COLOR}"/><text x="{left + 112}" y="10" style="{FONT}">{escape(legend[1])}</text>'
+        )
     parts.append("</svg>")
     return _figure(name, "".join(parts), caption)
 

@@ -1,11 +1,19 @@
 """The clean step: a dropped CSV becomes clean Parquet plus a quarantine file, with a manifest.
 
-Rows stream through in chunks: the object is read as a stream, validated chunk by
-chunk, and the outputs are built in local temporary files that are uploaded whole
-(atomically) at the end. Permanent problems with the whole file produce a report the
+Rows stream through in chunks: the object is read as a stream, a few MiB at a time,
+validated chunk by chunk, and the outputs are built in local temporary files that are
+uploaded whole (atomically). A file bigger than ``settings.shard_bytes`` is cleaned into
+shards (:mod:`shared.fanout`), each uploaded as soon as it is full, so local disk holds one
+shard and every shard is scored by its own invocation while clean goes on. Permanent problems with the whole file produce a report the
 user can read and return normally; transient storage faults propagate so the platform
 retries, and because every output is named after the input, a retry overwrites rather
 than duplicates.
+
+Every row is accounted for: rows in = clean + quarantined, checked before anything is
+published. Each (bucket, object, generation) is cleaned once however often its event is
+delivered (:mod:`shared.claims`). Personal columns leave as keyed-hash tokens
+(:mod:`shared.pii`), and the quarantine CSV is safe to open in Excel
+(:mod:`shared.spreadsheet_safety`).
 """
 
 from __future__ import annotations
@@ -19,22 +27,38 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shared import services
+from shared import fanout, services
+from shared.claims import exactly_once
 from shared.contract import Contract
-from shared.csv_reader import CsvChunks
-from shared.errors import BadInputError, ModelNotFoundError
-from shared.i18n import both
+from shared.csv_output import SOURCE_ROW_COLUMN
+from shared.csv_reader import CsvChunks, too_large
+from shared.errors import BadInputError, ModelNotFoundError, ObjectNotFoundError
+from shared.i18n import both, locale_decimal
 from shared.locations import DroppedFile, locate
-from shared.parsing import detect_decimal
+from shared.parsing import detect_decimal_with_source
+from shared.pii import PiiHasher, PiiKeyError
 from shared.registry import CHAMPION
 from shared.settings import Settings
-from shared.validation import HEADER_ROW, ChunkValidator, map_header
+from shared.spreadsheet_safety import neutralize_frame, neutralize_row
+from shared.validation import HEADER_ROW, QUARANTINE_COLUMNS, ChunkValidator, expected_columns, map_header
 
 logger = logging.getLogger(__name__)
+
+# Files above this size get a report instead of a run that would not finish in one
+# invocation (540 s, memory cap); splitting them is the user's (or a sharding step's) job.
+MAX_INPUT_BYTES = 2 * 1024 * 1024 * 1024
+REPORTED_ROWS = 50  # row numbers listed per repair in the manifest
+# The CSV parser works one block of this many bytes at a time; a chunk's strings, their typed
+# copies and the validation around them take some tens of times that. 2 MiB blocks keep a
+# chunk near 100 MiB and still hold a row with a 1 MB cell.
+CSV_BLOCK_BYTES = 2 * 1024 * 1024
+# Set while the clean step can shard big files (bench/bench_performance.py checks it).
+SHARDS_SUPPORTED = True
 
 
 @dataclass
@@ -61,7 +85,9 @@ def arrow_schema(contract: Contract, columns: list[str]) -> pa.Schema:
     fields = []
     for name in columns:
         spec = contract.columns.get(name)
-        if spec is not None and spec.type == "numeric":
+        if name == SOURCE_ROW_COLUMN:
+            fields.append(pa.field(name, pa.int64()))
+        elif spec is not None and spec.type == "numeric":
             fields.append(pa.field(name, pa.float64()))
         elif spec is not None and spec.type == "date":
             fields.append(pa.field(name, pa.timestamp("ns")))
@@ -70,12 +96,62 @@ def arrow_schema(contract: Contract, columns: list[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
+_CONTRACTS: dict[tuple[str, str, str], Contract] = {}
+
+
 def contract_in_force(settings: Settings) -> tuple[Contract, str]:
-    """The champion's contract: files are cleaned against what the scoring model was trained on."""
-    model = services.registry(settings).load(CHAMPION)
-    return model.contract, model.version
+    """The champion's contract: files are cleaned against what the scoring model was trained on.
+
+    Only the contract is read (not the booster and its reference sample, which clean never
+    uses), once per version and instance; the alias is looked up on every call, so a new
+    champion's contract applies at once.
+    """
+    registry = services.registry(settings)
+    version = registry.version_of(CHAMPION)
+    if version is None:
+        raise ModelNotFoundError(f"model {settings.model_name!r} has no version with alias {CHAMPION!r}")
+    key = (settings.tracking_uri, settings.model_name, version)
+    if key not in _CONTRACTS:
+        _CONTRACTS[key] = Contract.from_yaml(registry.read_file(version, "contract.yaml"))
+    return _CONTRACTS[key], version
 
 
+class _CompactIds:
+    """The ids a file has shown so far, for the duplicate check, as 64-bit hashes in a sorted array:
+    8 bytes an id instead of about a hundred for a set of strings (100 MB for a million rows).
+
+    A set-like (``in``, ``update``) handed to the validator. Two different ids sharing a 64-bit
+    hash (odds about 1 in 10**7 for a million ids) would quarantine a row as a duplicate, with
+    its reason: never lost.
+    """
+
+    MERGE_AT = 65_536
+
+    def __init__(self) -> None:
+        self._sorted = np.empty(0, dtype=np.int64)
+        self._recent: set[int] = set()
+
+    def __contains__(self, value: object) -> bool:
+        code = hash(value)
+        if code in self._recent:
+            return True
+        position = int(np.searchsorted(self._sorted, code))
+        return position < len(self._sorted) and int(self._sorted[position]) == code
+
+    def update(self, values: list[object]) -> None:
+        self._recent.update(hash(value) for value in values)
+        if len(self._recent) >= self.MERGE_AT:
+            self._sorted = np.union1d(self._sorted, np.fromiter(self._recent, dtype=np.int64, count=len(self._recent)))
+            self._recent = set()
+
+
+def _is_dropped_file(settings: Settings, uri: str) -> bool:
+    located = locate(settings, uri)
+    return bool(located and located[0] == "raw" and DroppedFile.from_raw_key(located[1]))
+
+
+# At-least-once delivery: each (bucket, object, generation) is cleaned once; duplicates return the first result.
+@exactly_once("clean", CleanResult, claim_if=_is_dropped_file, passes_generation=True)
 def clean_object(settings: Settings, source_uri: str, *, generation: str = "") -> CleanResult:
     located = locate(settings, source_uri)
     dropped = DroppedFile.from_raw_key(located[1]) if located and located[0] == "raw" else None
@@ -85,9 +161,55 @@ def clean_object(settings: Settings, source_uri: str, *, generation: str = "") -
     try:
         contract, contract_version = contract_in_force(settings)
     except ModelNotFoundError:
+        if dropped.kind == "training":
+            # `dropscore train` uploads its file here and cleans it with its own contract; the
+            # trigger fires at once and must not overwrite that with a "no champion" rejection.
+            logger.info("training file %s and no champion yet: left to `dropscore train`", source_uri)
+            return CleanResult(source_uri, dropped.kind, "ignored")
         spanish, english = both("no_champion")
         return _reject(settings, dropped, source_uri, BadInputError("no_champion", spanish, english), rows_in=0)
     return clean_stream(settings, dropped, source_uri, contract, generation=generation, contract_version=contract_version)
+
+
+def _pii_hasher(settings: Settings, contract: Contract, kind: str) -> PiiHasher | None:
+    """The keyed hasher when this kind of file carries personal columns; refuse rather than store them in the clear."""
+    expected, _ = expected_columns(contract, kind)
+    personal = [name for name in contract.personal_columns if name in expected or name in contract.passthrough]
+    if not personal:
+        return None
+    if not settings.pii_key:
+        spanish, english = both("pii_key_missing", columns=", ".join(personal))
+        raise BadInputError("pii_key_missing", spanish, english)
+    try:
+        return PiiHasher(settings.pii_key)
+    except PiiKeyError as exc:
+        raise BadInputError(
+            "pii_key_invalid",
+            "La clave de seudonimización (DROPSCORE_PII_KEY) no sirve: es demasiado corta. Avise al administrador.",
+            f"The pseudonymization key (DROPSCORE_PII_KEY) is not usable: {exc}",
+        ) from None
+
+
+def output_dialect(contract: Contract, delimiter: str, decimal: str) -> tuple[str, str]:
+    """(delimiter, decimal mark) of the CSVs people open: the contract's choice, else as the file came.
+
+    "locale" means what Excel expects in the contract's locale: with a decimal comma (es-EC)
+    the list separator is ";", with a decimal point ",".
+    """
+    locale_mark = locale_decimal(contract.locale)
+    if contract.output_delimiter == "locale":
+        out_delimiter = ";" if locale_mark == "," else ","
+    else:
+        out_delimiter = delimiter if contract.output_delimiter == "auto" else contract.output_delimiter
+    if contract.output_decimal == "locale":
+        out_decimal = locale_mark if out_delimiter != "," else "."
+    elif contract.output_decimal != "auto":
+        out_decimal = contract.output_decimal
+    elif out_delimiter == ",":
+        out_decimal = "."  # "0,5" in a comma-separated file would need quotes in every cell
+    else:
+        out_decimal = decimal
+    return out_delimiter, out_decimal
 
 
 def clean_stream(
@@ -102,52 +224,92 @@ def clean_stream(
     store = services.store(source_uri)
     rows_in = 0
     try:
+        info = store.stat(source_uri)
+        size = info.size
+    except ObjectNotFoundError:
+        # Deleted after the event was sent: permanent, a retry would find nothing either.
+        logger.warning("%s no longer exists; nothing to clean", source_uri)
+        return CleanResult(source_uri, dropped.kind, "ignored", message_es="El archivo ya no existe.", message_en="The file no longer exists.")
+    try:
+        hasher = _pii_hasher(settings, contract, dropped.kind)
+        if size > MAX_INPUT_BYTES:
+            raise too_large(MAX_INPUT_BYTES)
         with store.open_read(source_uri) as stream, tempfile.TemporaryDirectory(prefix="dropscore-clean-") as scratch:
-            chunks = CsvChunks(stream)
+            chunks = CsvChunks(stream, max_bytes=MAX_INPUT_BYTES, block_bytes=CSV_BLOCK_BYTES)
             parquet_path = Path(scratch) / "clean.parquet"
+            # A big incoming file becomes shards, scored in parallel (shared.fanout); others one object.
+            shards: fanout.ShardedParquet | None = None
+            run = fanout.run_id(generation or info.generation)
+            if dropped.kind == "incoming" and fanout.is_sharded(size, settings.shard_bytes):
+                (Path(scratch) / "shards").mkdir()
+                shards = fanout.ShardedParquet(settings, dropped, run, Path(scratch) / "shards")
             quarantine_path = Path(scratch) / "quarantine.csv"
             validator: ChunkValidator | None = None
             writer: pq.ParquetWriter | None = None
             quarantine_writer = None
             quarantine_file = None
+            quarantine_columns: list[str] = []
             rows_clean = rows_quarantined = unknown_categories = 0
-            decimal = contract.decimal
+            decimal, decimal_source = contract.decimal, "contract"
             mapping = None
+            out_delimiter, out_decimal = chunks.dialect.delimiter, "."
             try:
                 for chunk in chunks:
                     if validator is None:
-                        mapping = map_header(list(chunk.columns), contract, dropped.kind)
+                        mapping = map_header(list(chunk.columns), contract, dropped.kind, duplicated=chunks.duplicated_names)
                         if decimal == "auto":
                             numeric = [s for s, t in mapping.renames.items() if contract.columns.get(t) and contract.columns[t].type == "numeric"]
                             sample = pd.concat([chunk[c] for c in numeric]) if numeric else pd.Series([], dtype="string")
-                            decimal = detect_decimal(sample, chunks.dialect.delimiter)
-                        validator = ChunkValidator(contract, dropped.kind, mapping, decimal, dropped.name)
-                    result = validator.validate(chunk, first_row_number=HEADER_ROW + 1 + rows_in)
+                            decimal, decimal_source = detect_decimal_with_source(sample, chunks.dialect.delimiter, default=locale_decimal(contract.locale))
+                        validator = ChunkValidator(contract, dropped.kind, mapping, decimal, dropped.name, hasher=hasher, _seen_ids=_CompactIds())
+                        out_delimiter, out_decimal = output_dialect(contract, chunks.dialect.delimiter, decimal)
+                        renamed = [mapping.renames.get(h, h) for h in chunks.header]
+                        quarantine_columns = QUARANTINE_COLUMNS + [h for h in renamed if not h.startswith("Unnamed: ")]
+                    result = validator.validate(chunk, first_row_number=HEADER_ROW + 1 + rows_in, problems=chunks.last_problems)
                     rows_in += len(chunk)
                     unknown_categories += result.unknown_categories
                     if len(result.clean):
-                        table = pa.Table.from_pandas(result.clean, schema=arrow_schema(contract, list(result.clean.columns)), preserve_index=False)
-                        if writer is None:
-                            writer = pq.ParquetWriter(parquet_path, table.schema, compression="zstd")
-                        writer.write_table(table)
+                        # Each clean row keeps its Excel row: with a hashed id, that is how people find it again.
+                        clean = result.clean.assign(**{SOURCE_ROW_COLUMN: result.clean_row_numbers})
+                        if shards is not None:
+                            if shards.rows_per_shard is None:  # rows holding about shard_bytes of the source
+                                shards.rows_per_shard = fanout.rows_per_shard(settings.shard_bytes, chunks.bytes_read / max(rows_in, 1))
+                                preliminary = _shard_manifest_writer(settings, dropped, source_uri, run, chunks, decimal, out_delimiter, out_decimal, mapping, contract, contract_version, generation)
+                                shards.before_first_upload = preliminary
+                            shards.write(pa.Table.from_pandas(clean, schema=arrow_schema(contract, list(clean.columns)), preserve_index=False))
+                        else:
+                            if writer is None:
+                                schema = arrow_schema(contract, list(clean.columns))
+                                writer = pq.ParquetWriter(parquet_path, schema, compression="zstd")
+                            writer.write_table(pa.Table.from_pandas(clean, schema=writer.schema, preserve_index=False))
                         rows_clean += len(result.clean)
                     if len(result.quarantine):
                         if quarantine_writer is None:
                             quarantine_file = open(quarantine_path, "w", encoding="utf-8-sig", newline="")
-                            quarantine_writer = csv.writer(quarantine_file, delimiter=chunks.dialect.delimiter)
-                            quarantine_writer.writerow(result.quarantine.columns)
-                        quarantine_writer.writerows(result.quarantine.astype(object).where(result.quarantine.notna(), "").itertuples(index=False))
+                            quarantine_writer = csv.writer(quarantine_file, delimiter=out_delimiter)
+                            quarantine_writer.writerow(neutralize_row(quarantine_columns))
+                        rows = neutralize_frame(result.quarantine.reindex(columns=quarantine_columns))
+                        quarantine_writer.writerows(rows.astype(object).where(rows.notna(), "").itertuples(index=False))
                         rows_quarantined += len(result.quarantine)
+            except BaseException:
+                if shards is not None:
+                    shards.abort()
+                raise
             finally:
                 if writer is not None:
                     writer.close()
                 if quarantine_file is not None:
                     quarantine_file.close()
-            if mapping is None:
-                raise BadInputError("no_rows", "El archivo solo tiene encabezado, sin filas.", "The file has a header but no rows.")
+            if shards is not None:
+                shards.close()  # the last, partly filled shard
+            if mapping is None or validator is None:
+                spanish, english = both("no_rows")
+                raise BadInputError("no_rows", spanish, english)
             if rows_in != rows_clean + rows_quarantined:  # the accounting invariant: nothing is lost
                 raise RuntimeError(f"{source_uri}: {rows_in} rows in but {rows_clean} clean + {rows_quarantined} quarantined")
-            clean_uri = settings.object_uri("clean", dropped.clean_key()) if rows_clean else None
+            if rows_quarantined != sum(validator.error_counts.values()):
+                raise RuntimeError(f"{source_uri}: {rows_quarantined} rows quarantined but {sum(validator.error_counts.values())} reasons")
+            clean_uri = settings.object_uri("clean", dropped.clean_key()) if rows_clean and shards is None else None
             quarantine_uri = settings.object_uri("quarantine", dropped.quarantine_key()) if rows_quarantined else None
             # Quarantine first, clean last: writing the clean object is what triggers scoring.
             if quarantine_uri:
@@ -166,22 +328,87 @@ def clean_stream(
                     "encoding": chunks.dialect.encoding,
                     "delimiter": chunks.dialect.delimiter,
                     "decimal": decimal,
+                    "decimal_source": decimal_source,
+                    "locale": contract.locale,
+                    "output_delimiter": out_delimiter,
+                    "output_decimal": out_decimal,
+                    "excel_sep_line": chunks.dialect.excel_sep_line,
+                    "source_bytes": chunks.bytes_read,
                     "renamed_columns": mapping.renamed,
-                    "extra_columns": mapping.extra,
+                    "extra_columns": [c for c in mapping.extra if c not in contract.passthrough],
+                    "extra_columns_policy": contract.extra_columns,
+                    "passthrough_extra_columns": mapping.extra if contract.extra_columns == "passthrough" else [],
                     "missing_optional_columns": mapping.missing_optional,
                     "unknown_categories": unknown_categories,
+                    "quarantine_reasons": dict(sorted(validator.error_counts.items())),
+                    "rows_trimmed": chunks.rows_trimmed,
+                    "repaired_identifiers": {
+                        column: {"count": len(rows), "rows": rows[:REPORTED_ROWS]} for column, rows in validator.repaired.items()
+                    },
+                    "personal_columns": [c for c in contract.personal_columns if c in mapping.expected or c in contract.passthrough],
                     "contract_version": contract_version,
                     "processed_at": datetime.now(UTC).isoformat(),
                 },
             )
+            if shards is not None:
+                result.details["fan_out"] = {"run": run, "count": len(shards.shards), "shards": shards.shards, "rows": shards.rows, "shard_bytes": settings.shard_bytes}
             result.manifest_uri = _write_manifest(settings, dropped, result)
             if clean_uri:
                 services.store(clean_uri).upload_file(clean_uri, parquet_path, "application/vnd.apache.parquet")
+            _remove_stale_outputs(settings, dropped, keep={clean_uri, quarantine_uri}, keep_run=run if shards is not None else None)
+            if shards is not None and shards.shards:
+                # Every shard may have been scored before this manifest said how many there are.
+                predictions_uri = settings.object_uri("predictions", dropped.predictions_key())
+                result.details["assembly"] = fanout.assemble_if_complete(settings, dropped, run, len(shards.shards), predictions_uri).status
             logger.info("cleaned %s: %d in, %d clean, %d quarantined", source_uri, rows_in, rows_clean, rows_quarantined)
             return result
     except BadInputError as problem:
         # Permanent: a retry would fail the same way. Report it to the user and return.
-        return _reject(settings, dropped, source_uri, problem, rows_in=rows_in)
+        return _reject(settings, dropped, source_uri, problem, rows_in=rows_in, generation=generation)
+
+
+def _remove_stale_outputs(settings: Settings, dropped: DroppedFile, keep: set[str | None], keep_run: str | None = None) -> None:
+    """Outputs an earlier version of the same file left and this run did not write (a quarantine
+    file when no row is quarantined any more, a rejection report after a good upload, the shards
+    of an earlier upload...)."""
+    if dropped.kind == "incoming":
+        for uri in fanout.stale_shards(settings, dropped, keep_run):
+            services.store(uri).delete(uri)
+    for area, key in (
+        ("clean", dropped.clean_key()),
+        ("quarantine", dropped.quarantine_key()),
+        ("quarantine", dropped.report_key("json")),
+        ("quarantine", dropped.report_key("txt")),
+    ):
+        uri = settings.object_uri(area, key)
+        if uri not in keep:
+            services.store(uri).delete(uri)
+
+
+def _shard_manifest_writer(settings, dropped, source_uri, run, chunks, decimal, out_delimiter, out_decimal, mapping, contract, contract_version, generation):  # noqa: ANN001, ANN202
+    """What runs before the first shard appears: a preliminary manifest (status "cleaning") with
+    what the shards' scorers need, the output dialect and passthrough columns."""
+
+    def write() -> None:
+        preliminary = CleanResult(
+            source_uri=source_uri,
+            kind=dropped.kind,
+            status="cleaning",
+            details={
+                "generation": generation,
+                "encoding": chunks.dialect.encoding,
+                "delimiter": chunks.dialect.delimiter,
+                "decimal": decimal,
+                "output_delimiter": out_delimiter,
+                "output_decimal": out_decimal,
+                "passthrough_extra_columns": mapping.extra if contract.extra_columns == "passthrough" else [],
+                "contract_version": contract_version,
+                "fan_out": {"run": run},
+            },
+        )
+        _write_manifest(settings, dropped, preliminary)
+
+    return write
 
 
 def _write_manifest(settings: Settings, dropped: DroppedFile, result: CleanResult) -> str:
@@ -191,7 +418,7 @@ def _write_manifest(settings: Settings, dropped: DroppedFile, result: CleanResul
     return manifest_uri
 
 
-def _reject(settings: Settings, dropped: DroppedFile, source_uri: str, problem: BadInputError, *, rows_in: int) -> CleanResult:
+def _reject(settings: Settings, dropped: DroppedFile, source_uri: str, problem: BadInputError, *, rows_in: int, generation: str = "") -> CleanResult:
     report_uri = settings.object_uri("quarantine", dropped.report_key("json"))
     result = CleanResult(
         source_uri=source_uri,
@@ -202,7 +429,7 @@ def _reject(settings: Settings, dropped: DroppedFile, source_uri: str, problem: 
         report_uri=report_uri,
         message_es=problem.message_es,
         message_en=problem.message_en,
-        details={"error_code": problem.code, "processed_at": datetime.now(UTC).isoformat()},
+        details={"error_code": problem.code, "generation": generation, "processed_at": datetime.now(UTC).isoformat()},
     )
     store = services.store(report_uri)
     store.write_bytes(report_uri, json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"), "application/json")
@@ -217,5 +444,6 @@ def _reject(settings: Settings, dropped: DroppedFile, source_uri: str, problem: 
     )
     store.write_bytes(text_uri, readable.encode("utf-8-sig"), "text/plain; charset=utf-8")
     result.manifest_uri = _write_manifest(settings, dropped, result)
+    _remove_stale_outputs(settings, dropped, keep={report_uri, text_uri})
     logger.warning("rejected %s: %s", source_uri, problem.message_en)
     return result

@@ -57,6 +57,7 @@ def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str
         name=args.name or Path(args.file).stem,
         decimal=decimal,
         date_columns=date_columns,
+        task=getattr(args, "task", None) or "binary",
     )
     text = contract.to_yaml()
     if args.output:
@@ -103,19 +104,56 @@ def _load_contract(args: argparse.Namespace, settings: Settings):
         ) from exc
 
 
+def _metrics_text(outcome: Any, language: str) -> str:
+    metrics = outcome.metrics
+    names = {
+        "es": {"roc_auc": "ROC-AUC", "precision": "precisión", "recall": "sensibilidad", "macro_f1": "F1 macro", "accuracy": "exactitud", "rmse": "RMSE", "r2": "R²", "mae": "MAE"},
+        "en": {"roc_auc": "ROC-AUC", "precision": "precision", "recall": "recall", "macro_f1": "macro F1", "accuracy": "accuracy", "rmse": "RMSE", "r2": "R²", "mae": "MAE"},
+    }[language]
+    shown = {"binary": ("roc_auc", "precision", "recall"), "multiclass": ("macro_f1", "accuracy"), "regression": ("rmse", "r2", "mae")}.get(outcome.task, ())
+    text = ", ".join(f"{names[k]} {metrics[k]:.3f}" for k in shown if k in metrics)
+    if outcome.task == "binary":
+        text += f" ({'umbral' if language == 'es' else 'threshold'} {outcome.threshold:.3f})"
+    return text
+
+
+def _print_training(settings: Settings, outcome: Any) -> None:
+    """The training report in a few lines: metrics and decision, leaks, expected value, fairness, model card."""
+    _say(
+        settings,
+        f"Modelo v{outcome.model_version}: {_metrics_text(outcome, 'es')}. {outcome.reason_es}",
+        f"Model v{outcome.model_version}: {_metrics_text(outcome, 'en')}. {outcome.reason_en}",
+    )
+    if outcome.expected_value_per_1000 is not None:
+        _say(
+            settings,
+            f"  Valor esperado por 1 000 filas puntuadas: {outcome.expected_value_per_1000:,.2f} (datos reservados).",
+            f"  Expected value per 1,000 scored rows: {outcome.expected_value_per_1000:,.2f} (held-out data).",
+        )
+    for leak in outcome.leakage:
+        verdict_es = "excluida" if leak["excluded"] else "permitida por el contrato"
+        verdict_en = "excluded" if leak["excluded"] else "allowed by the contract"
+        _say(
+            settings,
+            f"  Fuga de datos: «{leak['column']}» predice el objetivo casi a la perfección ({leak['statistic']} {leak['value']:.3f}); {verdict_es}.",
+            f"  Data leakage: '{leak['column']}' predicts the target almost perfectly ({leak['statistic']} {leak['value']:.3f}); {verdict_en}.",
+        )
+    for flag in outcome.fairness_flags:
+        _say(
+            settings,
+            f"  Equidad: {flag['column']} = {flag['group']}: {flag['metric']} es {flag['ratio']:.2f} del mejor grupo (< 0.8).",
+            f"  Fairness: {flag['column']} = {flag['group']}: {flag['metric']} is {flag['ratio']:.2f} of the best group's (< 0.8).",
+        )
+    if outcome.model_card:
+        _say(settings, f"  Ficha del modelo: {outcome.model_card}", f"  Model card: {outcome.model_card}")
+
+
 def cmd_train(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from shared.lifecycle import train_from_csv
 
-    outcome = train_from_csv(settings, Path(args.file), _load_contract(args, settings), seed=args.seed)
+    outcome = train_from_csv(settings, Path(args.file), _load_contract(args, settings), seed=args.seed, time_budget_seconds=args.time_budget)
     if not args.json:
-        metrics = outcome.metrics
-        _say(
-            settings,
-            f"Modelo v{outcome.model_version}: ROC-AUC {metrics['roc_auc']:.3f}, precisión {metrics['precision']:.3f}, "
-            f"sensibilidad {metrics['recall']:.3f} (umbral {outcome.threshold:.3f}). {outcome.reason_es}",
-            f"Model v{outcome.model_version}: ROC-AUC {metrics['roc_auc']:.3f}, precision {metrics['precision']:.3f}, "
-            f"recall {metrics['recall']:.3f} (threshold {outcome.threshold:.3f}). {outcome.reason_en}",
-        )
+        _print_training(settings, outcome)
     return outcome.to_dict()
 
 
@@ -167,9 +205,9 @@ def cmd_drift(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 def cmd_retrain(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from shared.lifecycle import run_retrain
 
-    outcome = run_retrain(settings, reason=args.reason, trigger="cli")
+    outcome = run_retrain(settings, reason=args.reason, trigger="cli", time_budget_seconds=args.time_budget)
     if not args.json:
-        _say(settings, outcome.reason_es, outcome.reason_en)
+        _print_training(settings, outcome)
     return outcome.to_dict()
 
 
@@ -183,18 +221,27 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         for version in versions:
             metrics = version["metrics"]
             aliases = ", ".join(version["aliases"]) or "-"
-            print(
-                f"v{version['version']:>3}  [{aliases:<20}]  roc_auc={metrics.get('roc_auc', float('nan')):.3f}  "
-                f"precision={metrics.get('precision', float('nan')):.3f}  recall={metrics.get('recall', float('nan')):.3f}  "
-                f"threshold={version['threshold'] if version['threshold'] is not None else float('nan'):.3f}  gates={'ok' if version['gates_passed'] else 'FAIL'}  {version['created_at']}"
-            )
+            shown = {"binary": ("roc_auc", "precision", "recall"), "multiclass": ("macro_f1", "accuracy"), "regression": ("rmse", "r2")}.get(version.get("task") or "binary", ())
+            figures = "  ".join(f"{k}={metrics.get(k, float('nan')):.3f}" for k in shown)
+            if "expected_value_per_1000" in metrics:
+                figures += f"  ev/1000={metrics['expected_value_per_1000']:.1f}"
+            threshold = f"  threshold={version['threshold']:.3f}" if version.get("task", "binary") == "binary" and version["threshold"] is not None else ""
+            gates = "ok" if version["gates_passed"] else "FAIL: " + "; ".join(version.get("gate_failures") or [])
+            print(f"v{version['version']:>3}  [{aliases:<20}]  {version.get('task') or 'binary'}  {figures}{threshold}  gates={gates}  {version['created_at']}")
+            lineage = version.get("lineage") or {}
+            for uri, content in (lineage.get("sources") or {}).items():
+                print(f"       {uri}  {content}")
+            if lineage.get("code_version"):
+                print(f"       code {lineage['code_version']}  ({version.get('purpose')})")
+            if version.get("excluded_features"):
+                print(f"       {'excluidas por fuga' if settings.language == 'es' else 'excluded as leakage'}: {', '.join(version['excluded_features'])}")
     return {"name": settings.model_name, "tracking_uri": settings.tracking_uri, "versions": versions}
 
 
 def cmd_promote(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from shared.lifecycle import promote
 
-    result = promote(settings, str(args.version), reason=args.reason)
+    result = promote(settings, str(args.version), reason=args.reason, force=args.force)
     if not args.json:
         _say(settings, f"v{args.version} es ahora el campeón (antes: v{result['previous']}).", f"v{args.version} is now the champion (before: v{result['previous']}).")
     return result
@@ -269,11 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--id", help="the id column (default: none; row ids are generated)")
     infer.add_argument("--name", help="a name for the contract (default: the file name)")
     infer.add_argument("-o", "--output", help="write the contract here (default: print it)")
+    infer.add_argument("--task", choices=["binary", "multiclass", "regression"], default="binary", help="what the target is (default: binary)")
 
     train = command("train", cmd_train, "train a model on a labeled CSV, register it, make it champion if it passes the gates")
     train.add_argument("file")
     train.add_argument("--contract", help="contract YAML (default: the champion's contract)")
     train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--time-budget", type=float, help="seconds for the configuration search (default: the contract's, 60)")
 
     drop = command("drop", cmd_drop, "drop a file into the raw bucket; in embedded mode run clean and score at once")
     drop.add_argument("file")
@@ -288,12 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     retrain = command("retrain", cmd_retrain, "train a challenger on all labeled data and promote it if it wins")
     retrain.add_argument("--reason", default="manual retrain", help="why (recorded)")
+    retrain.add_argument("--time-budget", type=float, help="seconds for the configuration search (default: the contract's, 60)")
 
     command("models", cmd_models, "list model versions, aliases, metrics and gates")
 
     promote = command("promote", cmd_promote, "make a version the champion (the old one becomes 'previous')")
     promote.add_argument("version")
     promote.add_argument("--reason", default="manual promotion", help="why (recorded with who)")
+    promote.add_argument("--force", action="store_true", help="promote even a version that failed its gates")
 
     rollback = command("rollback", cmd_rollback, "make the previous champion the champion again, at once")
     rollback.add_argument("--reason", default="manual rollback", help="why (recorded with who)")

@@ -21,12 +21,14 @@ import json
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pandas as pd
 
 from shared import charts, drift_history, performance, services
@@ -64,6 +66,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "kpi_positive_rate": "Tasa de «{positive}» predicha",
         "kpi_expected": "«{positive}» esperados (suma de probabilidades)",
         "kpi_labeled": "Predicciones con resultado real",
+        "kpi_value": "Valor esperado de las decisiones (según el contrato)",
         "kpi_model": "Modelo campeón",
         "trends": "Tendencias por {granularity}",
         "granularity_month": "mes",
@@ -100,9 +103,11 @@ TEXT: dict[str, dict[str, Any]] = {
         "reason": "Razón principal",
         "scored_at": "Puntuado",
         "labels_pie": "Predicciones por etiqueta",
+        "prediction_histogram": "Predicciones por rango de valor",
         "importance": "Importancia de las variables (ganancia del modelo)",
         "alerts": "Alertas recientes",
         "no_alerts": "Sin alertas.",
+        "severity_words": {"critical": "crítica", "warning": "aviso", "info": "información"},
         "statuses": {"ok": "Sin problemas", "warning": "Aviso", "retrain": "Reentrenar", "insufficient_data": "Datos insuficientes", "no_data": "Sin datos nuevos"},
         "patterns": {"sudden": "súbita", "gradual": "gradual", "sustained": "sostenida", "undetermined": "sin patrón claro"},
         "events": {"trained": "entrenado", "promoted": "promovido", "kept": "no promovido", "rolled_back": "vuelta atrás", "shadow_compared": "comparado en sombra"},
@@ -115,7 +120,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "rec_none": "Ninguna acción necesaria",
         "rec_none_why": "El último control no encontró problemas; el próximo control mensual lo confirmará.",
         "rec_outcome": "Resultado: {outcome}",
-        "cost_text": "≈ US$ {usd:.2f} de cómputo ({seconds:.0f} s con {rows:,} filas etiquetadas) + {hours:.0f} h de revisión del equipo de datos.",
+        "cost_text": "{usd_text} de cómputo ({seconds:.0f} s con {rows:,} filas etiquetadas) + {hours:.0f} h de revisión del equipo de datos.",
         "benefit_decay": "Recuperar ≈ {cases:,.0f} casos «{positive}» por mes que hoy se pierden (sensibilidad {measured:.2f} frente a {trained:.2f} al entrenar).",
         "benefit_drift": "Proteger ≈ {rows:,.0f} predicciones por mes hechas con variables que cambiaron ({share:.0%} del peso del modelo).",
         "benefit_watch": "Evitar que ≈ {rows:,.0f} predicciones por mes se hagan con un modelo desactualizado cuando la tendencia cruce la línea.",
@@ -135,6 +140,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "kpi_positive_rate": "Predicted '{positive}' rate",
         "kpi_expected": "Expected '{positive}' (sum of probabilities)",
         "kpi_labeled": "Predictions with a real outcome",
+        "kpi_value": "Expected value of the decisions (per the contract)",
         "kpi_model": "Champion model",
         "trends": "Trends by {granularity}",
         "granularity_month": "month",
@@ -171,9 +177,11 @@ TEXT: dict[str, dict[str, Any]] = {
         "reason": "Main reason",
         "scored_at": "Scored",
         "labels_pie": "Predictions by label",
+        "prediction_histogram": "Predictions by value band",
         "importance": "Feature importance (model gain)",
         "alerts": "Recent alerts",
         "no_alerts": "No alerts.",
+        "severity_words": {"critical": "critical", "warning": "warning", "info": "info"},
         "statuses": {"ok": "No problems", "warning": "Warning", "retrain": "Retrain", "insufficient_data": "Insufficient data", "no_data": "No new data"},
         "patterns": {"sudden": "sudden", "gradual": "gradual", "sustained": "sustained", "undetermined": "undetermined"},
         "events": {"trained": "trained", "promoted": "promoted", "kept": "not promoted", "rolled_back": "rolled back", "shadow_compared": "shadow compared"},
@@ -186,7 +194,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "rec_none": "No action needed",
         "rec_none_why": "The last check found no problem; next month's check will confirm it.",
         "rec_outcome": "Outcome: {outcome}",
-        "cost_text": "≈ US${usd:.2f} of compute ({seconds:.0f} s on {rows:,} labeled rows) + {hours:.0f} h of the data team's review.",
+        "cost_text": "{usd_text} of compute ({seconds:.0f} s on {rows:,} labeled rows) + {hours:.0f} h of the data team's review.",
         "benefit_decay": "Recover ≈ {cases:,.0f} '{positive}' cases a month that are missed today (recall {measured:.2f} vs {trained:.2f} at training).",
         "benefit_drift": "Protect ≈ {rows:,.0f} predictions a month made on features that changed ({share:.0%} of the model's weight).",
         "benefit_watch": "Keep ≈ {rows:,.0f} predictions a month from being made by an outdated model once the trend crosses the line.",
@@ -213,6 +221,8 @@ class DashboardResult:
 class DashboardData:
     generated_at: datetime
     model_name: str
+    task: str = "binary"
+    prediction_bins: list[tuple[str, int]] = field(default_factory=list)   # regression: predictions per value band
     champion: dict[str, Any] | None = None              # version, metrics, threshold, gates, positive, negative
     kpis: dict[str, Any] = field(default_factory=dict)
     granularity: str = "month"                          # month | file
@@ -260,7 +270,8 @@ def gather(settings: Settings, *, now: datetime | None = None) -> DashboardData:
             "positive": model.contract.positive,
             "negative": model.contract.negative,
         }
-        data.gates = {k: float(v) for k, v in model.contract.gates.items() if k in performance.METRICS}
+        data.task = getattr(model.contract, "task", "binary")
+        data.gates = performance.task_gates(model.contract)
         data.importance = sorted(model.feature_importance.items(), key=lambda item: -item[1])[:TOP_IMPORTANCE]
     since = now - timedelta(days=LOOKBACK_DAYS)
     batches = warehouse.read("batches", since=since, where={"kind": "incoming"})
@@ -269,6 +280,8 @@ def gather(settings: Settings, *, now: datetime | None = None) -> DashboardData:
         data.truncated_rows = len(predictions)
     labels = performance.read_labels(settings, model.contract) if model is not None else pd.DataFrame(columns=["row_id", "actual"])
     _gather_volume(data, batches, predictions, labels, model)
+    if data.task != "binary":
+        _gather_other_task(data, predictions)
     _gather_drift(settings, data, warehouse.read("drift_results", since=now - timedelta(days=drift_history.HISTORY_DAYS)), model)
     events = warehouse.read("model_events", since=since, where={"model_name": settings.model_name})
     data.events = [
@@ -306,6 +319,9 @@ def _gather_volume(data: DashboardData, batches: pd.DataFrame, predictions: pd.D
         "labeled_rows_total": int(len(labels)),
         "positive": positive,
     }
+    decision = dict(getattr(model.contract, "decision", {}) or {}) if model is not None else {}
+    if decision and len(joined) and getattr(model.contract, "task", "binary") == "binary":
+        data.kpis["expected_value"] = expected_value(joined["score"].to_numpy(dtype=float), (joined["label"].astype(str) == positive).to_numpy(), decision)
     if joined.empty:
         return
     months = performance.month_of(joined["scored_at"])
@@ -316,6 +332,7 @@ def _gather_volume(data: DashboardData, batches: pd.DataFrame, predictions: pd.D
         data.granularity = "file"
         names = joined["source_uri"].fillna(joined["batch_key"]).astype(str).map(_file_name)
         joined = joined.assign(period=names.map(_distinct_parts(names.unique().tolist())))
+    binary = model is None or getattr(model.contract, "task", "binary") == "binary"
     data.periods = []
     for period, rows in joined.groupby("period", sort=False):
         labeled = rows[rows["actual"].notna()]
@@ -324,14 +341,15 @@ def _gather_volume(data: DashboardData, batches: pd.DataFrame, predictions: pd.D
                 "period": str(period),
                 "first": rows["scored_at"].min(),
                 "rows": len(rows),
-                "positive_rate": float((rows["label"].astype(str) == positive).mean()),
+                "positive_rate": float((rows["label"].astype(str) == positive).mean()) if binary else None,
                 "expected_positives": float(rows["score"].sum()),
-                "actual_rate": float(labeled["actual"].astype(int).mean()) if len(labeled) else None,
+                "actual_rate": float(labeled["actual"].astype(int).mean()) if len(labeled) and binary else None,
             }
         )
     data.periods.sort(key=lambda period: period["first"])
+    task = getattr(model.contract, "task", "binary") if model is not None else "binary"
     data.performance_periods = [
-        period.to_dict() for period in performance.period_performance(joined, positive_label=positive, gates=data.gates)
+        period.to_dict() for period in performance.period_performance(joined, positive_label=positive, gates=data.gates, task=task)
     ]
     recent = joined.sort_values("scored_at").tail(RECENT_PREDICTIONS).iloc[::-1]
     data.recent = [
@@ -339,7 +357,7 @@ def _gather_volume(data: DashboardData, batches: pd.DataFrame, predictions: pd.D
             "id": str(row.row_id),
             "score": float(row.score),
             "label": str(row.label),
-            "actual": None if pd.isna(row.actual) else (positive if int(row.actual) else (model.contract.negative if model is not None else "0")),
+            "actual": _outcome_text(row.actual, model),
             "reason": "" if pd.isna(row.reason_1) else str(row.reason_1),
             "scored_at": _as_datetime(row.scored_at),
         }
@@ -347,6 +365,41 @@ def _gather_volume(data: DashboardData, batches: pd.DataFrame, predictions: pd.D
     ]
     counts = joined["label"].astype(str).value_counts()
     data.label_counts = [(str(label), int(count)) for label, count in counts.items()]
+
+
+def expected_value(scores: np.ndarray, acted_on: np.ndarray, decision: dict[str, float]) -> float:
+    """Value of the decisions taken on the scores, in the contract's own money.
+
+    A row acted on (predicted positive) is worth ``value_true_positive`` with probability p and
+    costs ``cost_false_positive`` otherwise; a row left alone costs ``cost_false_negative`` with
+    probability p and is worth ``value_true_negative`` otherwise.
+    """
+    value_tp, cost_fp = decision.get("value_true_positive", 0.0), decision.get("cost_false_positive", 0.0)
+    cost_fn, value_tn = decision.get("cost_false_negative", 0.0), decision.get("value_true_negative", 0.0)
+    acted = scores * value_tp - (1 - scores) * cost_fp
+    left = -scores * cost_fn + (1 - scores) * value_tn
+    return float(np.sum(np.where(acted_on, acted, left)))
+
+
+def _outcome_text(actual: Any, model) -> str | None:  # noqa: ANN001
+    if actual is None or pd.isna(actual):
+        return None
+    if model is None or getattr(model.contract, "task", "binary") == "binary":
+        positive = model.contract.positive if model is not None else "1"
+        negative = model.contract.negative if model is not None else "0"
+        return positive if int(actual) else negative
+    return f"{actual:.4g}" if isinstance(actual, (int, float, np.floating)) else str(actual)
+
+
+def _gather_other_task(data: DashboardData, predictions: pd.DataFrame) -> None:
+    """Multiclass and regression: no positive class; the pie counts classes, or a histogram bands values."""
+    data.kpis["positive_rate"] = None
+    if data.task == "regression" and len(predictions):
+        values = predictions["score"].astype(float)
+        data.kpis["expected_positives"] = float(values.mean())
+        counts, edges = np.histogram(values.dropna(), bins=10)
+        data.prediction_bins = [(f"{edges[i]:.3g}", int(count)) for i, count in enumerate(counts)]
+        data.label_counts = []
 
 
 def _gather_drift(settings: Settings, data: DashboardData, results: pd.DataFrame, model) -> None:  # noqa: ANN001
@@ -494,13 +547,27 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+\.\d+(?![\w])")
+
+
+def localize(text: str, language: str) -> str:
+    """Numbers the Spanish way for Spanish pages (7.997 and 0,653), as the users' own files write them."""
+    if language != "es":
+        return text
+    return _NUMBER.sub(lambda match: match.group(0).translate(str.maketrans({",": ".", ".": ","})), text)
+
+
+def _usd(amount: float) -> str:
+    return "< US$ 0.01" if amount < 0.01 else f"≈ US$ {amount:,.2f}"
+
+
 def dashboard_html(data: DashboardData, language: str = "es") -> str:
     """The page, in ``language`` (es or en); pure."""
     language = language if language in TEXT else "es"
     text = TEXT[language]
     positive = data.kpis.get("positive") or (data.champion or {}).get("positive") or "1"
     generated = data.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [_kpi_section(data, text, positive), _trend_section(data, text), _performance_section(data, text, language)]
+    sections = [_kpi_section(data, text, positive, language), _trend_section(data, text), _performance_section(data, text, language)]
     sections += [_drift_section(data, text, language), _recommendation_section(data, text, language, positive)]
     sections += [_model_section(data, text, language), _predictions_section(data, text), _alerts_section(data, text, language)]
     no_model = f'<section><div class="banner warning">{_e(text["no_model"])}</div></section>' if data.champion is None else ""
@@ -513,7 +580,7 @@ def dashboard_html(data: DashboardData, language: str = "es") -> str:
 """
 
 
-def _kpi_section(data: DashboardData, text: dict[str, Any], positive: str) -> str:
+def _kpi_section(data: DashboardData, text: dict[str, Any], positive: str, language: str) -> str:
     kpis = data.kpis
     champion = data.champion
     model = f"v{champion['version']}" if champion else "–"
@@ -522,11 +589,14 @@ def _kpi_section(data: DashboardData, text: dict[str, Any], positive: str) -> st
         (f"{kpis.get('rows', 0):,}", text["kpi_rows"]),
         (_pct(kpis.get("positive_rate")), text["kpi_positive_rate"].format(positive=positive)),
         (f"{kpis.get('expected_positives', 0.0):,.0f}", text["kpi_expected"].format(positive=positive)),
+        *([(f"{kpis['expected_value']:,.0f}", text["kpi_value"])] if kpis.get("expected_value") is not None else []),
         (f"{kpis.get('labeled', 0):,}", text["kpi_labeled"]),
         (f"{kpis.get('quarantined', 0):,}", text["kpi_quarantined"]),
         (model, text["kpi_model"]),
     ]
-    body = "".join(f'<div class="kpi" data-kpi="{index}"><b>{_e(value)}</b><span>{_e(label)}</span></div>' for index, (value, label) in enumerate(cards))
+    body = "".join(
+        f'<div class="kpi" data-kpi="{index}"><b>{_e(localize(value, language))}</b><span>{_e(label)}</span></div>' for index, (value, label) in enumerate(cards)
+    )
     truncated = f'<p class="muted">{_e(text["truncated"].format(rows=data.truncated_rows))}</p>' if data.truncated_rows else ""
     return f'<section id="kpis"><div class="kpis">{body}</div>{truncated}</section>'
 
@@ -555,13 +625,14 @@ def _performance_section(data: DashboardData, text: dict[str, Any], language: st
         body = charts.empty("performance", text["no_labels"].format(minimum=performance.MIN_LABELED_ROWS))
     else:
         labels = [period["period"] for period in periods]
-        colors = {"roc_auc": "#2563eb", "precision": "#f59e0b", "recall": "#10b981"}
+        plotted = [m for m in performance.TASK_METRICS.get(data.task, performance.METRICS) if m not in performance.LOWER_IS_BETTER]
+        colors = dict(zip(plotted, ("#2563eb", "#f59e0b", "#10b981"), strict=False))
         series = [
             (performance.metric_name(metric, language), [p["metrics"].get(metric) if p.get("sufficient") else None for p in periods], colors[metric], False)
-            for metric in performance.METRICS
+            for metric in plotted
         ]
-        gates = [(f"{performance.metric_name(metric, language)} ≥ {floor:.2f}", floor, colors.get(metric, charts.GATE_COLOR)) for metric, floor in data.gates.items()]
-        observed = [value for _, values, _, _ in series for value in values if value is not None] + list(data.gates.values())
+        gates = [(f"{performance.metric_name(metric, language)} ≥ {floor:.2f}", floor, colors[metric]) for metric, floor in data.gates.items() if metric in colors]
+        observed = [value for _, values, _, _ in series for value in values if value is not None] + [value for _, value, _ in gates]
         bottom = max(0.0, math.floor((min(observed) - 0.05) * 10) / 10) if observed else 0.0
         body = charts.lines(
             "performance", labels, series, reference_lines=gates, y_min=bottom, y_max=1.0, caption=text["performance_caption"], width=760, height=260
@@ -636,8 +707,8 @@ def _recommendation_section(data: DashboardData, text: dict[str, Any], language:
             benefit_key = {"decay": "benefit_decay", "drift": "benefit_drift", "watch": "benefit_watch"}[item["benefit"]]
             benefit = text[benefit_key].format(positive=positive, **item["benefit_values"])
             extra = (
-                f'<dl><dt>{_e(text["cost"])}</dt><dd>{_e(text["cost_text"].format(**item["cost"]))}</dd>'
-                f'<dt>{_e(text["benefit"])}</dt><dd>{_e(benefit)}</dd></dl>'
+                f'<dl><dt>{_e(text["cost"])}</dt><dd>{_e(localize(text["cost_text"].format(usd_text=_usd(item["cost"]["usd"]), **item["cost"]), language))}</dd>'
+                f'<dt>{_e(text["benefit"])}</dt><dd>{_e(localize(benefit, language))}</dd></dl>'
             )
         items.append(
             f'<div class="rec" data-recommendation="{_e(kind)}"><span class="badge {_e(item["severity"])}">{_e(title)}</span>'
@@ -676,7 +747,10 @@ def _model_section(data: DashboardData, text: dict[str, Any], language: str) -> 
 
 
 def _predictions_section(data: DashboardData, text: dict[str, Any]) -> str:
-    pie = charts.pie("labels_pie", data.label_counts, caption=text["labels_pie"])
+    if data.task == "regression":
+        pie = charts.columns("prediction_histogram", [band for band, _ in data.prediction_bins], [count for _, count in data.prediction_bins], caption=text["prediction_histogram"])
+    else:
+        pie = charts.pie("labels_pie", data.label_counts, caption=text["labels_pie"])
     rows = "".join(
         f"<tr><td>{_e(p['id'])}</td><td class=\"num\">{p['score']:.3f}</td><td>{_e(p['label'])}</td><td>{_e(p['actual'] if p['actual'] is not None else '–')}</td>"
         f"<td>{_e(p['reason'])}</td><td>{_e(p['scored_at'].strftime('%Y-%m-%d %H:%M') if p['scored_at'] else '')}</td></tr>"
@@ -694,7 +768,7 @@ def _alerts_section(data: DashboardData, text: dict[str, Any], language: str) ->
         body = f"<p class=\"muted\">{_e(text['no_alerts'])}</p>"
     else:
         body = "<ul>" + "".join(
-            f'<li><span class="badge {_e(a["severity"])}">{_e(a["severity"])}</span>{_e(a["at"].strftime("%Y-%m-%d %H:%M") if a["at"] else "")} · {_e(a[f"title_{language}"])}</li>'
+            f'<li><span class="badge {_e(a["severity"])}">{_e(text["severity_words"].get(a["severity"], a["severity"]))}</span>{_e(a["at"].strftime("%Y-%m-%d %H:%M") if a["at"] else "")} · {_e(a[f"title_{language}"])}</li>'
             for a in data.alerts
         ) + "</ul>"
     return f'<section id="alerts"><h2>{_e(text["alerts"])}</h2>{body}</section>'
@@ -739,8 +813,9 @@ def _distinct_parts(names: list[str]) -> dict[str, str]:
     stems = [name.rsplit(".", 1)[0] for name in names]
     if len(stems) < 2:
         return dict(zip(names, stems, strict=True))
-    prefix = os.path.commonprefix(stems)
-    suffix = os.path.commonprefix([stem[::-1] for stem in stems])[::-1]
+    # cut at a separator, so "ventas_2024-01" and "ventas_2024-02" keep "2024-01", not "1"
+    prefix = re.sub(r"[^_. ]*$", "", os.path.commonprefix(stems))
+    suffix = re.sub(r"^[^_. ]*", "", os.path.commonprefix([stem[::-1] for stem in stems])[::-1])
     short = {}
     for name, stem in zip(names, stems, strict=True):
         middle = stem[len(prefix) : len(stem) - len(suffix)] if len(prefix) + len(suffix) < len(stem) else stem

@@ -77,6 +77,12 @@ exact one grows with n_reference × n_current (close to a second at 100 000 vs
 50 000) and scipy may give up on it with a warning.
 """
 
+CHI2_MIN_EXPECTED: float = 5.0
+"""Smallest expected count a chi-square bucket keeps on its own; sparser buckets are pooled.
+
+The same floor sends the missing-rate test to Fisher's exact test (see :func:`missing_rate_drift`).
+"""
+
 OTHER_CATEGORY: str = "__other__"
 """Bucket of categories that are rare in the reference (share < ``rare_share``)."""
 UNSEEN_CATEGORY: str = "__unseen__"
@@ -349,7 +355,8 @@ def categorical_drift(
     whose reference share is below ``rare_share`` are grouped into
     ``__other__``; current values absent from the reference are counted in
     ``__unseen__``. The chi-square p-value (lower = more drift) and the PSI (higher
-    = more drift) use the same grouped categories.
+    = more drift) use the same grouped categories; for the p-value, buckets with an
+    expected count under :data:`CHI2_MIN_EXPECTED` are pooled first.
 
     Values are compared as strings (``1``, ``1.0`` and ``np.int64(1)`` are the
     same category ``"1"``, so a column read as float in one window and as integer
@@ -407,9 +414,11 @@ def categorical_drift(
     # both sides are dropped. With a single bucket left there is nothing to test
     # (scipy returns statistic 0, p 1).
     observed_buckets = (reference_counts_array + current_counts_array) > 0
-    table = np.vstack([reference_counts_array[observed_buckets], current_counts_array[observed_buckets]])
+    table = _pool_sparse_columns(
+        np.vstack([reference_counts_array[observed_buckets], current_counts_array[observed_buckets]])
+    )
     # Yates's continuity correction is off so that 2 and k buckets are tested alike.
-    p_value = float(stats.chi2_contingency(table, correction=False).pvalue)
+    p_value = float(stats.chi2_contingency(table, correction=False).pvalue) if table.shape[1] > 1 else 1.0
 
     return DriftStatistic(
         method="linf_chi2",
@@ -444,7 +453,8 @@ def missing_rate_drift(
     Effect size: ``|current rate - reference rate|`` in [0, 1]; higher means more
     drift. P-value (lower = more drift): two-sided two-proportion z test with the
     pooled rate, which for two groups is the same test as Pearson's chi-square on
-    the 2 x 2 table without continuity correction. PSI is not reported (None).
+    the 2 x 2 table without continuity correction; when an expected cell count is
+    under :data:`CHI2_MIN_EXPECTED`, Fisher's exact test instead. PSI is not reported (None).
     ``min_rows`` applies to all rows here (missing ones are the point); fewer on
     either side -> ``insufficient_data``.
     """
@@ -461,9 +471,16 @@ def missing_rate_drift(
     current_rate = current_missing / current_rows
     pooled_rate = (reference_missing + current_missing) / (reference_rows + current_rows)
     standard_error = math.sqrt(pooled_rate * (1 - pooled_rate) * (1 / reference_rows + 1 / current_rows))
+    pooled_missing = reference_missing + current_missing
+    pooled_present = reference_rows + current_rows - pooled_missing
+    smallest_expected = min(pooled_missing, pooled_present) * min(reference_rows, current_rows) / (reference_rows + current_rows)
     if standard_error == 0:
         # nothing missing anywhere, or everything missing everywhere: the rates are equal
         p_value = 1.0
+    elif smallest_expected < CHI2_MIN_EXPECTED:
+        # a handful of missing values: the normal approximation runs hot there; count exactly
+        table = [[reference_missing, reference_rows - reference_missing], [current_missing, current_rows - current_missing]]
+        p_value = float(stats.fisher_exact(table).pvalue)
     else:
         z_score = (current_rate - reference_rate) / standard_error
         p_value = float(2 * stats.norm.sf(abs(z_score)))
@@ -487,6 +504,35 @@ def missing_rate_drift(
 
 
 # --------------------------------------------------------------------------- private
+
+
+def _pool_sparse_columns(table: np.ndarray, min_expected: float = CHI2_MIN_EXPECTED) -> np.ndarray:
+    """The 2 x k table with its sparse buckets pooled so that every expected count reaches ``min_expected``.
+
+    Buckets whose smaller expected count is under the floor are added together; if the pooled
+    bucket is still under it, it joins the sparsest of the others. Chi-square's p-value is
+    only trustworthy with expected counts of about five or more: a single unseen value among
+    1 000 rows (expected 0.05 on the current side) would otherwise read as p < 1e-10.
+    """
+
+    def expected_minimum(columns: np.ndarray) -> np.ndarray:
+        total = columns.sum()
+        return (columns.sum(axis=1, keepdims=True) * columns.sum(axis=0, keepdims=True) / total).min(axis=0)
+
+    sparse = expected_minimum(table) < min_expected
+    if not sparse.any():
+        return table
+    kept = table[:, ~sparse]
+    pooled = table[:, sparse].sum(axis=1, keepdims=True)
+    if kept.shape[1] == 0:
+        return pooled
+    merged = np.hstack([kept, pooled])
+    if expected_minimum(merged)[-1] < min_expected:
+        sparsest = int(np.argmin(expected_minimum(kept)))
+        kept = kept.copy()
+        kept[:, sparsest] += pooled[:, 0]
+        return kept
+    return merged
 
 
 def _is_insufficient(rows_reference: int, rows_current: int, min_rows: int) -> bool:

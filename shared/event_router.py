@@ -85,16 +85,26 @@ def structured(event: OutgoingEvent) -> OutgoingEvent:
     return OutgoingEvent({"Content-Type": "application/cloudevents+json"}, json.dumps(document).encode("utf-8"))
 
 
+def object_version(info: ObjectInfo) -> str:
+    """What makes a new event: a new GCS generation; on S3 (ETags repeat for equal bytes) ETag and time."""
+    if info.uri.startswith("gs://"):
+        return info.generation
+    return f"{info.generation}@{info.updated.isoformat()}"
+
+
 def storage_finalized_event(info: ObjectInfo, *, event_id: str | None = None, event_time: datetime | None = None) -> OutgoingEvent:
     """The event Eventarc sends when ``info``'s object is finalized (gs:// or, for the S3 fallback, s3://)."""
     _, bucket, name = split_uri(info.uri)
     when = event_time or info.updated
+    # Handlers claim work per (bucket, object, generation). An S3 ETag repeats when the same bytes
+    # are uploaded again, which is still a new upload: give S3 objects their ETag-and-time version.
+    generation = object_version(info)
     data = {
         "kind": "storage#object",
-        "id": f"{bucket}/{name}/{info.generation}",
+        "id": f"{bucket}/{name}/{generation}",
         "name": name,
         "bucket": bucket,
-        "generation": info.generation,
+        "generation": generation,
         "metageneration": "1",
         "size": str(info.size),
         "timeCreated": _rfc3339(info.updated),
@@ -323,13 +333,6 @@ class RouterConfig:
         )
 
 
-def object_version(info: ObjectInfo) -> str:
-    """What makes a new event: a new GCS generation; on S3 (ETags repeat for equal bytes) ETag and time."""
-    if info.uri.startswith("gs://"):
-        return info.generation
-    return f"{info.generation}@{info.updated.isoformat()}"
-
-
 class Ledger:
     """Object URI -> last version handled, kept in an append-only JSON-lines file."""
 
@@ -489,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, type=Path, help="router configuration (JSON) written by dropscore serve")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("botocore", "boto3", "urllib3", "google"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)  # one line per delivery is the useful part
     config = RouterConfig.from_json(args.config.read_text(encoding="utf-8"))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -50,7 +50,7 @@ def handle_score_event(cloud_event: Any) -> dict[str, Any] | None:
     from shared.batch_scoring import score_object
 
     uri = object_uri_from_event(settings, storage_event.bucket, storage_event.name)
-    return score_object(settings, uri).to_dict()
+    return score_object(settings, uri, generation=storage_event.generation).to_dict()
 
 
 def handle_drift_request(request: Any) -> tuple[str, int, dict[str, str]]:

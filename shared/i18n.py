@@ -13,16 +13,95 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "missing_id": ("Falta el identificador «{column}».", "The identifier '{column}' is missing."),
     "duplicate_id": ("El identificador «{value}» ya apareció antes en el archivo.", "The identifier '{value}' already appeared earlier in the file."),
     "bad_target": ("«{value}» no es un resultado válido de «{column}».", "'{value}' is not a valid outcome of '{column}'."),
+    "date_order": (
+        "«{value}» en «{column}» solo es una fecha si se lee mes/día; el contrato espera {limit}. Revise el formato de fecha de Excel.",
+        "'{value}' in '{column}' is only a date when read month/day; the contract expects {limit}. Check Excel's date format.",
+    ),
+    "ragged_row": (
+        "La fila tiene {value} campos y el encabezado {limit}: no se puede saber qué valor va en cada columna. La fila empieza así: «{excerpt}».",
+        "The row has {value} fields and the header {limit}: there is no telling which value belongs to which column. The row starts: '{excerpt}'.",
+    ),
+    "unclosed_quote": (
+        "Unas comillas (\") se abren en esta fila y no se cierran, así que el resto del archivo quedó dentro de una celda. Empieza así: «{excerpt}».",
+        "A quote (\") opens in this row and never closes, so the rest of the file ended up in one cell. It starts: '{excerpt}'.",
+    ),
+    "control_character": (
+        "La fila contiene caracteres de control (por ejemplo NUL) que no son texto; suele venir de un sistema antiguo.",
+        "The row holds control characters (e.g. NUL) that are not text; this usually comes from a legacy system.",
+    ),
+    "empty_row": ("La fila está vacía.", "The row is empty."),
+    "invalid_cedula": (
+        "«{value}» en «{column}» no es una cédula ecuatoriana válida ({reason_es}).",
+        "'{value}' in '{column}' is not a valid Ecuadorian cédula ({reason_en}).",
+    ),
+    "invalid_ruc": (
+        "«{value}» en «{column}» no es un RUC ecuatoriano válido ({reason_es}).",
+        "'{value}' in '{column}' is not a valid Ecuadorian RUC ({reason_en}).",
+    ),
     # File-level
     "missing_columns": (
         "Faltan columnas obligatorias: {columns}. Columnas encontradas: {found}.",
         "Required columns are missing: {columns}. Columns found: {found}.",
     ),
+    "no_matching_columns": (
+        "Ninguna columna del archivo coincide con el contrato. Se esperaban, por ejemplo: {columns}. Columnas encontradas: {found}. ¿Es el archivo correcto?",
+        "No column of the file matches the contract. Expected, for example: {columns}. Columns found: {found}. Is it the right file?",
+    ),
+    "duplicate_columns": (
+        "La columna «{column}» aparece más de una vez ({found}); no se sabe cuál usar. Deje solo una y vuelva a subir el archivo.",
+        "The column '{column}' appears more than once ({found}); there is no telling which one to use. Keep one and upload the file again.",
+    ),
+    "date_order_mismatch": (
+        "Las fechas de «{column}» están escritas mes/día (por ejemplo «{value}»), pero el contrato espera {limit}. "
+        "Para no confundir días y meses no se procesó el archivo: cambie el formato de fecha en Excel o en el contrato.",
+        "The dates in '{column}' are written month/day (e.g. '{value}'), but the contract expects {limit}. "
+        "So that days and months are never mixed up the file was not processed: change the date format in Excel or in the contract.",
+    ),
+    "mixed_date_order": (
+        "La columna «{column}» mezcla fechas día/mes y mes/día (por ejemplo «{value}» y «{other}»): no se puede saber qué significa «03/04». Corrija el archivo.",
+        "The column '{column}' mixes day/month and month/day dates (e.g. '{value}' and '{other}'): there is no telling what '03/04' means. Fix the file.",
+    ),
+    "pii_key_missing": (
+        "El contrato marca columnas como datos personales ({columns}), pero no hay una clave de seudonimización configurada "
+        "(DROPSCORE_PII_KEY). Para no guardar datos personales en claro no se procesó el archivo; avise al administrador.",
+        "The contract marks columns as personal data ({columns}), but no pseudonymization key is configured (DROPSCORE_PII_KEY). "
+        "So that personal data is never stored in the clear the file was not processed; tell the administrator.",
+    ),
+    "no_rows": ("El archivo solo tiene encabezado, sin filas.", "The file has a header but no rows."),
     "no_champion": (
         "Todavía no hay un modelo campeón: entrene uno con «dropscore train».",
         "There is no champion model yet: train one with 'dropscore train'.",
     ),
 }
+
+
+# What a locale means for the files people send: decimal mark and date order (CLDR conventions).
+# Spanish-speaking regions that write 1,234.56 (the rest, Ecuador included, write 1.234,56).
+_POINT_DECIMAL_REGIONS = frozenset({"MX", "US", "GT", "HN", "NI", "PA", "SV", "DO", "PR", "PE", "CU", "419"})
+_MONTH_FIRST_LOCALES = frozenset({"en-US", "es-US", "en-PH"})
+DEFAULT_LOCALE = "es-EC"
+
+
+def normalize_locale(locale: str | None) -> str:
+    """``es_ec`` / ``ES-ec`` -> ``es-EC``; empty -> the default (Ecuador)."""
+    text = str(locale or DEFAULT_LOCALE).strip().replace("_", "-")
+    language, _, region = text.partition("-")
+    return f"{language.lower()}-{region.upper()}" if region else language.lower()
+
+
+def locale_decimal(locale: str | None) -> str:
+    """The decimal mark people of this locale type: "," or "."."""
+    language, _, region = normalize_locale(locale).partition("-")
+    if language == "en":
+        return "."
+    if language == "es" and region in _POINT_DECIMAL_REGIONS:
+        return "."
+    return ","
+
+
+def locale_date_format(locale: str | None) -> str:
+    """The date format Excel writes for this locale: day first, except where month comes first."""
+    return "%m/%d/%Y" if normalize_locale(locale) in _MONTH_FIRST_LOCALES else "%d/%m/%Y"
 
 
 def message(code: str, language: str, **values: object) -> str:

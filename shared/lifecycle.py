@@ -1,4 +1,9 @@
-"""Model lifecycle: first training, retraining a challenger, promotion, rollback — each decision recorded."""
+"""Model lifecycle: first training, retraining a challenger, promotion, rollback — each decision recorded.
+
+Every decision writes a row to the warehouse table ``model_events`` (who, why, the metrics
+behind it); the model card and the training report of every version land in the reports area
+under ``models/v<N>/``. Shadow comparison and automatic rollback live in :mod:`shared.shadow`.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +22,27 @@ import pandas as pd
 from shared import services
 from shared.cleaning import clean_stream
 from shared.contract import Contract
-from shared.errors import BadInputError, ModelNotFoundError
-from shared.features import model_matrix, target_vector
+from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, PermanentError
+from shared.features import model_matrix, target_for_task, target_vector
 from shared.locations import DroppedFile
+from shared.model_card import model_cards
 from shared.parquet_io import read_parquet
-from shared.registry import CHALLENGER, CHAMPION, current_actor
+from shared.registry import CHALLENGER, CHAMPION, LoadedModel, current_actor
 from shared.settings import Settings
-from shared.training import TrainedModel, binary_metrics, train_model
+from shared.training import (
+    LOWER_IS_BETTER,
+    TrainedModel,
+    binary_metrics,
+    multiclass_metrics,
+    predict,
+    primary_metric,
+    regression_metrics,
+    train_model,
+)
 
 logger = logging.getLogger(__name__)
+
+_METRIC_LABEL = {"roc_auc": "ROC-AUC", "macro_f1": "macro-F1", "r2": "R²"}
 
 
 @dataclass
@@ -44,13 +61,40 @@ class TrainOutcome:
     rows: dict[str, int] = field(default_factory=dict)
     training_data: str | None = None
     excluded_rows: int = 0
+    task: str = "binary"
+    validation_metrics: dict[str, float] = field(default_factory=dict)
+    excluded_features: list[str] = field(default_factory=list)   # leaky columns the guard removed
+    leakage: list[dict[str, Any]] = field(default_factory=list)
+    threshold_method: str | None = None
+    expected_value_per_1000: float | None = None
+    fairness_flags: list[dict[str, Any]] = field(default_factory=list)
+    configuration: str | None = None
+    search: list[dict[str, Any]] = field(default_factory=list)
+    training_seconds: float = 0.0
+    model_card: str | None = None          # HTML in the user's language (reports area)
+    model_card_markdown: str | None = None
+    training_report: str | None = None     # JSON with everything above
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def record_event(settings: Settings, event: str, version: str | None, *, previous: str | None = None, reason: str = "", metrics: dict | None = None, actor: str | None = None) -> None:
-    event_id = uuid.uuid4().hex
+# -- records: events, alerts, documents ---------------------------------------------------------
+
+
+def record_event(
+    settings: Settings,
+    event: str,
+    version: str | None,
+    *,
+    previous: str | None = None,
+    reason: str = "",
+    metrics: dict | None = None,
+    actor: str | None = None,
+    event_id: str | None = None,
+) -> None:
+    """One row of ``model_events``. A given ``event_id`` makes the write idempotent (a retried review)."""
+    event_id = event_id or uuid.uuid4().hex
     row = {
         "event_id": event_id,
         "occurred_at": datetime.now(UTC),
@@ -60,9 +104,107 @@ def record_event(settings: Settings, event: str, version: str | None, *, previou
         "previous_version": previous,
         "actor": actor or current_actor(),
         "reason": reason,
-        "metrics": json.dumps(metrics or {}, default=float),
+        "metrics": json.dumps(metrics or {}, default=_json_number),
     }
     services.warehouse(settings).write_batch("model_events", pd.DataFrame([row]), batch_key=event_id)
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return float(value) if isinstance(value, (int, float)) else str(value)
+
+
+def raise_model_alert(
+    settings: Settings,
+    *,
+    alert_key: str,
+    severity: str,
+    title_es: str,
+    title_en: str,
+    evidence: dict[str, Any],
+    action_es: str,
+    action_en: str,
+) -> None:
+    """An alert about the model (category "model"). Its id derives from ``alert_key``: a retry replaces it."""
+    from shared import alerts
+
+    priority = {"critical": 1, "warning": 2}.get(severity, 3)
+    # One finding in the shape the alert message and webhook expect (shared.alerts.message_text).
+    item = {"priority": priority, "severity": severity, "category": "model", "code": alert_key.split(":")[0],
+            "what_es": title_es, "what_en": title_en, "action_es": action_es, "action_en": action_en}
+    evidence = {**evidence, "items": [item]}
+    record = {
+        "alert_id": f"model-{hashlib.sha256(alert_key.encode()).hexdigest()[:20]}",
+        "created_at": datetime.now(UTC),
+        "check_id": None,
+        "severity": severity,
+        "category": "model",
+        "title_es": title_es,
+        "title_en": title_en,
+        "evidence": json.dumps(evidence, ensure_ascii=False, default=str),
+        "action_es": action_es,
+        "action_en": action_en,
+        "priority": priority,
+    }
+    try:
+        send = getattr(alerts, "record", None) or alerts.raise_alert
+        delivery = send(settings, record)
+        if delivery is not None and getattr(delivery, "threads", None):
+            delivery.finish(settings)
+    except Exception:  # an alert that cannot be written must not undo the decision it reports
+        logger.exception("could not record model alert %s: %s", record["alert_id"], title_en)
+
+
+def load_model(settings: Settings, alias_or_version: str = CHAMPION) -> LoadedModel:
+    """Load a model for scoring; a model file that does not match its registered hash alerts and refuses."""
+    try:
+        return services.registry(settings).load(alias_or_version)
+    except ModelIntegrityError as exc:
+        version = getattr(exc, "version", alias_or_version)
+        raise_model_alert(
+            settings,
+            alert_key=f"integrity:{version}:{getattr(exc, 'actual', '')}",
+            severity="critical",
+            title_es=f"El archivo del modelo v{version} no coincide con su huella registrada: no se puntúa con él",
+            title_en=f"Model v{version}'s file does not match its registered hash: it will not score",
+            evidence={"version": version, "expected_sha256": getattr(exc, "expected", None), "actual_sha256": getattr(exc, "actual", None), "error": str(exc)},
+            action_es="Revise quién cambió el almacén de artefactos de MLflow; vuelva a la versión anterior (dropscore rollback) o reentrene.",
+            action_en="Check who changed the MLflow artifact store; roll back (dropscore rollback) or retrain.",
+        )
+        raise
+
+
+def _documents(settings: Settings, contract: Contract, outcome_box: dict[str, Any]):  # noqa: ANN202 - the registry's attach callback
+    def attach(meta: dict[str, Any], version: str) -> dict[str, str]:
+        files = model_cards(meta, contract, version)
+        outcome_box["files"] = files
+        outcome_box["meta"] = meta
+        return files
+
+    return attach
+
+
+def _publish_documents(settings: Settings, version: str, box: dict[str, Any], outcome: TrainOutcome) -> None:
+    """Model card (md + html, es + en) and training report into the reports area; failures are logged, not raised."""
+    try:
+        files = box.get("files") or {}
+        for name, text in files.items():
+            uri = settings.object_uri("reports", f"models/v{version}/{name}")
+            content_type = "text/html; charset=utf-8" if name.endswith(".html") else "text/markdown; charset=utf-8"
+            services.store(uri).write_bytes(uri, text.encode("utf-8"), content_type)
+        language = settings.language
+        outcome.model_card = settings.object_uri("reports", f"models/v{version}/model_card.{language}.html")
+        outcome.model_card_markdown = settings.object_uri("reports", f"models/v{version}/model_card.{language}.md")
+        report_uri = settings.object_uri("reports", f"models/v{version}/training_report.json")
+        report = {"outcome": outcome.to_dict(), "meta": box.get("meta")}
+        services.store(report_uri).write_bytes(report_uri, json.dumps(report, ensure_ascii=False, indent=2, default=_json_number).encode("utf-8"), "application/json")
+        outcome.training_report = report_uri
+    except Exception:  # the model is registered; a report that cannot be written is logged, not fatal
+        logger.exception("could not write the model card / training report of version %s", version)
+
+
+# -- training -----------------------------------------------------------------------------------
 
 
 def _file_sha256(path: Path) -> str:
@@ -77,7 +219,33 @@ def _read_parquet(uri: str, columns: list[str] | None = None) -> pd.DataFrame:
     return read_parquet(uri, columns)
 
 
-def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, seed: int = 42) -> TrainOutcome:
+def _object_sha256(uri: str) -> str:
+    """Content hash of a stored object, streamed (lineage: which exact data trained a version)."""
+    digest = hashlib.sha256()
+    with services.store(uri).open_read(uri) as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _lineage_tag(uri: str, generation: str) -> str:
+    try:
+        return f"sha256:{_object_sha256(uri)};generation:{generation}"
+    except Exception:  # lineage must not stop a retraining; the generation still pins the object
+        logger.exception("could not hash %s", uri)
+        return f"generation:{generation}"
+
+
+def _leak_text(trained: TrainedModel, language: str) -> str:
+    excluded = trained.excluded_features
+    if not excluded:
+        return ""
+    if language == "es":
+        return f" Columnas excluidas por fuga de datos (predicen el objetivo casi a la perfección): {', '.join(excluded)}."
+    return f" Columns excluded as data leakage (they predict the target almost perfectly): {', '.join(excluded)}."
+
+
+def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, seed: int = 42, time_budget_seconds: float | None = None) -> TrainOutcome:
     """``dropscore train``: validate the file like any drop, keep it for retraining, train, register, gate."""
     dropped = DroppedFile("training", Path(csv_path).stem)
     raw_uri = settings.object_uri("raw", f"training/{Path(csv_path).name}")
@@ -88,27 +256,33 @@ def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, se
         message_en = cleaned.message_en or "The training file has no valid rows."
         raise BadInputError(cleaned.details.get("error_code", "bad_training_file"), message_es, message_en)
     labeled = _read_parquet(cleaned.clean_uri)
-    trained = train_model(labeled, contract, seed=seed)
+    trained = train_model(labeled, contract, seed=seed, time_budget_seconds=time_budget_seconds)
     registry = services.registry(settings)
-    sources = {raw_uri: _file_sha256(Path(csv_path))}
-    version = registry.register(trained, contract, sources=sources, purpose="train")
+    sources = {raw_uri: f"sha256:{_file_sha256(Path(csv_path))}"}
+    box: dict[str, Any] = {}
+    version = registry.register(trained, contract, sources=sources, purpose="train", attach=_documents(settings, contract, box))
     champion_before = registry.version_of(CHAMPION)
     record_event(settings, "trained", version, reason="dropscore train", metrics=trained.metrics)
+    leaks_es, leaks_en = _leak_text(trained, "es"), _leak_text(trained, "en")
     if trained.gates_passed:
         registry.promote(version)
-        reason_es = "Supera los umbrales del negocio; es el nuevo campeón."
-        reason_en = "Passes the business gates; it is the new champion."
+        registry.clear_alias(CHALLENGER)  # a challenger of the old champion was never compared with this one
+        reason_es = "Supera los umbrales del negocio; es el nuevo campeón." + leaks_es
+        reason_en = "Passes the business gates; it is the new champion." + leaks_en
         record_event(settings, "promoted", version, previous=champion_before, reason=reason_en, metrics=trained.metrics)
     else:
         registry.set_alias(CHALLENGER, version)
         failures = "; ".join(trained.gate_failures)
-        reason_es = f"No supera los umbrales del negocio ({failures}); no se promueve."
-        reason_en = f"Does not pass the business gates ({failures}); not promoted."
+        reason_es = f"No supera los umbrales del negocio ({failures}); no se promueve." + leaks_es
+        reason_en = f"Does not pass the business gates ({failures}); not promoted." + leaks_en
         record_event(settings, "kept", version, previous=champion_before, reason=reason_en, metrics=trained.metrics)
-    return _outcome(settings, trained, version, trained.gates_passed, reason_es, reason_en, champion_before, None, cleaned.clean_uri, cleaned.rows_quarantined, contract)
+    outcome = _outcome(settings, trained, version, trained.gates_passed, reason_es, reason_en, champion_before, None, cleaned.clean_uri, cleaned.rows_quarantined, contract)
+    _publish_documents(settings, version, box, outcome)
+    return outcome
 
 
 def _outcome(settings, trained: TrainedModel, version, promoted, reason_es, reason_en, champion_before, champion_metrics, data_uri, excluded, contract) -> TrainOutcome:
+    fairness_flags = list((trained.fairness or {}).get("flags") or [])
     return TrainOutcome(
         model_version=version,
         promoted=promoted,
@@ -124,6 +298,16 @@ def _outcome(settings, trained: TrainedModel, version, promoted, reason_es, reas
         rows=trained.rows,
         training_data=data_uri,
         excluded_rows=excluded,
+        task=trained.task,
+        validation_metrics={k: round(v, 4) for k, v in trained.validation_metrics.items()},
+        excluded_features=list(trained.excluded_features),
+        leakage=list(trained.leakage),
+        threshold_method=trained.threshold_info.get("method"),
+        expected_value_per_1000=trained.metrics.get("expected_value_per_1000"),
+        fairness_flags=fairness_flags,
+        configuration=trained.params.get("configuration"),
+        search=trained.search,
+        training_seconds=trained.training_seconds,
     )
 
 
@@ -140,9 +324,11 @@ def labeled_rows(settings: Settings, contract: Contract) -> tuple[pd.DataFrame, 
     for info in store.list(settings.object_uri("clean", "training/")):
         if info.uri.endswith(".parquet"):
             frames.append(_read_parquet(info.uri).assign(_origin="training"))
-            sources[info.uri] = info.generation
-    labels = [_read_parquet(i.uri) for i in store.list(settings.object_uri("clean", "labels/")) if i.uri.endswith(".parquet")]
+            sources[info.uri] = _lineage_tag(info.uri, info.generation)
+    label_files = [i for i in store.list(settings.object_uri("clean", "labels/")) if i.uri.endswith(".parquet")]
+    labels = [_read_parquet(i.uri) for i in label_files]
     if labels:
+        sources.update({info.uri: _lineage_tag(info.uri, info.generation) for info in label_files})
         outcomes = pd.concat(labels, ignore_index=True).drop_duplicates(id_column, keep="last")
         for info in store.list(settings.object_uri("clean", "incoming/")):
             if not info.uri.endswith(".parquet"):
@@ -151,7 +337,7 @@ def labeled_rows(settings: Settings, contract: Contract) -> tuple[pd.DataFrame, 
             joined = features.merge(outcomes[[id_column, contract.target]], on=id_column, how="inner").assign(_origin="labels")
             if len(joined):
                 frames.append(joined)
-                sources[info.uri] = info.generation
+                sources[info.uri] = _lineage_tag(info.uri, info.generation)
     if not frames:
         return pd.DataFrame(), sources
     labeled = pd.concat(frames, ignore_index=True)
@@ -167,47 +353,82 @@ def comparison_holdout(labeled: pd.DataFrame, contract: Contract, seed: int, sha
     fair; training rows are excluded because the champion may have learned them.
     """
     fresh = np.flatnonzero((labeled["_origin"] == "labels").to_numpy())
-    y = target_vector(labeled[contract.target], contract)
-    if len(fresh) < 200 or y[fresh].sum() < 10:
+    y, usable = target_for_task(labeled[contract.target], contract)
+    fresh = fresh[usable[fresh]]
+    if len(fresh) < 200:
         return None  # too few fresh labels: fall back to a random holdout over everything
+    stratify = None
+    if contract.task == "binary":
+        if y[fresh].sum() < 10 or len(fresh) - y[fresh].sum() < 10:
+            return None
+        stratify = y[fresh]
+    elif contract.task == "multiclass":
+        counts = np.bincount(y[fresh].astype(int))
+        stratify = y[fresh] if counts[counts > 0].min() >= 2 else None
     from sklearn.model_selection import train_test_split
 
-    _, chosen = train_test_split(fresh, test_size=share, stratify=y[fresh], random_state=seed)
+    _, chosen = train_test_split(fresh, test_size=share, stratify=stratify, random_state=seed)
     mask = np.zeros(len(labeled), dtype=bool)
     mask[chosen] = True
     return mask
 
 
-def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual", seed: int = 7) -> TrainOutcome:
+def evaluate_loaded(model: LoadedModel, rows: pd.DataFrame, contract: Contract) -> dict[str, float]:
+    """A registered model's metrics on labeled rows (its own threshold or interval), by its task."""
+    task = model.meta.get("task") or model.contract.task
+    y, usable = target_for_task(rows[contract.target], contract)
+    rows, y = rows[usable], y[usable]
+    predictions = predict(model.booster, model_matrix(rows, model.contract, model.features))
+    if task == "multiclass":
+        return multiclass_metrics(y.astype(int), predictions)
+    if task == "regression":
+        return regression_metrics(y, predictions, (model.meta.get("interval") or {}).get("half_width"))
+    return binary_metrics(y.astype(int), predictions, model.threshold)
+
+
+def beats(challenger_value: float, champion_value: float, margin: float, metric: str) -> bool:
+    """Whether the challenger's metric beats the champion's by the margin (direction by metric)."""
+    if not (np.isfinite(challenger_value) and np.isfinite(champion_value)):
+        return bool(np.isfinite(challenger_value) and not np.isfinite(champion_value))
+    if metric in LOWER_IS_BETTER:
+        return challenger_value <= champion_value - margin
+    return challenger_value >= champion_value + margin
+
+
+def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual", seed: int = 7, time_budget_seconds: float | None = None) -> TrainOutcome:
     """Train a challenger on all labeled data; promote it only if it passes the gates and beats the champion."""
     registry = services.registry(settings)
-    champion = registry.load(CHAMPION)
+    champion = load_model(settings, CHAMPION)
     contract = champion.contract
     labeled, sources = labeled_rows(settings, contract)
     if labeled.empty:
         raise ModelNotFoundError("no labeled data to retrain on / no hay datos etiquetados para reentrenar")
-    trained = train_model(labeled, contract, seed=seed, holdout_mask=comparison_holdout(labeled, contract, seed))
+    trained = train_model(labeled, contract, seed=seed, holdout_mask=comparison_holdout(labeled, contract, seed), time_budget_seconds=time_budget_seconds)
     holdout = labeled.iloc[trained.holdout_index]
-    y_holdout = target_vector(holdout[contract.target], contract)
-    champion_scores = champion.booster.predict(model_matrix(holdout, champion.contract, champion.features))
-    champion_metrics = {k: round(v, 4) for k, v in binary_metrics(y_holdout, champion_scores, champion.threshold).items()}
-    version = registry.register(trained, contract, sources=sources, purpose=f"retrain:{trigger}")
+    champion_metrics = {k: round(v, 4) for k, v in evaluate_loaded(champion, holdout, contract).items()}
+    box: dict[str, Any] = {}
+    version = registry.register(trained, contract, sources=sources, purpose=f"retrain:{trigger}", attach=_documents(settings, contract, box))
     record_event(settings, "trained", version, reason=reason or "retrain", metrics=trained.metrics)
-    challenger_auc, champion_auc = trained.metrics["roc_auc"], champion_metrics["roc_auc"]
-    needed = champion_auc + contract.challenger_margin
-    beats = bool(np.isfinite(challenger_auc) and challenger_auc >= needed)
-    if trained.gates_passed and beats:
+    metric = primary_metric(trained.task)
+    label = _METRIC_LABEL.get(metric, metric)
+    challenger_value, champion_value = trained.metrics.get(metric, float("nan")), champion_metrics.get(metric, float("nan"))
+    margin = contract.challenger_margin
+    wins = beats(challenger_value, champion_value, margin, metric)
+    comparison = {"challenger": trained.metrics, "champion": champion_metrics, "metric": metric, "margin": margin, "holdout_rows": len(holdout)}
+    leaks_es, leaks_en = _leak_text(trained, "es"), _leak_text(trained, "en")
+    if trained.gates_passed and wins:
         registry.promote(version)
+        registry.clear_alias(CHALLENGER)
         promoted = True
         reason_es = (
-            f"Retador v{version} promovido: ROC-AUC {challenger_auc:.4f} frente a {champion_auc:.4f} del campeón v{champion.version} "
-            f"en el mismo holdout (margen exigido {contract.challenger_margin:+.3f}) y supera los umbrales del negocio."
+            f"Retador v{version} promovido: {label} {challenger_value:.4f} frente a {champion_value:.4f} del campeón v{champion.version} "
+            f"en el mismo holdout (margen exigido {margin:+.3f}) y supera los umbrales del negocio." + leaks_es
         )
         reason_en = (
-            f"Challenger v{version} promoted: ROC-AUC {challenger_auc:.4f} vs {champion_auc:.4f} for champion v{champion.version} "
-            f"on the same holdout (required margin {contract.challenger_margin:+.3f}) and it passes the business gates."
+            f"Challenger v{version} promoted: {label} {challenger_value:.4f} vs {champion_value:.4f} for champion v{champion.version} "
+            f"on the same holdout (required margin {margin:+.3f}) and it passes the business gates." + leaks_en
         )
-        record_event(settings, "promoted", version, previous=champion.version, reason=reason_en, metrics=trained.metrics)
+        record_event(settings, "promoted", version, previous=champion.version, reason=reason_en, metrics=comparison)
     else:
         registry.set_alias(CHALLENGER, version)
         promoted = False
@@ -215,26 +436,66 @@ def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual"
         if not trained.gates_passed:
             why_es.append("no supera los umbrales del negocio (" + "; ".join(trained.gate_failures) + ")")
             why_en.append("it does not pass the business gates (" + "; ".join(trained.gate_failures) + ")")
-        if not beats:
-            why_es.append(f"su ROC-AUC {challenger_auc:.4f} no supera {champion_auc:.4f} del campeón v{champion.version} + margen {contract.challenger_margin:.3f}")
-            why_en.append(f"its ROC-AUC {challenger_auc:.4f} does not beat champion v{champion.version}'s {champion_auc:.4f} + margin {contract.challenger_margin:.3f}")
-        reason_es = f"Se mantiene el campeón v{champion.version}; el retador v{version} queda como «challenger» porque " + " y ".join(why_es) + "."
-        reason_en = f"Champion v{champion.version} stays; challenger v{version} is kept as 'challenger' because " + " and ".join(why_en) + "."
-        record_event(settings, "kept", version, previous=champion.version, reason=reason_en, metrics=trained.metrics)
+        if not wins:
+            why_es.append(f"su {label} {challenger_value:.4f} no supera {champion_value:.4f} del campeón v{champion.version} + margen {margin:.3f}")
+            why_en.append(f"its {label} {challenger_value:.4f} does not beat champion v{champion.version}'s {champion_value:.4f} + margin {margin:.3f}")
+        reason_es = (
+            f"Se mantiene el campeón v{champion.version}; el retador v{version} queda como «challenger» porque " + " y ".join(why_es)
+            + f". Puntuará en sombra cada lote; con {contract.shadow_min_labels} filas etiquetadas se comparará de nuevo." + leaks_es
+        )
+        reason_en = (
+            f"Champion v{champion.version} stays; challenger v{version} is kept as 'challenger' because " + " and ".join(why_en)
+            + f". It will shadow-score every batch and be compared again once {contract.shadow_min_labels} rows are labeled." + leaks_en
+        )
+        record_event(settings, "kept", version, previous=champion.version, reason=reason_en, metrics=comparison)
     logger.info(reason_en)
-    return _outcome(settings, trained, version, promoted, reason_es, reason_en, champion.version, champion_metrics, None, 0, contract)
+    outcome = _outcome(settings, trained, version, promoted, reason_es, reason_en, champion.version, champion_metrics, None, 0, contract)
+    _publish_documents(settings, version, box, outcome)
+    return outcome
 
 
-def promote(settings: Settings, version: str, *, reason: str = "manual promotion") -> dict[str, Any]:
+# -- manual decisions ---------------------------------------------------------------------------
+
+
+def promote(settings: Settings, version: str, *, reason: str = "manual promotion", force: bool = False, actor: str | None = None) -> dict[str, Any]:
+    """Make ``version`` the champion (the old one becomes ``previous``), recorded with who and why.
+
+    A version that failed its gates (including the fairness gate when the contract enables it)
+    is refused unless ``force``.
+    """
     registry = services.registry(settings)
-    if not any(v["version"] == str(version) for v in registry.versions()):
+    found = next((v for v in registry.versions() if v["version"] == str(version)), None)
+    if found is None:
         raise ModelNotFoundError(f"model {settings.model_name!r} has no version {version}")
+    if not found.get("gates_passed", True) and found.get("gate_failures") and not force:
+        failures = "; ".join(found["gate_failures"])
+        raise PermanentError(
+            f"v{version} no supera los umbrales ({failures}); use --force para promoverla igualmente "
+            f"/ v{version} fails its gates ({failures}); use --force to promote it anyway"
+        )
     previous = registry.promote(str(version))
-    record_event(settings, "promoted", str(version), previous=previous, reason=reason)
-    return {"model_version": str(version), "previous": previous, "promoted": True, "reason": reason}
+    record_event(settings, "promoted", str(version), previous=previous, reason=reason, actor=actor)
+    return {"model_version": str(version), "previous": previous, "promoted": True, "reason": reason, "forced": bool(force and not found.get("gates_passed", True))}
 
 
-def rollback(settings: Settings, *, reason: str = "manual rollback") -> dict[str, Any]:
+def rollback(settings: Settings, *, reason: str = "manual rollback", actor: str | None = None) -> dict[str, Any]:
     restored, demoted = services.registry(settings).rollback()
-    record_event(settings, "rolled_back", restored, previous=demoted, reason=reason)
+    record_event(settings, "rolled_back", restored, previous=demoted, reason=reason, actor=actor)
     return {"model_version": restored, "previous": demoted, "rolled_back": True, "reason": reason}
+
+
+__all__ = [
+    "TrainOutcome",
+    "beats",
+    "comparison_holdout",
+    "evaluate_loaded",
+    "labeled_rows",
+    "load_model",
+    "promote",
+    "raise_model_alert",
+    "record_event",
+    "rollback",
+    "run_retrain",
+    "target_vector",
+    "train_from_csv",
+]

@@ -249,7 +249,7 @@ def compare_windows(
         kind = SCORE_FEATURE if is_score else kinds.get(name, CATEGORICAL_KIND)
         if kind == CATEGORICAL_KIND:
             statistic = categorical_drift(
-                reference[name].to_numpy(dtype=object), current[name].to_numpy(dtype=object),
+                reference[name], current[name],
                 min_rows=min_rows, sample_cap=sample_cap, seed=seed,
             )  # fmt: skip
         else:
@@ -702,12 +702,14 @@ def run_drift_check(settings: Settings, *, now: datetime | None = None, allow_re
         previous_window_rows=previous_rows,
         performance=measured.to_dict() if measured else None,
     )
-    _record(settings, result)
     result.report, result.report_html = _report_uris(settings, result)
     delivery = alerts.raise_check_alert(settings, result)
     result.alert = delivery.record if delivery else None
     if decision.retrain_requested and allow_retrain:
         result.retrain = request_retrain(settings, reason=decision.reason_en, check_id=check_id)
+    # Recorded once the actions are taken: a check that fails before this line leaves no
+    # window behind, so the scheduler's retry judges the same rows again instead of none.
+    _record(settings, result)
     _write_reports(settings, result)
     result.dashboard = _refresh_dashboard(settings, checked_at)
     if delivery:

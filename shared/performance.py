@@ -42,6 +42,15 @@ PERFORMANCE_LOOKBACK_DAYS = 400
 MAX_PREDICTION_ROWS = 2_000_000
 """The newest predictions read at most (about 20 months at 100 000 a day would not fit a function's memory)."""
 METRICS = ("roc_auc", "precision", "recall")
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "binary": METRICS,
+    "multiclass": ("macro_f1", "accuracy"),
+    "regression": ("r2", "rmse", "mae"),
+}
+LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+"""Metrics whose gate is a ceiling (in the target's unit), not a floor."""
+BOOTSTRAP_RESAMPLES = 200
+"""Seeded resamples for the intervals of metrics without a closed form (macro-F1, R², RMSE, MAE)."""
 
 
 @dataclass
@@ -170,6 +179,78 @@ def measure(
     return metrics, intervals, below, significant
 
 
+def _macro_f1(actual: np.ndarray, predicted: np.ndarray, classes: np.ndarray) -> float:
+    scores = []
+    for name in classes:
+        true_positive = np.sum((actual == name) & (predicted == name))
+        predicted_count, actual_count = np.sum(predicted == name), np.sum(actual == name)
+        denominator = predicted_count + actual_count
+        scores.append(2 * true_positive / denominator if denominator else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def _regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    errors = predicted - actual
+    spread = np.sum((actual - actual.mean()) ** 2)
+    return {
+        "r2": float(1 - np.sum(errors**2) / spread) if spread > 0 else float("nan"),
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "mae": float(np.mean(np.abs(errors))),
+    }
+
+
+def _bootstrap(statistic, size: int, seed: int = 0) -> tuple[float, float] | None:  # noqa: ANN001 - positions -> float
+    """Percentile interval (95 %) of ``statistic`` over seeded resamples of row positions."""
+    if size < 2:
+        return None
+    random_generator = np.random.default_rng(seed)
+    values = [statistic(random_generator.integers(0, size, size)) for _ in range(BOOTSTRAP_RESAMPLES)]
+    values = [value for value in values if np.isfinite(value)]
+    if not values:
+        return None
+    return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
+
+
+def measure_task(
+    task: str, actual: np.ndarray, predicted: np.ndarray, gates: dict[str, float]
+) -> tuple[dict[str, float | None], dict[str, tuple[float, float] | None], list[str], list[str]]:
+    """Multiclass (labels) or regression (values) metrics with bootstrap intervals, judged like :func:`measure`.
+
+    A ceiling (RMSE, MAE) is missed when the value is above it, and significantly so when the
+    whole interval is.
+    """
+    metrics: dict[str, float | None]
+    intervals: dict[str, tuple[float, float] | None] = {}
+    if task == "multiclass":
+        actual, predicted = np.asarray(actual, dtype=object).astype(str), np.asarray(predicted, dtype=object).astype(str)
+        classes = np.unique(actual)
+        metrics = {"macro_f1": _macro_f1(actual, predicted, classes), "accuracy": float(np.mean(actual == predicted))}
+        correct = int(np.sum(actual == predicted))
+        intervals["accuracy"] = wilson_interval(correct, len(actual))
+        intervals["macro_f1"] = _bootstrap(lambda rows: _macro_f1(actual[rows], predicted[rows], classes), len(actual))
+    else:
+        actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+        metrics = dict(_regression_metrics(actual, predicted))
+        for metric in TASK_METRICS["regression"]:
+            intervals[metric] = _bootstrap(lambda rows, m=metric: _regression_metrics(actual[rows], predicted[rows])[m], len(actual))
+    below, significant = [], []
+    for metric, limit in gates.items():
+        value = metrics.get(metric)
+        if value is None or not np.isfinite(value):
+            continue
+        interval = intervals.get(metric)
+        if metric in LOWER_IS_BETTER:
+            if value > limit:
+                below.append(metric)
+                if interval is not None and interval[0] > limit:
+                    significant.append(metric)
+        elif value < limit:
+            below.append(metric)
+            if interval is not None and interval[1] < limit:
+                significant.append(metric)
+    return metrics, intervals, below, significant
+
+
 # --------------------------------------------------------------------------- joining
 
 
@@ -186,7 +267,8 @@ def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame
     latest = predictions.sort_values("scored_at", kind="stable").drop_duplicates("row_id", keep="last")
     outcomes = labels.drop_duplicates("row_id", keep="last")[["row_id", "actual"]] if not labels.empty else pd.DataFrame({"row_id": pd.Series(dtype="str"), "actual": pd.Series(dtype="Int64")})
     joined = latest.merge(outcomes, on="row_id", how="left")
-    joined["actual"] = joined["actual"].astype("Int64")
+    if pd.api.types.is_integer_dtype(outcomes["actual"].dtype) or pd.api.types.is_bool_dtype(outcomes["actual"].dtype):
+        joined["actual"] = joined["actual"].astype("Int64")  # binary outcomes: 0/1 with NA for "not yet"
     return joined.reset_index(drop=True)
 
 
@@ -198,30 +280,45 @@ def period_performance(
     period_column: str = "period",
     min_labeled_rows: int = MIN_LABELED_ROWS,
     min_class_rows: int = MIN_CLASS_ROWS,
+    task: str = "binary",
 ) -> list[PeriodPerformance]:
-    """One :class:`PeriodPerformance` per value of ``period_column``, in order of first scoring."""
+    """One :class:`PeriodPerformance` per value of ``period_column``, in order of first scoring.
+
+    ``binary``: ``actual`` is 0/1 and ``score`` the probability; ``multiclass``: ``actual`` and
+    ``label`` are class names; ``regression``: ``actual`` and ``score`` are values.
+    """
     if joined.empty:
         return []
+    names = TASK_METRICS.get(task, METRICS)
     order = joined.groupby(period_column, sort=False)["scored_at"].min().sort_values().index
     periods = []
     for period in order:
         rows = joined[joined[period_column] == period]
         labeled = rows[rows["actual"].notna()]
-        actual = labeled["actual"].astype(int).to_numpy().astype(bool)
-        predicted_all = (rows["label"].astype(str) == positive_label).to_numpy()
-        positives = int(actual.sum())
-        sufficient = len(labeled) >= min_labeled_rows and positives >= min_class_rows and len(labeled) - positives >= min_class_rows
-        metrics: dict[str, float | None] = dict.fromkeys(METRICS)
-        intervals: dict[str, tuple[float, float] | None] = dict.fromkeys(METRICS)
+        metrics: dict[str, float | None] = dict.fromkeys(names)
+        intervals: dict[str, tuple[float, float] | None] = dict.fromkeys(names)
         below: list[str] = []
         significant: list[str] = []
-        if len(labeled):
-            metrics, intervals, below, significant = measure(
-                actual,
-                labeled["score"].to_numpy(dtype=float),
-                (labeled["label"].astype(str) == positive_label).to_numpy(),
-                gates,
-            )
+        if task == "binary":
+            actual = labeled["actual"].astype(int).to_numpy().astype(bool)
+            predicted_all = (rows["label"].astype(str) == positive_label).to_numpy()
+            positives = int(actual.sum())
+            sufficient = len(labeled) >= min_labeled_rows and positives >= min_class_rows and len(labeled) - positives >= min_class_rows
+            if len(labeled):
+                metrics, intervals, below, significant = measure(
+                    actual,
+                    labeled["score"].to_numpy(dtype=float),
+                    (labeled["label"].astype(str) == positive_label).to_numpy(),
+                    gates,
+                )
+            actual_rate = float(actual.mean()) if len(labeled) else None
+            predicted_rate = float(predicted_all.mean()) if len(rows) else 0.0
+        else:
+            positives, actual_rate, predicted_rate = 0, None, 0.0
+            sufficient = len(labeled) >= min_labeled_rows
+            if len(labeled):
+                predicted = labeled["label"] if task == "multiclass" else labeled["score"]
+                metrics, intervals, below, significant = measure_task(task, labeled["actual"].to_numpy(), predicted.to_numpy(), gates)
         if not sufficient:
             below, significant = [], []
         periods.append(
@@ -231,8 +328,8 @@ def period_performance(
                 rows_labeled=len(labeled),
                 coverage=len(labeled) / len(rows) if len(rows) else 0.0,
                 actual_positives=positives,
-                predicted_positive_rate=float(predicted_all.mean()) if len(rows) else 0.0,
-                actual_positive_rate=float(actual.mean()) if len(labeled) else None,
+                predicted_positive_rate=predicted_rate,
+                actual_positive_rate=actual_rate,
                 metrics=metrics,
                 intervals=intervals,
                 below_gate=below,
@@ -271,12 +368,15 @@ def read_labels(settings: Settings, contract: Contract) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame({"row_id": pd.Series(dtype="str"), "actual": pd.Series(dtype="Int64")})
     labels = pd.concat(frames, ignore_index=True).dropna(subset=[id_column, contract.target])
-    return pd.DataFrame(
-        {
-            "row_id": labels[id_column].astype(str).to_numpy(),
-            "actual": (labels[contract.target].astype(str) == contract.positive).astype(int).to_numpy(),
-        }
-    ).drop_duplicates("row_id", keep="last").reset_index(drop=True)
+    task = getattr(contract, "task", "binary")
+    if task == "regression":
+        actual = pd.to_numeric(labels[contract.target], errors="coerce").to_numpy(dtype=float)
+    elif task == "multiclass":
+        actual = labels[contract.target].astype(str).to_numpy(dtype=object)
+    else:
+        actual = (labels[contract.target].astype(str) == contract.positive).astype(int).to_numpy()
+    outcomes = pd.DataFrame({"row_id": labels[id_column].astype(str).to_numpy(), "actual": actual})
+    return outcomes.dropna(subset=["actual"]).drop_duplicates("row_id", keep="last").reset_index(drop=True)
 
 
 def read_predictions(
@@ -330,13 +430,14 @@ def evaluate(
 
 def judge(predictions: pd.DataFrame, labels: pd.DataFrame, contract: Contract, model_version: str) -> PerformanceResult:
     """:func:`evaluate` without the reading: monthly metrics and the verdict."""
-    gates = {metric: float(floor) for metric, floor in contract.gates.items() if metric in METRICS}
+    task = getattr(contract, "task", "binary")
+    gates = task_gates(contract)
     joined = join_labels(predictions, labels)
     if not joined.empty:
         joined = joined.assign(period=month_of(joined["scored_at"]))
-    periods = period_performance(joined, positive_label=contract.positive, gates=gates)
+    periods = period_performance(joined, positive_label=contract.positive, gates=gates, task=task)
     champion_rows = joined[joined["model_version"].astype(str) == str(model_version)] if not joined.empty else joined
-    champion_periods = period_performance(champion_rows, positive_label=contract.positive, gates=gates)
+    champion_periods = period_performance(champion_rows, positive_label=contract.positive, gates=gates, task=task)
     evaluated = next((period for period in reversed(champion_periods) if period.sufficient), None)
     labeled_predictions = int(joined["actual"].notna().sum()) if not joined.empty else 0
     decay = bool(evaluated and evaluated.significantly_below)
@@ -356,9 +457,19 @@ def judge(predictions: pd.DataFrame, labels: pd.DataFrame, contract: Contract, m
     )
 
 
+def task_gates(contract: Contract) -> dict[str, float]:
+    """The contract's gates on the metrics its task measures (floors, or ceilings for RMSE/MAE)."""
+    names = TASK_METRICS.get(getattr(contract, "task", "binary"), METRICS)
+    return {metric: float(limit) for metric, limit in contract.gates.items() if metric in names}
+
+
+def metrics_of(contract: Contract) -> tuple[str, ...]:
+    return TASK_METRICS.get(getattr(contract, "task", "binary"), METRICS)
+
+
 _METRIC_NAMES = {
-    "es": {"roc_auc": "ROC-AUC", "precision": "precisión", "recall": "sensibilidad"},
-    "en": {"roc_auc": "ROC-AUC", "precision": "precision", "recall": "recall"},
+    "es": {"roc_auc": "ROC-AUC", "precision": "precisión", "recall": "sensibilidad", "macro_f1": "F1 macro", "accuracy": "exactitud", "r2": "R²", "rmse": "RMSE", "mae": "MAE"},
+    "en": {"roc_auc": "ROC-AUC", "precision": "precision", "recall": "recall", "macro_f1": "macro F1", "accuracy": "accuracy", "r2": "R²", "rmse": "RMSE", "mae": "MAE"},
 }
 
 
@@ -382,7 +493,7 @@ def _verdict_text(
 
     def describe(language: str) -> str:
         parts = []
-        for metric in METRICS:
+        for metric in evaluated.metrics:
             value = evaluated.metrics.get(metric)
             if value is None:
                 continue
@@ -402,15 +513,15 @@ def _verdict_text(
         names_es = ", ".join(metric_name(m, "es") for m in evaluated.significantly_below)
         names_en = ", ".join(metric_name(m, "en") for m in evaluated.significantly_below)
         return (
-            f"El rendimiento medido cayó bajo el umbral del negocio en {names_es} ({rows_es}): {describe('es')}.",
-            f"Measured performance fell below the business gate in {names_en} ({rows_en}): {describe('en')}.",
+            f"El rendimiento medido incumple el umbral del negocio en {names_es} ({rows_es}): {describe('es')}.",
+            f"Measured performance misses the business gate in {names_en} ({rows_en}): {describe('en')}.",
         )
     if below:
         names_es = ", ".join(metric_name(m, "es") for m in evaluated.below_gate)
         names_en = ", ".join(metric_name(m, "en") for m in evaluated.below_gate)
         return (
-            f"{names_es} bajo el umbral en {rows_es}, pero dentro del margen de error: vigilar. {describe('es')}.",
-            f"{names_en} under the gate in {rows_en}, but within the margin of error: watch it. {describe('en')}.",
+            f"{names_es} fuera del umbral en {rows_es}, pero dentro del margen de error: vigilar. {describe('es')}.",
+            f"{names_en} outside the gate in {rows_en}, but within the margin of error: watch it. {describe('en')}.",
         )
     return (
         f"Rendimiento medido dentro de los umbrales ({rows_es}): {describe('es')}.",

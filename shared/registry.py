@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -101,6 +102,73 @@ def ensure_cloud_run_token(tracking_uri: str) -> None:
     _token_fetched_at[tracking_uri] = time.monotonic()
 
 
+# MLflow retries a refused connection 7 times with doubling waits: four minutes before it says
+# anything. A server on loopback that refuses is simply not started, so say so in seconds.
+LOOPBACK_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+
+
+def fail_fast_on_loopback(tracking_uri: str) -> None:
+    """Short MLflow HTTP retries for a loopback server, unless the environment already chose."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(tracking_uri)
+    if parsed.scheme in ("http", "https") and parsed.hostname in ("localhost", "127.0.0.1", "::1"):
+        for name, value in LOOPBACK_HTTP_DEFAULTS.items():
+            os.environ.setdefault(name, value)  # MLflow reads these per request, not at import
+
+
+_TAG_LIMIT = 4500  # MLflow keeps model-version tag values up to 5 000 characters
+
+
+def _short_json(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    if len(text) <= _TAG_LIMIT:
+        return text
+    sources = dict(value.get("sources") or {}) if isinstance(value, dict) else {}
+    shown = dict(list(sources.items())[:20])
+    return json.dumps({**value, "sources": shown, "sources_total": len(sources), "truncated": True}, ensure_ascii=False, default=str)[:_TAG_LIMIT]
+
+
+def _parse_json(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"raw": text}
+
+
+_CODE_VERSION: str | None = None
+
+
+def code_version() -> str:
+    """The package version plus a hash of the ``shared`` sources: the code that trained a model.
+
+    A content hash works everywhere (a deployed function has no git checkout); the git commit
+    is added when the code runs from a checkout.
+    """
+    global _CODE_VERSION
+    if _CODE_VERSION is None:
+        import shared
+
+        root = Path(shared.__file__).parent
+        digest = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+        version = f"{shared.__version__}+src.{digest.hexdigest()[:12]}"
+        with contextlib.suppress(Exception):
+            import subprocess
+
+            commit = subprocess.run(
+                ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+            ).stdout.strip()
+            if commit:
+                version += f".git.{commit}"
+        _CODE_VERSION = version
+    return _CODE_VERSION
+
+
 def current_actor() -> str:
     with contextlib.suppress(Exception):
         return os.environ.get("DROPSCORE_ACTOR") or getpass.getuser()
@@ -122,6 +190,7 @@ class ModelRegistry:
 
         if self.tracking_uri.startswith("sqlite:///"):
             Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        fail_fast_on_loopback(self.tracking_uri)
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     @contextlib.contextmanager
@@ -169,8 +238,12 @@ class ModelRegistry:
         *,
         sources: dict[str, str],
         purpose: str,
+        attach: Callable[[dict[str, Any], str], dict[str, str]] | None = None,
     ) -> str:
-        """Log a run with params, metrics and artifacts; register it as a new version. Returns the version."""
+        """Log a run with params, metrics and artifacts; register it as a new version. Returns the version.
+
+        ``attach(meta, version)`` returns text files (the model card) stored beside the metadata.
+        """
         import mlflow
         import mlflow.lightgbm
 
@@ -198,6 +271,17 @@ class ModelRegistry:
                 "negative": contract.negative,
                 "model_sha256": sha256_of(model_dir / MODEL_FILE),
                 "trained_at": datetime.now(UTC).isoformat(),
+                # issue 5: task, leakage guard, threshold and expected value, fairness, search, lineage
+                "task": trained.task,
+                "classes": trained.classes,
+                "leakage": trained.leakage,
+                "excluded_features": trained.excluded_features,
+                "threshold_info": trained.threshold_info,
+                "fairness": trained.fairness,
+                "search": trained.search,
+                "interval": trained.interval,
+                "training_seconds": trained.training_seconds,
+                "lineage": {"sources": sources, "code_version": code_version(), "lightgbm": lgb.__version__},
             }
             (meta_dir / "meta.json").write_text(json.dumps(meta, indent=2, default=float), encoding="utf-8")
             client = self.client
@@ -222,10 +306,38 @@ class ModelRegistry:
                 "purpose": purpose,
                 "model_sha256": meta["model_sha256"],
                 "metrics": json.dumps({k: round(v, 5) for k, v in trained.metrics.items()}),
+                "task": trained.task,
+                "gates": json.dumps(dict(contract.gates)),
+                "gate_failures": json.dumps(trained.gate_failures, ensure_ascii=False),
+                "validation_metrics": json.dumps({k: round(v, 5) for k, v in trained.validation_metrics.items()}),
+                "excluded_features": json.dumps(trained.excluded_features, ensure_ascii=False),
+                "configuration": str(trained.params.get("configuration", "")),
+                "lineage": _short_json(meta["lineage"]),
             }
             for key, value in tags.items():
                 client.set_model_version_tag(self.model_name, version.version, key, value)
+            if attach is not None:
+                self.attach_files(str(version.version), attach(meta, str(version.version)))
             return str(version.version)
+
+    def attach_files(self, version: str, files: dict[str, str]) -> None:
+        """Add text files (the model card) beside a version's metadata, under ``model/dropscore/``."""
+        with self._translated(f"attach files to version {version}"), tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch)
+            for name, text in files.items():
+                (folder / name).write_text(text, encoding="utf-8")
+            run_id = self.client.get_model_version(self.model_name, version).run_id
+            self.client.log_artifacts(run_id, str(folder), artifact_path=f"model/{META_DIR}")
+
+    def read_file(self, version: str, name: str) -> str:
+        """A text file from a version's ``model/dropscore/`` folder (e.g. ``model_card.es.md``)."""
+        import mlflow
+
+        with self._translated(f"read {name} of version {version}"), tempfile.TemporaryDirectory() as scratch:
+            source = self.client.get_model_version(self.model_name, version).source
+            with contextlib.redirect_stdout(io.StringIO()):
+                local = mlflow.artifacts.download_artifacts(artifact_uri=f"{source}/{META_DIR}/{name}", dst_path=scratch, tracking_uri=self.tracking_uri)
+            return Path(local).read_text(encoding="utf-8")
 
     def set_alias(self, alias: str, version: str) -> None:
         with self._translated(f"set alias {alias}"):
@@ -290,11 +402,16 @@ class ModelRegistry:
                 )
             meta = json.loads((local / META_DIR / "meta.json").read_text(encoding="utf-8"))
             actual = sha256_of(local / MODEL_FILE)
-            if actual != meta["model_sha256"]:
-                raise ModelIntegrityError(
+            # The tag lives in the registry's database, apart from the artifact store: editing both the
+            # model file and meta.json beside it still does not match it.
+            registered = dict(model_version.tags or {}).get("model_sha256") or meta["model_sha256"]
+            if actual != registered or actual != meta["model_sha256"]:
+                error = ModelIntegrityError(
                     f"model version {version}: {MODEL_FILE} sha256 {actual[:12]}… does not match the registered "
-                    f"{meta['model_sha256'][:12]}…; refusing to score with it"
+                    f"{registered[:12]}…; refusing to score with it"
                 )
+                error.version, error.expected, error.actual = version, registered, actual  # type: ignore[attr-defined]
+                raise error
             loaded = LoadedModel(
                 version=version,
                 booster=lgb.Booster(model_file=str(local / MODEL_FILE)),
@@ -323,8 +440,16 @@ class ModelRegistry:
                         "version": str(model_version.version),
                         "aliases": sorted(alias for alias, number in alias_map.items() if str(number) == str(model_version.version)),
                         "metrics": json.loads(tags.get("metrics", "{}")),
+                        "validation_metrics": json.loads(tags.get("validation_metrics", "{}")),
                         "threshold": float(tags["threshold"]) if "threshold" in tags else None,
+                        "gates": json.loads(tags.get("gates", "{}")),
                         "gates_passed": tags.get("gates_passed") == "true",
+                        "gate_failures": json.loads(tags.get("gate_failures", "[]")),
+                        "task": tags.get("task", "binary"),
+                        "excluded_features": json.loads(tags.get("excluded_features", "[]")),
+                        "configuration": tags.get("configuration"),
+                        "lineage": _parse_json(tags.get("lineage")),
+                        "model_sha256": tags.get("model_sha256"),
                         "purpose": tags.get("purpose"),
                         "run_id": model_version.run_id,
                         "created_at": datetime.fromtimestamp(model_version.creation_timestamp / 1000, UTC).isoformat(),

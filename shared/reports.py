@@ -52,6 +52,8 @@ TEXT = {
         "retrain_line": "línea de reentrenamiento",
         "projection": "Al ritmo actual cruzaría la línea de reentrenamiento en ≈{checks:.1f} controles (hacia {date}).",
         "crossed": "Ya superó la línea de reentrenamiento.",
+        "methods": {"ks": "KS D", "linf_chi2": "L∞ (χ²)", "missing_rate": "Δ faltantes"},
+        "buckets": {"__other__": "otras (raras)", "__unseen__": "nuevas", "missing": "faltante", "present": "presente"},
         "kinds": {"numeric": "numérica", "categorical": "categórica", "missing_rate": "tasa de faltantes", "score": "puntaje"},
         "severities": {"low": "baja", "medium": "media", "high": "alta", "insufficient_data": "datos insuficientes"},
         "statuses": {"ok": "Sin problemas", "warning": "Aviso", "retrain": "Reentrenar", "insufficient_data": "Datos insuficientes", "no_data": "Sin datos nuevos"},
@@ -119,6 +121,8 @@ TEXT = {
         "retrain_line": "retraining line",
         "projection": "At the current pace it would cross the retraining line in ≈{checks:.1f} checks (around {date}).",
         "crossed": "It is already past the retraining line.",
+        "methods": {"ks": "KS D", "linf_chi2": "L∞ (χ²)", "missing_rate": "Δ missing"},
+        "buckets": {"__other__": "other (rare)", "__unseen__": "unseen", "missing": "missing", "present": "present"},
         "kinds": {"numeric": "numeric", "categorical": "categorical", "missing_rate": "missing rate", "score": "score"},
         "severities": {"low": "low", "medium": "medium", "high": "high", "insufficient_data": "insufficient data"},
         "statuses": {"ok": "No problems", "warning": "Warning", "retrain": "Retrain", "insufficient_data": "Insufficient data", "no_data": "No new data"},
@@ -171,6 +175,8 @@ th{background:#f5f7fa;position:sticky;top:0} .num{text-align:right;font-variant-
 figure.chart{margin:.4rem 0} figcaption{font-size:.8rem;color:#616e7c}
 ol.findings li{margin:.5rem 0} .action{color:#3e4c59;font-size:.9rem;margin-top:.15rem}
 p.empty{color:#7b8794;font-style:italic}
+.scroll{overflow-x:auto} td figure.chart{margin:0}
+td figure.chart svg{max-width:none !important;width:170px !important;height:60px !important}
 """
 
 
@@ -192,25 +198,36 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def feature_bars(feature: FeatureDrift, text: dict[str, Any], *, width: int = 360, height: int = 150, name: str | None = None) -> str:
+def _edge(value: float) -> str:
+    magnitude = abs(float(value))
+    if magnitude < 1:
+        return f"{value:.2f}"
+    if magnitude < 100:
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def feature_bars(
+    feature: FeatureDrift, text: dict[str, Any], *, width: int = 360, height: int = 150, name: str | None = None, compact: bool = False
+) -> str:
     """Reference vs current shares of one test as paired bars."""
     bins = feature.bins or {}
     if "reference_shares" in bins:
         edges = bins.get("edges", [])
-        labels = [_fmt(edge, 2 if abs(float(edge)) < 100 else 0) for edge in edges[:-1]] if edges else []
+        labels = [_edge(edge) for edge in edges[:-1]] if edges else []
         reference, current = list(bins["reference_shares"]), list(bins["current_shares"])
         labels = labels if len(labels) == len(reference) else [str(i + 1) for i in range(len(reference))]
     else:
         items = [(k, v) for k, v in bins.items() if isinstance(v, (list, tuple)) and len(v) == 2]
         # hide the grouping buckets when both sides are empty: they would be two blank slots
         items = [(k, v) for k, v in items if float(v[0]) > 0 or float(v[1]) > 0]
-        labels = [str(k) for k, _ in items]
+        labels = [text["buckets"].get(str(k), str(k)) for k, _ in items]
         reference = [float(v[0]) for _, v in items]
         current = [float(v[1]) for _, v in items]
     chart_name = name or f"feature:{feature.feature}:{feature.kind}"
     return charts.paired_bars(
         chart_name, labels, reference, current, legend=(text["reference"], text["current"]), width=width, height=height,
-        empty_message=text["severities"]["insufficient_data"],
+        empty_message=text["severities"]["insufficient_data"], compact=compact,
     )  # fmt: skip
 
 
@@ -267,7 +284,7 @@ def _feature_card(feature: FeatureDrift, text: dict[str, Any]) -> str:
         '<div class="feature">'
         f"<h3>{_e(feature.feature)}{key}</h3>"
         f'<div>{_pattern_badge(feature.pattern, text)}<span class="{_e(feature.severity)}">{_e(severity)}</span> · {_e(kind)} · '
-        f"{_e(feature.method)} = {_fmt(feature.effect_size)} · p={_fmt(feature.p_value_adjusted, 4)} · PSI {_fmt(feature.psi, 2)}</div>"
+        f"{_e(text['methods'].get(feature.method, feature.method))} = {_fmt(feature.effect_size)} · p={_fmt(feature.p_value_adjusted, 4)} · PSI {_fmt(feature.psi, 2)}</div>"
         f"{previous}"
         + (f'<p class="muted">{_e(help_text)}</p>' if help_text else "")
         + feature_bars(feature, text)
@@ -345,11 +362,11 @@ def drift_report_html(result: DriftCheckResult, language: str = "es") -> str:
         rows.append(
             "<tr>"
             f"<td>{_e(feature.feature)}{' ★' if feature.key_feature else ''}</td><td>{_e(text['kinds'].get(feature.kind, feature.kind))}</td>"
-            f"<td>{_e(feature.method)}</td><td class=\"num\">{_fmt(feature.effect_size)}</td><td class=\"num\">{_fmt(feature.p_value_adjusted, 4)}</td>"
+            f"<td>{_e(text['methods'].get(feature.method, feature.method))}</td><td class=\"num\">{_fmt(feature.effect_size)}</td><td class=\"num\">{_fmt(feature.p_value_adjusted, 4)}</td>"
             f"<td class=\"num\">{_fmt(feature.psi, 2)}</td><td class=\"{_e(feature.severity)}\">{_e(severity)}</td>"
             f"<td>{text['yes'] if feature.drifted else text['no']}</td><td>{_pattern_badge(feature.pattern, text)}</td>"
             f"<td class=\"num\">{_fmt(feature.effect_size_previous)}</td><td class=\"num\">{feature.importance:.1%}</td>"
-            f"<td>{feature_bars(feature, text, width=170, height=60, name=f'mini:{feature.feature}:{feature.kind}')}</td>"
+            f"<td>{feature_bars(feature, text, width=170, height=60, name=f'mini:{feature.feature}:{feature.kind}', compact=True)}</td>"
             "</tr>"
         )
     retrain = ""
@@ -381,10 +398,10 @@ def drift_report_html(result: DriftCheckResult, language: str = "es") -> str:
 {_performance_section(result, text, language)}
 <h2>{text['all_title']}</h2>
 <p class="muted">{text['legend']}</p>
-<table><thead><tr><th>{text['feature']}</th><th>{text['kind']}</th><th>{text['statistic']}</th><th>{text['effect']}</th>
+<div class="scroll"><table><thead><tr><th>{text['feature']}</th><th>{text['kind']}</th><th>{text['statistic']}</th><th>{text['effect']}</th>
 <th>{text['p_adj']}</th><th>{text['psi']}</th><th>{text['severity']}</th><th>{text['drifted']}</th><th>{text['pattern']}</th>
 <th>{text['previous']}</th><th>{text['importance']}</th><th></th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
+<tbody>{''.join(rows)}</tbody></table></div>
 <p class="muted">{text['method']}</p>
 </body></html>
 """

@@ -6,7 +6,9 @@
 - ``s3://``: Amazon S3 through ``boto3``, the fallback; honours ``AWS_ENDPOINT_URL``.
 
 Every backend gives the same guarantees: writes are atomic (a reader sees the old
-object or the new one, never a partial one), ``create_if_absent`` is a create-only
+object or the new one, never a partial one), ``compose`` concatenates objects into a new
+one server side where the service can (GCS compose, S3 multipart copy) and atomically,
+``create_if_absent`` is a create-only
 precondition (the idempotency claims of the handlers rest on it), ``list`` is
 recursive and sorted, and vendor errors are translated at this boundary into
 :mod:`shared.errors` (``raise ... from exc``): not found -> :class:`ObjectNotFoundError`,
@@ -46,6 +48,12 @@ TEMP_PREFIX = ".tmp-"
 # open_read() hands callers a buffered stream of this size over the vendor stream, so
 # a chunked CSV reader issues few network reads without ever holding the whole object.
 STREAM_BUFFER_BYTES = 256 * 1024
+# GCS composes at most 32 objects per request; more are composed in rounds.
+GCS_COMPOSE_MAX_SOURCES = 32
+# S3 multipart parts: at least 5 MiB each but the last. Sources this big are copied server side
+# (UploadPartCopy); smaller ones are streamed through a buffer flushed in parts of this size.
+S3_MIN_PART_BYTES = 5 * 1024 * 1024
+S3_BUFFER_PART_BYTES = 8 * 1024 * 1024
 # GCS BlobReader fetches this much per ranged request (its default, 40 MiB, is a big
 # share of a small function's memory cap). Must be a multiple of 256 KiB.
 GCS_READ_CHUNK_BYTES = 8 * 1024 * 1024
@@ -94,6 +102,14 @@ class ObjectStore(Protocol):
     def list(self, prefix_uri: str) -> list[ObjectInfo]: ...
 
     def delete(self, uri: str) -> None: ...
+
+    def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
+        """Write ``target_uri`` as the bytes of ``source_uris`` one after the other, atomically.
+
+        Sources stay as they are (the caller deletes them); all live in the same bucket as
+        the target. Raises :class:`ObjectNotFoundError` when a source is missing.
+        """
+        ...
 
 
 # --------------------------------------------------------------------------- URIs
@@ -376,6 +392,19 @@ class LocalObjectStore:
         with self._errors(uri):
             self._path(uri).unlink(missing_ok=True)
 
+    def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
+        if not source_uris:
+            raise PermanentError(f"compose of {target_uri} needs at least one source")
+        paths = [self._path(uri) for uri in source_uris]
+
+        def concatenate(handle: BinaryIO) -> None:
+            for uri, path in zip(source_uris, paths, strict=True):
+                with self._errors(uri), open(path, "rb") as source:
+                    shutil.copyfileobj(source, handle, 1024 * 1024)
+
+        self._replace_with(target_uri, concatenate)  # one rename: readers never see a partial file
+        return self.stat(target_uri)
+
 
 # ------------------------------------------------------------------------ gs://
 
@@ -540,6 +569,45 @@ class GcsObjectStore:
                 self._blob(uri).delete(**self._calls())
             except NotFound:
                 pass
+
+    def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
+        if not source_uris:
+            raise PermanentError(f"compose of {target_uri} needs at least one source")
+        bucket_name, target_key = _object_key(target_uri, "gs")
+        keys = []
+        for uri in source_uris:
+            source_bucket, key = _object_key(uri, "gs")
+            if source_bucket != bucket_name:
+                raise PermanentError(f"compose of {target_uri}: {uri} is in another bucket")
+            keys.append(key)
+        bucket = self.client.bucket(bucket_name)
+        intermediates: list[str] = []
+        with self._errors(target_uri):
+            try:
+                # More than 32 sources: compose groups into intermediate objects, then those.
+                while len(keys) > GCS_COMPOSE_MAX_SOURCES:
+                    grouped = []
+                    for start in range(0, len(keys), GCS_COMPOSE_MAX_SOURCES):
+                        group = keys[start : start + GCS_COMPOSE_MAX_SOURCES]
+                        name = f"{target_key}{TEMP_PREFIX}compose-{secrets.token_hex(6)}"
+                        self._compose_once(bucket, name, group, content_type)
+                        intermediates.append(name)
+                        grouped.append(name)
+                    keys = grouped
+                self._compose_once(bucket, target_key, keys, content_type)
+            finally:
+                for name in intermediates:
+                    try:
+                        bucket.blob(name).delete(**self._calls())
+                    except Exception:  # a leftover intermediate is only clutter; the compose result stands
+                        pass
+        return self.stat(target_uri)
+
+    def _compose_once(self, bucket: Any, target_key: str, keys: list[str], content_type: str) -> None:
+        target = bucket.blob(target_key)
+        target.content_type = content_type
+        # compose is a single request that creates the object whole; retrying it rewrites the same bytes.
+        target.compose([bucket.blob(key) for key in keys], **self._calls())
 
 
 # ------------------------------------------------------------------------ s3://
@@ -760,6 +828,60 @@ class S3ObjectStore:
         bucket, key = _object_key(uri, "s3")
         with self._errors(uri):
             self.client.delete_object(Bucket=bucket, Key=key)  # S3 answers 204 for a missing key too
+
+    def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
+        """A multipart upload: sources of 5 MiB or more are copied server side (UploadPartCopy),
+        smaller ones are read through a buffer uploaded in 8 MiB parts; the object appears whole
+        when the upload completes, and an upload that fails is aborted."""
+        if not source_uris:
+            raise PermanentError(f"compose of {target_uri} needs at least one source")
+        bucket, target_key = _object_key(target_uri, "s3")
+        sources = []
+        for uri in source_uris:
+            source_bucket, key = _object_key(uri, "s3")
+            if source_bucket != bucket:
+                raise PermanentError(f"compose of {target_uri}: {uri} is in another bucket")
+            sources.append((uri, key))
+        with self._errors(target_uri):
+            upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=target_key, ContentType=content_type)["UploadId"]
+        parts: list[dict[str, Any]] = []
+        buffer = bytearray()
+
+        def upload_buffer() -> None:
+            response = self.client.upload_part(Bucket=bucket, Key=target_key, UploadId=upload_id, PartNumber=len(parts) + 1, Body=bytes(buffer))
+            parts.append({"PartNumber": len(parts) + 1, "ETag": response["ETag"]})
+            buffer.clear()
+
+        try:
+            for uri, key in sources:
+                with self._errors(uri):
+                    size = int(self.client.head_object(Bucket=bucket, Key=key)["ContentLength"])
+                    if not buffer and size >= S3_MIN_PART_BYTES:
+                        response = self.client.upload_part_copy(
+                            Bucket=bucket, Key=target_key, UploadId=upload_id, PartNumber=len(parts) + 1,
+                            CopySource={"Bucket": bucket, "Key": key},
+                        )  # fmt: skip
+                        parts.append({"PartNumber": len(parts) + 1, "ETag": response["CopyPartResult"]["ETag"]})
+                        continue
+                    body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+                    try:
+                        while chunk := body.read(1024 * 1024):
+                            buffer.extend(chunk)
+                            if len(buffer) >= S3_BUFFER_PART_BYTES:
+                                upload_buffer()
+                    finally:
+                        body.close()
+            with self._errors(target_uri):
+                if buffer or not parts:
+                    upload_buffer()  # the last part may be small (or empty, for empty sources)
+                self.client.complete_multipart_upload(Bucket=bucket, Key=target_key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+        except BaseException:
+            try:
+                self.client.abort_multipart_upload(Bucket=bucket, Key=target_key, UploadId=upload_id)
+            except Exception:  # the original error is the one to report; S3 expires stale uploads by lifecycle rule
+                pass
+            raise
+        return self.stat(target_uri)
 
 
 # --------------------------------------------------------------------- factory

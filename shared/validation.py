@@ -1,7 +1,14 @@
-"""Check rows against the contract: every row comes out clean (typed) or quarantined with its reason."""
+"""Check rows against the contract: every row comes out clean (typed) or quarantined with its reason.
+
+Personal columns (``personal: true`` in the contract) leave this module only as keyed-hash
+tokens: in the clean rows and in the copy of the original row the quarantine keeps, and
+their values are never echoed in a message.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -9,13 +16,20 @@ import numpy as np
 import pandas as pd
 
 from shared.contract import ColumnSpec, Contract, normalize_name
+from shared.csv_reader import HEADER_ROW, RowProblem
 from shared.errors import BadInputError
 from shared.i18n import both
-from shared.parsing import to_dates, to_numbers
+from shared.identifiers import IDENTIFIER_TYPES, check_identifiers
+from shared.parsing import date_order_evidence, to_dates, to_numbers
+from shared.pii import PiiHasher, PiiKeyError
 
 KINDS = ("incoming", "labels", "training")
 QUARANTINE_COLUMNS = ["row_number", "column", "error_code", "message_es", "message_en"]
-HEADER_ROW = 1  # row numbers follow what the user sees in Excel: the header is row 1
+MASKED_VALUE = "***"  # what a message shows instead of a personal value
+# A file where at least this share of the dates that prove an order prove the other one
+# mixes day-first and month-first; below it, the odd ones out are row problems.
+MIXED_DATE_ORDER_SHARE = 0.05
+__all__ = ["HEADER_ROW", "QUARANTINE_COLUMNS", "ChunkValidator", "HeaderMapping", "expected_columns", "map_header"]
 
 
 @dataclass
@@ -46,18 +60,49 @@ def expected_columns(contract: Contract, kind: str) -> tuple[list[str], set[str]
     return columns, required
 
 
-def map_header(header: list[str], contract: Contract, kind: str) -> HeaderMapping:
-    """Match file headers to contract columns, ignoring case, accents and spacing."""
+def map_header(header: list[str], contract: Contract, kind: str, *, duplicated: Iterable[str] = ()) -> HeaderMapping:
+    """Match file headers to contract columns, ignoring case, accents and spacing.
+
+    An exact match wins over other spellings (which stay extra columns, reported). A
+    contract column the file carries twice with no exact match to prefer — or exactly the
+    same name twice (``duplicated``) — is ambiguous: the file is refused rather than guessed.
+    """
     expected, required = expected_columns(contract, kind)
     by_normal = {normalize_name(name): name for name in expected}
-    renames: dict[str, str] = {}
-    extra: list[str] = []
+    # Second chance without separators: "E-mail" -> email, "R.U.C." -> ruc, "Fecha_Alta" -> fechaalta.
+    by_compact = {normalize_name(name).replace("_", ""): name for name in expected}
+
+    def match(source: str) -> str | None:
+        normal = normalize_name(source)
+        return by_normal.get(normal) or by_compact.get(normal.replace("_", ""))
+    duplicated_names = set(duplicated)
+    for name in duplicated_names:
+        target = name if name in expected else match(name)
+        if target is not None:
+            _ambiguous(target, [h for h in header if h == name or h.startswith(f"{name} (")])
+    exact = {source for source in header if source in expected}
+    candidates: dict[str, list[str]] = {}
     for source in header:
-        target = source if source in expected else by_normal.get(normalize_name(source))
-        if target is None or target in renames.values():
-            extra.append(source)
+        target = source if source in exact else match(source)
+        if target is not None:
+            candidates.setdefault(target, []).append(source)
+    renames: dict[str, str] = {}
+    for target, sources in candidates.items():
+        if target in exact:
+            renames[target] = target
+        elif len(sources) == 1:
+            renames[sources[0]] = target
         else:
-            renames[source] = target
+            _ambiguous(target, sources)
+    extra = [source for source in header if source not in renames]
+    # Passthrough columns (carried to the predictions, not validated) match the same lenient way.
+    for name in contract.passthrough:
+        if name in renames.values():
+            continue
+        source = name if name in extra else next((s for s in extra if normalize_name(s) == normalize_name(name)), None)
+        if source is not None:
+            renames[source] = name
+            extra.remove(source)
     present = set(renames.values())
     missing = [name for name in expected if name not in present]
     missing_required = [name for name in missing if name in required]
@@ -69,6 +114,11 @@ def map_header(header: list[str], contract: Contract, kind: str) -> HeaderMappin
         missing_optional=[name for name in missing if name not in required and name != generated],
         extra=extra,
     )
+    if not renames and header:
+        spanish, english = both(
+            "no_matching_columns", columns=", ".join(expected[:8]), found=", ".join(header[:30]) or "-"
+        )
+        raise BadInputError("no_matching_columns", spanish, english)
     if missing_required:
         spanish, english = both(
             "missing_columns", columns=", ".join(missing_required), found=", ".join(header[:30]) or "-"
@@ -77,11 +127,17 @@ def map_header(header: list[str], contract: Contract, kind: str) -> HeaderMappin
     return mapping
 
 
+def _ambiguous(target: str, sources: list[str]) -> None:
+    spanish, english = both("duplicate_columns", column=target, found=", ".join(f"«{s}»" for s in sources))
+    raise BadInputError("duplicate_columns", spanish, english)
+
+
 @dataclass
 class ChunkResult:
     clean: pd.DataFrame
     quarantine: pd.DataFrame
     unknown_categories: int = 0
+    clean_row_numbers: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 @dataclass
@@ -91,26 +147,65 @@ class ChunkValidator:
     mapping: HeaderMapping
     decimal: str
     source_name: str
+    hasher: PiiHasher | None = None
+    extra_policy: str | None = None          # None: the contract's extra_columns
     _seen_ids: set[str] = field(default_factory=set)
+    repaired: dict[str, list[int]] = field(default_factory=dict)     # column -> row numbers whose leading zero was restored
+    error_counts: Counter = field(default_factory=Counter)           # error code -> rows
+    _date_order_decided: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._source_stem = PurePosixPath(self.source_name).stem
+        personal = [name for name in self.contract.personal_columns if name in self.mapping.expected or name in self.contract.passthrough]
+        if personal and self.hasher is None:
+            raise PiiKeyError(f"the contract marks {', '.join(personal)} as personal and no DROPSCORE_PII_KEY is set")
+        if self.extra_policy is None:
+            self.extra_policy = self.contract.extra_columns
 
-    def validate(self, raw: pd.DataFrame, first_row_number: int) -> ChunkResult:
+    def _is_personal(self, name: str) -> bool:
+        spec = self.contract.columns.get(name)
+        return bool(spec is not None and spec.personal)
+
+    def validate(self, raw: pd.DataFrame, first_row_number: int, problems: Mapping[int, RowProblem] | None = None) -> ChunkResult:
         raw = raw.rename(columns=self.mapping.renames)
-        row_numbers = np.arange(first_row_number, first_row_number + len(raw))
+        if raw.index.name == "row_number":  # CsvChunks numbers rows as Excel shows them
+            row_numbers = raw.index.to_numpy(dtype=np.int64)
+        else:
+            row_numbers = np.arange(first_row_number, first_row_number + len(raw))
+        raw = raw.reset_index(drop=True)
         error_code = np.full(len(raw), None, dtype=object)
         error_column = np.full(len(raw), None, dtype=object)
         error_value = np.full(len(raw), None, dtype=object)
         error_limit = np.full(len(raw), None, dtype=object)
+        error_extra: dict[int, dict[str, object]] = {}
 
-        def flag(mask: np.ndarray, code: str, column: str, values: pd.Series, limit: object = "") -> None:
-            fresh = mask & pd.isna(error_code)  # keep the first problem found for each row
+        def flag(mask: np.ndarray, code: str, column: str, values: pd.Series | None, limit: object = "") -> np.ndarray:
+            fresh = np.asarray(mask, dtype=bool) & pd.isna(error_code)  # keep the first problem found for each row
             if fresh.any():
                 error_code[fresh] = code
                 error_column[fresh] = column
-                error_value[fresh] = values.to_numpy(dtype=object)[fresh]
+                error_value[fresh] = values.to_numpy(dtype=object)[fresh] if values is not None else ""
                 error_limit[fresh] = limit
+            return fresh
+
+        # 1. Rows that could not be read as written: their values are not where the header says.
+        unreadable: list[int] = []
+        if problems:
+            positions = {int(n): i for i, n in enumerate(row_numbers)}
+            for number, problem in problems.items():
+                position = positions.get(int(number))
+                if position is None:
+                    continue
+                mask = np.zeros(len(raw), dtype=bool)
+                mask[position] = True
+                if flag(mask, problem.code, "", None, problem.expected).any():
+                    error_value[position] = problem.fields
+                    # The row as written may hold personal data in any position: show it only without personal columns.
+                    error_extra[position] = {"excerpt": MASKED_VALUE if self.hasher is not None else problem.excerpt}
+                    unreadable.append(position)
+        # 2. Rows with nothing in them (Excel's ";;;;" lines at the end of a sheet).
+        if len(raw.columns):
+            flag(raw.isna().all(axis=1).to_numpy(), "empty_row", "", None)
 
         clean: dict[str, pd.Series] = {}
         unknown_categories = 0
@@ -136,10 +231,22 @@ class ChunkValidator:
                     flag((numbers > spec.max).to_numpy(), "above_max", name, values, spec.max)
                 clean[name] = numbers
             elif spec.type == "date":
-                date_format = spec.format or "%d/%m/%Y"
-                dates = to_dates(values, date_format)
-                flag(~missing & dates.isna().to_numpy(), "bad_date", name, values, date_format)
+                date_formats = self.contract.date_formats_for(spec)
+                shown = " | ".join(date_formats)
+                self._check_date_order(name, values, date_formats, flag)
+                dates = to_dates(values, date_formats)
+                flag(~missing & dates.isna().to_numpy(), "bad_date", name, values, shown)
                 clean[name] = dates
+            elif spec.type in IDENTIFIER_TYPES:
+                checked = check_identifiers(values, spec.type)
+                fresh = flag(checked.invalid, f"invalid_{spec.type}", name, values)
+                for position in np.flatnonzero(fresh):
+                    reason_es, reason_en = checked.reasons[position] or ("", "")
+                    error_extra[int(position)] = {"reason_es": reason_es, "reason_en": reason_en}
+                repaired = checked.repaired & pd.isna(error_code)
+                if repaired.any():
+                    self.repaired.setdefault(name, []).extend(int(n) for n in row_numbers[repaired])
+                clean[name] = checked.values
             elif spec.type == "categorical":
                 known = values.isin(spec.values or []).to_numpy() | missing
                 if name == self.contract.target:
@@ -154,36 +261,77 @@ class ChunkValidator:
                 clean[name] = values.astype("string")
         if id_column in clean:
             ids = clean[id_column]
-            duplicated = ids.duplicated().to_numpy() | ids.isin(self._seen_ids).to_numpy()
+            seen = self._seen_ids  # a set: membership per value, not pandas' isin (which lists the whole set every chunk)
+            earlier = np.fromiter((value in seen for value in ids.to_numpy(dtype=object, na_value=None)), dtype=bool, count=len(ids))
+            duplicated = ids.duplicated().to_numpy() | earlier
             flag(duplicated & ~ids.isna().to_numpy(), "duplicate_id", id_column, ids)
         for name in self.contract.passthrough:
             if name in raw.columns and name not in clean:
                 clean[name] = raw[name].astype("string")
+        if self.extra_policy == "passthrough":
+            for name in self.mapping.extra:
+                if name not in clean:  # the same columns in every chunk, so the Parquet schema holds
+                    clean[name] = raw[name].astype("string") if name in raw.columns else pd.Series(pd.NA, index=raw.index, dtype="string")
 
         bad = ~pd.isna(error_code)
-        clean_frame = pd.DataFrame(clean, index=raw.index)[~bad]
+        self.error_counts.update(error_code[bad].tolist())
         if id_column in clean:
             # Every id read so far, clean or not, as ids.duplicated() does inside a chunk: the
             # outcome must not depend on where the chunk boundaries fall.
             self._seen_ids.update(clean[id_column].dropna().tolist())
+        clean_frame = self._pseudonymize(pd.DataFrame(clean, index=raw.index)[~bad])
         return ChunkResult(
             clean=clean_frame.reset_index(drop=True),
-            quarantine=self._quarantine_rows(raw, bad, row_numbers, error_code, error_column, error_value, error_limit),
+            quarantine=self._quarantine_rows(raw, bad, row_numbers, error_code, error_column, error_value, error_limit, error_extra, unreadable),
             unknown_categories=unknown_categories,
+            clean_row_numbers=row_numbers[~bad],
         )
+
+    def _check_date_order(self, name: str, values: pd.Series, date_formats: list[str], flag) -> None:
+        """Never read one row day-first and the next month-first.
+
+        The first chunk decides for the file: only month-first proof -> the whole file is in
+        the other order; plenty of both -> the file mixes them. Either way it is refused with
+        a report. Otherwise a value that is a date only month-first is a row problem.
+        """
+        only_declared, only_swapped = date_order_evidence(values, date_formats)
+        declared, swapped = int(only_declared.sum()), int(only_swapped.sum())
+        if name not in self._date_order_decided:
+            self._date_order_decided.add(name)
+            example = self._shown(name, values[only_swapped].iloc[0]) if swapped else ""
+            if swapped and not declared:
+                spanish, english = both("date_order_mismatch", column=name, value=example, limit=" | ".join(date_formats))
+                raise BadInputError("date_order_mismatch", spanish, english)
+            if swapped and swapped >= max(3, MIXED_DATE_ORDER_SHARE * (declared + swapped)):
+                other = self._shown(name, values[only_declared].iloc[0])
+                spanish, english = both("mixed_date_order", column=name, value=example, other=other)
+                raise BadInputError("mixed_date_order", spanish, english)
+        if swapped:
+            flag(only_swapped.to_numpy(), "date_order", name, values, " | ".join(date_formats))
+
+    def _shown(self, name: str, value: object) -> str:
+        return MASKED_VALUE if self._is_personal(name) else str(value)
+
+    def _pseudonymize(self, frame: pd.DataFrame) -> pd.DataFrame:
+        for name in frame.columns:
+            spec = self.contract.columns.get(name)
+            if spec is not None and spec.personal and self.hasher is not None:
+                frame[name] = self.hasher.tokens(frame[name], spec.type)
+        return frame
 
     def _spec(self, name: str) -> ColumnSpec:
         if name in self.contract.columns:
             return self.contract.columns[name]
         return ColumnSpec(name, "identifier", nullable=False)  # the generated id column
 
-    def _quarantine_rows(self, raw, bad, row_numbers, codes, columns, values, limits) -> pd.DataFrame:
+    def _quarantine_rows(self, raw, bad, row_numbers, codes, columns, values, limits, extras, unreadable=()) -> pd.DataFrame:
         if not bad.any():
             return pd.DataFrame(columns=QUARANTINE_COLUMNS + list(raw.columns))
-        messages = [
-            both(code, column=column, value="" if pd.isna(value) else value, limit=limit)
-            for code, column, value, limit in zip(codes[bad], columns[bad], values[bad], limits[bad], strict=True)
-        ]
+        messages = []
+        for position in np.flatnonzero(bad):
+            column, value = columns[position], values[position]
+            shown = "" if pd.isna(value) else (MASKED_VALUE if self._is_personal(column) else value)
+            messages.append(both(codes[position], column=column, value=shown, limit=limits[position], **extras.get(int(position), {})))
         report = pd.DataFrame(
             {
                 "row_number": row_numbers[bad],
@@ -193,5 +341,10 @@ class ChunkValidator:
                 "message_en": [m[1] for m in messages],
             }
         )
-        original = raw[bad].reset_index(drop=True).astype("string")
+        copy = raw.astype("string")
+        if unreadable and self.hasher is not None:
+            # A ragged row's cells are not where the header says: a cédula may sit under "monto".
+            # With personal data in the file, none of them is copied (the row number leads to the original).
+            copy.iloc[list(unreadable)] = pd.NA
+        original = self._pseudonymize(copy[bad].reset_index(drop=True))
         return pd.concat([report, original], axis=1)

@@ -13,7 +13,9 @@ creates its tables from them, so a column is added in exactly one place.
 
 Every write is keyed: :meth:`Warehouse.write_batch` replaces whatever the table held for
 its ``batch_key``, because event delivery is at least once and a retried handler must
-not leave duplicate rows behind.
+not leave duplicate rows behind. A batch too big to hold in memory at once is written with
+:func:`batch_writer`: the same replace, fed chunk by chunk (``append``), so a scored file
+of a million rows streams into the warehouse.
 
 Timestamps are timezone-aware UTC on the way out. On the way in, naive timestamps are
 read as UTC, the same rule BigQuery applies to a timestamp without a zone, so both
@@ -27,6 +29,7 @@ import json
 import math
 import random
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -52,9 +55,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TABLES",
+    "BatchWriter",
     "BigQueryWarehouse",
     "DuckDBWarehouse",
     "Warehouse",
+    "batch_writer",
     "load_schema",
     "load_table_options",
     "open_warehouse",
@@ -74,6 +79,9 @@ _LOCK_MAX_DELAY_SECONDS = 0.25
 
 # A function has 540 s per event; leave room for the rest of the handler.
 BIGQUERY_JOB_TIMEOUT_SECONDS = 240.0
+# A streamed batch becomes one BigQuery load job per this many rows (appends are buffered up to
+# it): few enough jobs for the 1 500 load jobs per table and day, JSON rows of a few tens of MB.
+BIGQUERY_ROWS_PER_LOAD = 50_000
 
 _SCHEMA_PACKAGE = "shared"
 _SCHEMA_FOLDER = "schemas"
@@ -251,6 +259,62 @@ class Warehouse(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchWriter(Protocol):
+    """One batch being written in chunks; see :func:`batch_writer`."""
+
+    rows_written: int
+
+    def append(self, rows: pd.DataFrame) -> int:
+        """Add ``rows`` (conformed like :meth:`Warehouse.write_batch`'s) to the batch; how many."""
+        ...
+
+
+@contextmanager
+def batch_writer(warehouse: Warehouse, table: str, batch_key: str) -> Iterator[BatchWriter]:
+    """Write one batch of ``table`` in several appends, as one idempotent replace.
+
+    When the ``with`` block ends normally the table holds exactly the appended rows for
+    ``batch_key`` (none if nothing was appended): a retry replaces, never duplicates, as
+    with :meth:`Warehouse.write_batch`. Chunks are checked and converted as they come, so a
+    bad chunk raises at its ``append``; memory holds one chunk, not the batch.
+
+    - DuckDB: chunks are staged in a local Parquet file; at the end one transaction deletes
+      the key and inserts the file, so readers see the old batch or the new one, never a mix,
+      and the database file is locked for the insert only, not while the caller works.
+    - BigQuery: the key is deleted when the block starts and every
+      :data:`BIGQUERY_ROWS_PER_LOAD` rows go in one load job. A failure part way leaves some
+      chunks loaded; the platform's retry starts again with the delete, as ``write_batch``'s does.
+    - Any other warehouse (a test double with ``write_batch`` only): rows are collected and
+      written with one ``write_batch`` at the end.
+
+    If the block raises, DuckDB keeps the batch it had; BigQuery may have deleted it.
+    """
+    native = getattr(warehouse, "batch_writer", None)
+    if native is not None:
+        with native(table, batch_key) as writer:
+            yield writer
+        return
+    _check_table(table)
+    collected = _CollectingWriter(table, batch_key)
+    yield collected
+    frames = collected.frames
+    warehouse.write_batch(table, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), batch_key)
+
+
+class _CollectingWriter:
+    def __init__(self, table: str, batch_key: str) -> None:
+        self.table, self.batch_key = table, batch_key
+        self.frames: list[pd.DataFrame] = []
+        self.rows_written = 0
+
+    def append(self, rows: pd.DataFrame) -> int:
+        _conform_rows(self.table, rows, self.batch_key)  # refuse a bad chunk now, as the real writers do
+        self.frames.append(rows)
+        self.rows_written += len(rows)
+        return len(rows)
+
+
 # --------------------------------------------------------------------------- frames
 
 
@@ -356,6 +420,19 @@ def _frame_from_arrow(arrow_table: pyarrow.Table, table: str, columns: tuple[str
         else:
             data[name] = pd.Series(index=index, dtype=_PANDAS_DTYPES[types[name]])
     return pd.DataFrame(data, index=index)
+
+
+def _arrow_schema(table: str) -> pyarrow.Schema:
+    import pyarrow as pa
+
+    types = {
+        "STRING": pa.string(),
+        "FLOAT64": pa.float64(),
+        "INT64": pa.int64(),
+        "BOOL": pa.bool_(),
+        "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+    }
+    return pa.schema([pa.field(field["name"], types[field["type"]]) for field in _fields(table)])
 
 
 # --------------------------------------------------------------------------- reads
@@ -724,6 +801,32 @@ class DuckDBWarehouse:
                         connection.unregister(self._INCOMING_VIEW)
         return len(frame)
 
+    @contextmanager
+    def batch_writer(self, table: str, batch_key: str) -> Iterator[_DuckDBBatchWriter]:
+        """See :func:`batch_writer`: chunks staged in local Parquet, one replace transaction at the end."""
+        _conform_rows(table, pd.DataFrame(), batch_key)  # the table and key are checked before any work
+        with tempfile.TemporaryDirectory(prefix="dropscore-warehouse-") as scratch:
+            writer = _DuckDBBatchWriter(table, batch_key, Path(scratch) / "batch.parquet")
+            try:
+                yield writer
+            finally:
+                writer.close()
+            table_sql = _quote_duckdb(table)
+            columns_sql = ", ".join(_quote_duckdb(name) for name in _column_names(table))
+            with self._session(f"write {table} batch {batch_key!r}") as connection:
+                connection.begin()
+                try:
+                    connection.execute(f"DELETE FROM {table_sql} WHERE batch_key = ?", [batch_key])
+                    if writer.rows_written:
+                        connection.execute(
+                            f"INSERT INTO {table_sql} ({columns_sql}) SELECT {columns_sql} FROM read_parquet(?)",
+                            [str(writer.path)],
+                        )
+                    connection.commit()
+                except BaseException:
+                    _rollback_quietly(connection)
+                    raise
+
     def has_batch(self, table: str, batch_key: str) -> bool:
         _check_table(table)
         with self._session(f"look up {table} batch {batch_key!r}") as connection:
@@ -953,8 +1056,6 @@ class BigQueryWarehouse:
     # -- the protocol
 
     def write_batch(self, table: str, rows: pd.DataFrame, batch_key: str) -> int:
-        from google.cloud import bigquery
-
         frame = _conform_rows(table, rows, batch_key)
         # BigQuery cannot delete and load in one transaction, so this is two steps. It is
         # still safe under at-least-once delivery: a load job is all or nothing, and if
@@ -965,15 +1066,27 @@ class BigQueryWarehouse:
         # Limits: two deliveries of one event running at the same moment can interleave
         # (delete, delete, load, load) and leave the batch twice, so handlers must not work
         # on the same event concurrently; and a load that outlives its wait is cancelled
-        # below so that it cannot land after the retry's delete.
+        # (in _load) so that it cannot land after the retry's delete.
+        self._delete_batch(table, batch_key)
+        if not len(frame):
+            return 0
+        self._load(table, frame, batch_key)
+        return len(frame)
+
+    def _delete_batch(self, table: str, batch_key: str) -> None:
+        from google.cloud import bigquery
+
         self._run_query(
             f"DELETE FROM {self._table_sql(table)} WHERE batch_key = @batch_key",
             [bigquery.ScalarQueryParameter("batch_key", "STRING", batch_key)],
             f"delete of batch {batch_key!r}",
             table,
         )
-        if not len(frame):
-            return 0
+
+    def _load(self, table: str, frame: pd.DataFrame, batch_key: str) -> None:
+        """One load job of conformed rows, waited for; cancelled if it outlives the wait."""
+        from google.cloud import bigquery
+
         job_config = bigquery.LoadJobConfig(
             schema=self._schema_fields(table),
             source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
@@ -984,15 +1097,24 @@ class BigQueryWarehouse:
         )
         client = self._client()
         with self._vendor_errors(f"load of batch {batch_key!r}", table):
-            job = client.load_table_from_json(
-                _bigquery_json_rows(frame, table), self.table_id(table), job_config=job_config
-            )
+            job = client.load_table_from_json(_bigquery_json_rows(frame, table), self.table_id(table), job_config=job_config)
             try:
                 job.result(timeout=self._job_timeout_seconds)
             except TimeoutError:
                 self._cancel_quietly(job)
                 raise
-        return len(frame)
+
+    @contextmanager
+    def batch_writer(self, table: str, batch_key: str, *, rows_per_load: int = BIGQUERY_ROWS_PER_LOAD) -> Iterator[_BigQueryBatchWriter]:
+        """See :func:`batch_writer`: one delete, then a load job per ``rows_per_load`` appended rows."""
+        _conform_rows(table, pd.DataFrame(), batch_key)
+        # The same reasoning as write_batch: delete first, then loads (all or nothing each). A
+        # failure after the delete leaves the batch partly loaded until the retry, which deletes
+        # again and loads it all anew.
+        self._delete_batch(table, batch_key)
+        writer = _BigQueryBatchWriter(self, table, batch_key, rows_per_load)
+        yield writer
+        writer.flush()
 
     @staticmethod
     def _cancel_quietly(job: Any) -> None:
@@ -1061,6 +1183,72 @@ class BigQueryWarehouse:
             client, self._client_instance = self._client_instance, None
         if client is not None:
             client.close()
+
+
+# --------------------------------------------------------------------------- streamed batches
+
+
+class _DuckDBBatchWriter:
+    """Conforms each chunk and appends it to a local Parquet file (one row group per chunk)."""
+
+    def __init__(self, table: str, batch_key: str, path: Path) -> None:
+        self.table, self.batch_key, self.path = table, batch_key, path
+        self.rows_written = 0
+        self._schema = _arrow_schema(table)
+        self._writer: Any = None
+
+    def append(self, rows: pd.DataFrame) -> int:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        frame = _conform_rows(self.table, rows, self.batch_key)
+        if not len(frame):
+            return 0
+        arrow_table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, self._schema, compression="zstd")
+        self._writer.write_table(arrow_table)
+        self.rows_written += len(frame)
+        return len(frame)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class _BigQueryBatchWriter:
+    """Conforms each chunk at once; loads whenever ``rows_per_load`` rows are waiting."""
+
+    def __init__(self, warehouse: BigQueryWarehouse, table: str, batch_key: str, rows_per_load: int) -> None:
+        self._warehouse, self.table, self.batch_key = warehouse, table, batch_key
+        self._rows_per_load = max(1, int(rows_per_load))
+        self._pending: list[pd.DataFrame] = []
+        self._pending_rows = 0
+        self.rows_written = 0
+        self.loads = 0
+
+    def append(self, rows: pd.DataFrame) -> int:
+        frame = _conform_rows(self.table, rows, self.batch_key)
+        if len(frame):
+            self._pending.append(frame)
+            self._pending_rows += len(frame)
+            self.rows_written += len(frame)
+        while self._pending_rows >= self._rows_per_load:
+            self._load(self._rows_per_load)
+        return len(frame)
+
+    def flush(self) -> None:
+        if self._pending_rows:
+            self._load(self._pending_rows)
+
+    def _load(self, count: int) -> None:
+        waiting = pd.concat(self._pending, ignore_index=True) if len(self._pending) > 1 else self._pending[0]
+        self._warehouse._load(self.table, waiting.iloc[:count].reset_index(drop=True), self.batch_key)
+        self.loads += 1
+        rest = waiting.iloc[count:].reset_index(drop=True)
+        self._pending = [rest] if len(rest) else []
+        self._pending_rows = len(rest)
 
 
 # --------------------------------------------------------------------------- opening

@@ -208,8 +208,13 @@ def test_header_only_file_has_no_rows() -> None:
     assert caught.value.code == "no_rows"
 
 
-def test_ragged_row_fails_the_file() -> None:
-    chunks = CsvChunks(io.BytesIO(b"a,b\n1,2\n3,4,5,6\n"))
-    with pytest.raises(BadInputError) as caught:
-        list(chunks)
-    assert caught.value.code == "not_csv"
+def test_ragged_row_is_kept_and_flagged_not_fatal() -> None:
+    chunks = CsvChunks(io.BytesIO(b"a,b\n1,2\n3,4,5,6\n7,8\n"))
+    frames = list(chunks)
+    assert len(frames) == 1
+    frame = frames[0]
+    assert frame.index.tolist() == [2, 3, 4]  # Excel row numbers: the header is row 1
+    assert frame.loc[3, "a"] == "3" and frame.loc[3, "b"] == "4"
+    problem = chunks.last_problems[3]
+    assert (problem.code, problem.fields, problem.expected) == ("ragged_row", 4, 2)
+    assert set(chunks.last_problems) == {3}

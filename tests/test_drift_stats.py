@@ -455,3 +455,26 @@ def test_choose_kind() -> None:
     assert choose_kind(many_numbers.astype(str), declared_type="float") == "numeric"
     # declared numeric with few distinct values is still low cardinality
     assert choose_kind([1, 2, 3] * 100, declared_type="integer") == "categorical"
+
+
+# --------------------------------------------------------------------------- sparse counts
+
+
+def test_sparse_buckets_are_pooled_before_chi_square() -> None:
+    # one unseen value among 1 000 current rows against 20 000 reference rows: its expected count
+    # is 0.05, and left alone it would read as p < 1e-4 for a difference of one row
+    reference = ["a"] * 12_000 + ["b"] * 8_000
+    current = ["a"] * 600 + ["b"] * 399 + ["nuevo"]
+    result = categorical_drift(reference, current)
+    assert result.bins[UNSEEN_CATEGORY] == pytest.approx((0.0, 0.001))
+    # the unseen bucket joins the sparsest kept bucket ("b") for the test
+    pooled = stats.chi2_contingency([[12_000, 8_000], [600, 400]], correction=False).pvalue
+    assert result.p_value == pytest.approx(pooled)
+    unpooled = stats.chi2_contingency([[12_000, 8_000, 0], [600, 399, 1]], correction=False).pvalue
+    assert unpooled < 1e-4 < result.p_value
+
+
+def test_rare_missing_values_use_fishers_exact_test() -> None:
+    result = missing_rate_drift(1, 1000, 6, 1000)
+    assert result.p_value == pytest.approx(stats.fisher_exact([[1, 999], [6, 994]]).pvalue)
+    assert result.effect_size == pytest.approx(0.005)

@@ -541,3 +541,65 @@ def test_gcs_api_errors_map_to_our_errors(
     error = GcsObjectStore()._translate(getattr(api, name)("boom"), "gs://b/k")
 
     assert type(error) is expected
+
+
+# ------------------------------------------------------------------ compose (fan-out assembly)
+
+
+def test_compose_concatenates_sources_in_order(store: ObjectStore, root_uri: str) -> None:
+    parts = [payload(1000, "a"), b"", payload(70_000, "b"), payload(5, "c")]
+    sources = [f"{root_uri}/parts/part-{index:03d}.csv" for index in range(len(parts))]
+    for uri, data in zip(sources, parts, strict=True):
+        store.write_bytes(uri, data, "text/csv")
+    target = f"{root_uri}/out/whole.csv"
+    store.write_bytes(target, b"an older version")
+
+    info = store.compose(target, sources, "text/csv")
+
+    assert store.read_bytes(target) == b"".join(parts)
+    assert info.size == sum(len(part) for part in parts) and info.uri.endswith("/out/whole.csv")
+    assert all(store.exists(uri) for uri in sources)  # the caller decides when sources go
+
+
+def test_compose_of_more_sources_than_one_gcs_request_takes(store: ObjectStore, root_uri: str) -> None:
+    parts = [f"line {index}\n".encode() for index in range(70)]  # GCS composes 32 at a time
+    sources = [f"{root_uri}/many/p{index:03d}" for index in range(len(parts))]
+    for uri, data in zip(sources, parts, strict=True):
+        store.write_bytes(uri, data)
+    store.compose(f"{root_uri}/many-whole", sources)
+    assert store.read_bytes(f"{root_uri}/many-whole") == b"".join(parts)
+    assert [info.uri for info in store.list(f"{root_uri}/many")] == sources  # no intermediate left
+
+
+def test_compose_with_a_missing_source_creates_nothing(store: ObjectStore, root_uri: str) -> None:
+    present = f"{root_uri}/present"
+    store.write_bytes(present, b"here")
+    with pytest.raises(ObjectNotFoundError):
+        store.compose(f"{root_uri}/never", [present, f"{root_uri}/absent"])
+    assert not store.exists(f"{root_uri}/never")
+    with pytest.raises(PermanentError):
+        store.compose(f"{root_uri}/never", [])
+
+
+def test_s3_compose_copies_big_parts_server_side_and_buffers_small_ones(s3_bucket_uri: str) -> None:  # noqa: F811
+    store = get_store(s3_bucket_uri)
+    assert isinstance(store, S3ObjectStore)
+    big = 6 * 1024 * 1024  # above S3's 5 MiB minimum part: UploadPartCopy
+    parts = [payload(big, "big-1"), payload(300, "small"), payload(big, "big-2"), payload(big, "big-3"), payload(10, "tail")]
+    sources = [f"{s3_bucket_uri}/shards/{index}" for index in range(len(parts))]
+    for uri, data in zip(sources, parts, strict=True):
+        store.write_bytes(uri, data)
+    copies: list[int] = []
+    real_copy = store.client.upload_part_copy
+
+    def counting_copy(**kwargs):  # noqa: ANN003, ANN202 - a pass-through spy
+        copies.append(kwargs["PartNumber"])
+        return real_copy(**kwargs)
+
+    store.client.upload_part_copy = counting_copy  # type: ignore[method-assign]
+    try:
+        store.compose(f"{s3_bucket_uri}/whole", sources)
+    finally:
+        del store.client.upload_part_copy
+    assert store.read_bytes(f"{s3_bucket_uri}/whole") == b"".join(parts)
+    assert copies == [1]  # the first big part is copied; after a small one the rest stream through parts >= 5 MiB

@@ -12,7 +12,7 @@ from shared.contract import GENERATED_ID_COLUMN, ColumnSpec, Contract
 from shared.errors import BadInputError
 from shared.features import model_matrix, target_vector
 from shared.registry import LoadedModel
-from shared.scoring import prediction_columns, score_batch
+from shared.scoring import PathAttribution, prediction_columns, score_batch
 from shared.training import (
     TrainedModel,
     binary_metrics,
@@ -172,7 +172,9 @@ def test_train_model_holdout_metrics(trained: TrainedModel, labeled: pd.DataFram
     assert trained.metrics["rows"] == trained.rows["holdout"] == len(trained.holdout_index)
     assert 0.0 < trained.threshold < 1.0
     assert trained.features == FEATURES
-    assert trained.rows["train"] + trained.rows["validation"] + trained.rows["holdout"] == len(labeled)
+    # development rows are cross-validated (every one is a validation row once), the holdout is apart
+    assert trained.rows["train"] + trained.rows["holdout"] == len(labeled)
+    assert trained.rows["validation"] == trained.rows["train"] and trained.rows["cv_folds"] == 4
     assert trained.rows["positives"] == int((labeled["compra"] == "sí").sum())
     assert trained.gate_failures == gate_failures(trained.metrics, _contract().gates)
     assert trained.gates_passed == (trained.gate_failures == [])
@@ -186,13 +188,13 @@ def test_train_model_holdout_metrics(trained: TrainedModel, labeled: pd.DataFram
 
 def test_train_model_holdout_is_disjoint_from_training(trained: TrainedModel, labeled: pd.DataFrame) -> None:
     y = target_vector(labeled["compra"], _contract())
-    train_idx, valid_idx, holdout_idx = split_rows(y, 42)
+    development_idx, holdout_idx = split_rows(y, 42)
     assert np.array_equal(trained.holdout_index, np.sort(holdout_idx))
-    assert not set(trained.holdout_index) & set(train_idx)
-    assert not set(trained.holdout_index) & set(valid_idx)
+    assert not set(trained.holdout_index) & set(development_idx)
     assert len(np.unique(trained.holdout_index)) == len(trained.holdout_index)
-    # the reference sample is made of training rows only
-    expected = labeled.iloc[np.sort(train_idx)][FEATURES].reset_index(drop=True)
+    assert len(holdout_idx) == round(0.15 * len(labeled))
+    # the reference sample is made of development rows only
+    expected = labeled.iloc[np.sort(development_idx)][FEATURES].reset_index(drop=True)
     pd.testing.assert_frame_equal(trained.reference_sample[FEATURES], expected)
 
 
@@ -223,7 +225,7 @@ def test_train_model_honours_an_explicit_holdout_mask(labeled: pd.DataFrame) -> 
     assert np.array_equal(result.holdout_index, np.arange(len(labeled) - 400, len(labeled)))
     assert result.rows["holdout"] == 400
     assert result.metrics["rows"] == 400.0
-    assert result.rows["train"] + result.rows["validation"] == len(labeled) - 400
+    assert result.rows["train"] == len(labeled) - 400
     assert len(result.reference_sample) == result.rows["train"]
 
 
@@ -294,7 +296,7 @@ def test_label_agrees_with_the_written_score_at_the_threshold(trained: TrainedMo
 
 def test_reasons_name_features_with_direction_and_level(predictions: pd.DataFrame, model: LoadedModel, batch: pd.DataFrame) -> None:
     matrix = model_matrix(batch, model.contract, model.features)
-    contributions = model.booster.predict(matrix, pred_contrib=True)[:, :-1]
+    contributions = PathAttribution.of(model.booster).contributions(model.booster, matrix)
     for row in range(len(batch)):
         named = []
         for slot in (1, 2, 3):
@@ -364,3 +366,69 @@ def test_model_with_fewer_features_than_reasons(labeled: pd.DataFrame) -> None:
     assert out["reason_1"].str.match(r"^(ventas mensuales|región) ").all()
     assert out["reason_2"].notna().all()
     assert out["reason_3"].isna().all()
+
+
+# -- path attribution (the reasons' method) -----------------------------------------------------------
+
+
+def test_path_attribution_adds_up_to_the_raw_score_and_scores_match_predict(trained: TrainedModel, batch: pd.DataFrame) -> None:
+    from shared.scoring import numeric_matrix
+
+    matrix = model_matrix(batch, _contract(), trained.features)
+    attribution = PathAttribution.of(trained.booster)
+    assert PathAttribution.of(trained.booster) is attribution  # built once per booster
+    contributions = attribution.contributions(trained.booster, matrix)
+    raw = trained.booster.predict(matrix, raw_score=True)
+    dump = trained.booster.dump_model()
+    expected_value = sum(t["tree_structure"].get("internal_value", t["tree_structure"].get("leaf_value", 0.0)) for t in dump["tree_info"])
+    assert contributions.sum(axis=1) + expected_value == pytest.approx(raw, abs=1e-9)  # local accuracy, like SHAP
+    leaves = attribution.leaves(trained.booster, numeric_matrix(matrix))
+    assert attribution.predictions(leaves) == pytest.approx(trained.booster.predict(matrix), abs=1e-12)
+    # the strongest reason points the same way TreeSHAP does on (nearly) every row
+    shap = trained.booster.predict(matrix, pred_contrib=True)[:, :-1]
+    top = np.abs(contributions).argmax(axis=1)
+    rows = np.arange(len(matrix))
+    assert (np.sign(shap[rows, top]) == np.sign(contributions[rows, top])).mean() > 0.9
+
+
+def test_scores_with_and_without_reasons_are_identical(model: LoadedModel, batch: pd.DataFrame) -> None:
+    plain = score_batch(model, batch, with_reasons=False)
+    explained = score_batch(model, batch, with_reasons=True)
+    assert plain["score"].tolist() == explained["score"].tolist()
+    assert plain["label"].tolist() == explained["label"].tolist()
+
+
+def test_multiclass_reasons_follow_the_predicted_class() -> None:
+
+    rng = np.random.default_rng(3)
+    rows = 900
+    frame = _frame(rows, seed=3)
+    sales = frame[SALES].to_numpy()
+    frame["nivel"] = pd.array(np.where(sales > 1300, "Alto", np.where(sales > 600, "Medio", "Bajo")), dtype="string")
+    frame.loc[rng.random(rows) < 0.1, "nivel"] = "Medio"
+    contract = Contract.from_dict(
+        {
+            "name": "niveles", "task": "multiclass", "target": {"column": "nivel", "classes": ["Alto", "Medio", "Bajo"]}, "id_column": "cliente_id",
+            "training": {"time_budget_seconds": 1},
+            "columns": {**{name: spec.to_dict() for name, spec in _contract().columns.items() if name != "compra"}, "nivel": {"type": "categorical", "values": ["Alto", "Medio", "Bajo"]}},
+        }
+    )
+    trained = train_model(frame, contract, seed=1)
+    assert trained.task == "multiclass" and trained.metrics["macro_f1"] > 0.7
+    loaded = _loaded(trained, contract)
+    loaded.meta.update(task="multiclass", classes=trained.classes)
+    out = score_batch(loaded, frame.head(50))
+    assert list(out.columns) == prediction_columns("cliente_id", "multiclass", ["Alto", "Medio", "Bajo"])
+    probabilities = out[["score_Alto", "score_Medio", "score_Bajo"]].to_numpy()
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    matrix = model_matrix(frame.head(50), contract, trained.features)
+    raw = trained.booster.predict(matrix, raw_score=True)
+    predicted = probabilities.argmax(axis=1)
+    attribution = PathAttribution.of(trained.booster)
+    contributions = attribution.contributions(trained.booster, matrix, predicted)
+    dump = trained.booster.dump_model()
+    per_class = np.zeros(3)
+    for index, tree in enumerate(dump["tree_info"]):
+        per_class[index % 3] += tree["tree_structure"].get("internal_value", tree["tree_structure"].get("leaf_value", 0.0))
+    assert contributions.sum(axis=1) + per_class[predicted] == pytest.approx(raw[np.arange(50), predicted], abs=1e-9)
+    assert out["reason_1"].str.startswith(SALES).mean() > 0.8  # sales decide the level

@@ -1,7 +1,7 @@
 """Cloud Function (gen2, HTTP): Cloud Scheduler calls it monthly -> drift and performance check."""
 
-import functions_framework
 import flask
+import functions_framework
 
 from shared.handlers import handle_drift_request
 

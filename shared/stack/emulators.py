@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from shared.stack.processes import LOOPBACK, ManagedProcess, http_probe, start_on_free_port
+from shared.stack.processes import LOOPBACK, ServiceSpec, http_probe
 
 LOCAL_PROJECT = "dropscore-local"
 LOCAL_REGION = "us-east-1"
@@ -38,17 +38,18 @@ def s3_client_environment(endpoint: str, stack_dir: Path) -> dict[str, str]:
     }
 
 
-def start_gcs_emulator(data_dir: Path, log_path: Path, env: Mapping[str, str]) -> ManagedProcess:
+def gcs_emulator_spec(data_dir: Path, log_path: Path, env: Mapping[str, str]) -> ServiceSpec:
     data_dir.mkdir(parents=True, exist_ok=True)
 
     def build(port: int) -> tuple[list[str], str]:
         command = [sys.executable, "-m", "gcp_storage_emulator", "-d", str(data_dir), "start", "--host", LOOPBACK, "--port", str(port), "-q"]
         return command, f"http://{LOOPBACK}:{port}"
 
-    return start_on_free_port(
-        "gcp-storage-emulator",
-        build,
-        lambda url: http_probe(f"{url}/storage/v1/b?project={LOCAL_PROJECT}", lambda status: status == 200),
+    return ServiceSpec(
+        key="storage",
+        name="gcp-storage-emulator",
+        build=build,
+        probe_for=lambda url: http_probe(f"{url}/storage/v1/b?project={LOCAL_PROJECT}", lambda status: status == 200),
         env=env,
         cwd=data_dir,
         log_path=log_path,
@@ -73,16 +74,17 @@ def create_gcs_buckets(endpoint: str, bucket_names: Iterable[str]) -> None:
             pass
 
 
-def start_moto_server(work_dir: Path, log_path: Path, env: Mapping[str, str]) -> ManagedProcess:
+def moto_server_spec(work_dir: Path, log_path: Path, env: Mapping[str, str]) -> ServiceSpec:
     work_dir.mkdir(parents=True, exist_ok=True)
 
     def build(port: int) -> tuple[list[str], str]:
         return [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)], f"http://{LOOPBACK}:{port}"
 
-    return start_on_free_port(
-        "moto S3 server",
-        build,
-        lambda url: http_probe(f"{url}/", lambda status: status == 200),
+    return ServiceSpec(
+        key="storage",
+        name="moto S3 server",
+        build=build,
+        probe_for=lambda url: http_probe(f"{url}/", lambda status: status == 200),
         env=env,
         cwd=work_dir,
         log_path=log_path,

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from shared.errors import ServiceUnavailableError
-from shared.stack.processes import LOOPBACK, ManagedProcess, http_probe, start_on_free_port, venv_executable
+from shared.stack.processes import LOOPBACK, ServiceSpec, http_probe, venv_executable
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,14 +23,6 @@ SIGNATURE_TYPES: dict[str, str] = {"clean": "cloudevent", "score": "cloudevent",
 FUNCTION_TIMEOUT_SECONDS = 540
 # Variables passed from the caller's environment: the OS basics a Python process needs.
 PASSTHROUGH_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "SYSTEMROOT")
-
-
-@dataclass(frozen=True)
-class FunctionServer:
-    name: str
-    signature_type: str
-    url: str
-    process: ManagedProcess
 
 
 def functions_folder(repo_root: Path = REPOSITORY_ROOT) -> Path:
@@ -73,9 +64,13 @@ def function_environment(name: str, stack_environment: Mapping[str, str], repo_r
     return env
 
 
-def start_function_server(
-    name: str, stack_environment: Mapping[str, str], log_path: Path, *, timeout: float, repo_root: Path = REPOSITORY_ROOT
-) -> FunctionServer:
+def function_key(name: str) -> str:
+    return f"function {name}"
+
+
+def function_server_spec(
+    name: str, stack_environment: Mapping[str, str], log_path: Path, *, repo_root: Path = REPOSITORY_ROOT
+) -> ServiceSpec:
     source_folder = functions_folder(repo_root) / name
     executable = venv_executable("functions-framework")
     signature_type = SIGNATURE_TYPES[name]
@@ -89,18 +84,18 @@ def start_function_server(
             "--host", LOOPBACK,
             "--port", str(port),
         ]  # fmt: skip
-        return command, f"http://{LOOPBACK}:{port}/"
+        return command, f"http://{LOOPBACK}:{port}"
 
-    process = start_on_free_port(
-        f"function {name} (functions-framework)",
-        build,
-        # functions-framework answers /robots.txt with 404 itself: the server is up and the
-        # function imported, and nothing ran (a GET on / would run the HTTP function).
-        lambda url: http_probe(f"{url}robots.txt", lambda status: status == 404),
+    return ServiceSpec(
+        key=function_key(name),
+        name=f"function {name} (functions-framework)",
+        build=build,
+        # functions-framework answers /robots.txt itself (404, or 405 for event functions, which
+        # take POST only): the server is up and main.py imported, and nothing ran, where a GET on
+        # / would run an HTTP function.
+        probe_for=lambda url: http_probe(f"{url}/robots.txt", lambda status: status in (404, 405)),
         env=function_environment(name, stack_environment, repo_root),
         cwd=source_folder,
         log_path=log_path,
-        timeout=timeout,
-        how_to_fix=f"Check functions/{name}/main.py imports cleanly; functions-framework ships with `make install`.",
+        how_to_fix=f"Check that functions/{name}/main.py imports cleanly; functions-framework ships with `make install`.",
     )
-    return FunctionServer(name=name, signature_type=signature_type, url=process.url, process=process)

@@ -22,7 +22,6 @@ import os
 import shlex
 import sys
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,10 +34,10 @@ from shared.stack import emulators, mlflow_server
 from shared.stack.function_servers import (
     REPOSITORY_ROOT,
     SIGNATURE_TYPES,
-    FunctionServer,
     base_environment,
+    function_key,
+    function_server_spec,
     functions_folder,
-    start_function_server,
 )
 from shared.stack.processes import (
     DEFAULT_START_TIMEOUT_SECONDS,
@@ -46,6 +45,8 @@ from shared.stack.processes import (
     ManagedProcess,
     free_loopback_port,
     start_process,
+    start_services,
+    stop_all,
 )
 
 DEFAULT_GCS_PREFIX = "dropscore-local"
@@ -57,6 +58,8 @@ STACK_OWNED_PREFIXES = ("DROPSCORE_BUCKET_",)
 STACK_OWNED_VARIABLES = frozenset(
     {"DROPSCORE_HOME", "DROPSCORE_STORAGE", "DROPSCORE_WAREHOUSE", "DROPSCORE_MLFLOW_TRACKING_URI", "DROPSCORE_RETRAIN_TOPIC"}
 )
+# Passed to the functions but never written to stack.json or the env file (a webhook URL holds its token).
+SECRET_VARIABLES = frozenset({"DROPSCORE_PII_KEY", "DROPSCORE_ALERT_WEBHOOK"})
 
 
 def stack_folder(home: Path) -> Path:
@@ -150,13 +153,15 @@ class LocalStack:
         self.dead_letter_dir = self.folder / "dead-letter"
         self.storage_uri = options.resolved_storage_uri()
         self.settings = load_settings({"DROPSCORE_STORAGE": self.storage_uri, "DROPSCORE_HOME": str(options.home)})
+        # key -> child; keys: "storage", "mlflow", "function <name>", "router".
         self.processes: dict[str, ManagedProcess] = {}
-        self.functions: dict[str, FunctionServer] = {}
+        self.functions: dict[str, str] = {}  # name -> URL
         self.storage_endpoint = ""
         self.tracking_uri = ""
         self.retrain_topic = ""
         self.pubsub_address = ""
         self.client_environment: dict[str, str] = {}
+        self.router_log_offset = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -171,8 +176,9 @@ class LocalStack:
         self._refuse_second_stack()
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
-            self._start_storage()
-            self._start_mlflow()
+            # Storage and MLflow side by side (MLflow's start-up is the slow part), then the
+            # functions that need both, then the router that needs the functions.
+            self._start_services()
             self._set_client_environment()
             self._start_functions()
             self._start_router()
@@ -183,12 +189,14 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        """Stop the router first (no new deliveries), then the functions, then the services they use."""
-        order = ["event router", *[f"function {name}" for name in SIGNATURE_TYPES], "MLflow tracking server", "storage"]
-        for key in order + [key for key in self.processes if key not in order]:
-            process = self.processes.pop(key, None)
-            if process is not None:
-                process.stop()
+        """Stop every child (safe to call twice, and after a failed start)."""
+        # The router first, so that no delivery starts against a function going away.
+        router = self.processes.pop("router", None)
+        if router is not None:
+            router.stop()
+        others = list(self.processes.values())
+        self.processes.clear()
+        stop_all(others)
         self.functions.clear()
         for name in (STATE_FILE, ENV_FILE):
             with contextlib.suppress(FileNotFoundError):
@@ -207,26 +215,21 @@ class LocalStack:
 
     # -- services ----------------------------------------------------------------------------
 
-    def _start_storage(self) -> None:
+    def _start_services(self) -> None:
         env = base_environment()
         if self.options.storage == "gs":
-            process = emulators.start_gcs_emulator(self.folder / "gcs", self.logs / "storage.log", env)
-            self.processes["storage"] = process
-            self.storage_endpoint = process.url
-            buckets = sorted({uri.split("://", 1)[1].split("/", 1)[0] for uri in self.settings.area_uris.values()})
-            emulators.create_gcs_buckets(process.url, buckets)
+            storage = emulators.gcs_emulator_spec(self.folder / "gcs", self.logs / "storage.log", env)
         else:
-            process = emulators.start_moto_server(self.folder / "moto", self.logs / "storage.log", env)
-            self.processes["storage"] = process
-            self.storage_endpoint = process.url
-            emulators.create_s3_bucket(process.url, self.storage_uri.split("://", 1)[1].split("/", 1)[0])
-
-    def _start_mlflow(self) -> None:
-        process = mlflow_server.start_mlflow_server(
-            self.folder / "mlflow", self.logs / "mlflow.log", base_environment(), timeout=self.options.start_timeout
-        )
-        self.processes["MLflow tracking server"] = process
-        self.tracking_uri = process.url
+            storage = emulators.moto_server_spec(self.folder / "moto", self.logs / "storage.log", env)
+        tracking = mlflow_server.mlflow_server_spec(self.folder / "mlflow", self.logs / "mlflow.log", env)
+        start_services([storage, tracking], self.processes, timeout=self.options.start_timeout)
+        self.storage_endpoint = self.processes["storage"].url
+        self.tracking_uri = self.processes["mlflow"].url
+        if self.options.storage == "gs":
+            buckets = sorted({uri.split("://", 1)[1].split("/", 1)[0] for uri in self.settings.area_uris.values()})
+            emulators.create_gcs_buckets(self.storage_endpoint, buckets)
+        else:
+            emulators.create_s3_bucket(self.storage_endpoint, self.storage_uri.split("://", 1)[1].split("/", 1)[0])
 
     def _storage_client_environment(self) -> dict[str, str]:
         if self.options.storage == "gs":
@@ -235,6 +238,8 @@ class LocalStack:
 
     def _set_client_environment(self) -> None:
         """What every function (and a user's shell) gets: the variables Terraform sets, pointed here."""
+        # The router binds this port later; the functions must know it now. If another program
+        # took it in between, the router exits and start() says so with the router's log.
         self.pubsub_address = f"{LOOPBACK}:{free_loopback_port()}"
         self.retrain_topic = f"projects/{emulators.LOCAL_PROJECT}/topics/{DEFAULT_GCS_PREFIX}-retrain"
         env = dict(self.options.passthrough)
@@ -255,33 +260,16 @@ class LocalStack:
         self.client_environment = env
 
     def _start_functions(self) -> None:
-        # Started side by side: each one's start-up is mostly waiting on imports.
-        with ThreadPoolExecutor(max_workers=len(SIGNATURE_TYPES)) as pool:
-            futures = {
-                name: pool.submit(
-                    start_function_server, name, self.client_environment, self.logs / f"function-{name}.log",
-                    timeout=self.options.start_timeout,
-                )  # fmt: skip
-                for name in SIGNATURE_TYPES
-            }
-            errors: list[BaseException] = []
-            for name, future in futures.items():
-                try:
-                    server = future.result()
-                except BaseException as exc:  # noqa: BLE001 - collect, stop the others, re-raise the first
-                    errors.append(exc)
-                    continue
-                self.functions[name] = server
-                self.processes[f"function {name}"] = server.process
-        if errors:
-            raise errors[0]
+        specs = [function_server_spec(name, self.client_environment, self.logs / f"function-{name}.log") for name in SIGNATURE_TYPES]
+        start_services(specs, self.processes, timeout=self.options.start_timeout)
+        self.functions = {name: self.processes[function_key(name)].url for name in SIGNATURE_TYPES}
 
     def _start_router(self) -> None:
         routes = [
-            Route(self.settings.area_uri("raw"), "clean", self.functions["clean"].url),
-            Route(self.settings.area_uri("clean"), "score", self.functions["score"].url),
+            Route(self.settings.area_uri("raw"), "clean", self.functions["clean"]),
+            Route(self.settings.area_uri("clean"), "score", self.functions["score"]),
         ]
-        push = PushSubscription(self.retrain_topic, int(self.pubsub_address.rsplit(":", 1)[1]), "retrain", self.functions["retrain"].url)
+        push = PushSubscription(self.retrain_topic, int(self.pubsub_address.rsplit(":", 1)[1]), "retrain", self.functions["retrain"])
         config = RouterConfig(
             routes=routes,
             dead_letter_dir=self.dead_letter_dir,
@@ -306,7 +294,7 @@ class LocalStack:
             log_path=log_path,
             url=f"grpc://{self.pubsub_address}",
         )
-        self.processes["event router"] = process
+        self.processes["router"] = process
         offset = log_path.stat().st_size if log_path.exists() else 0
 
         def ready() -> bool:
@@ -326,18 +314,24 @@ class LocalStack:
             storage_uri=self.storage_uri,
             areas=dict(self.settings.area_uris),
             services=services,
-            functions={name: server.url for name, server in self.functions.items()},
+            functions=dict(self.functions),
             retrain_topic=self.retrain_topic,
-            client_environment=dict(self.client_environment),
+            client_environment=self.shareable_environment(),
             pids={name: process.pid for name, process in self.processes.items()},
             logs=str(self.logs),
             dead_letter_dir=str(self.dead_letter_dir),
             started_at=datetime.now(UTC).isoformat(),
         )
 
+    def shareable_environment(self) -> dict[str, str]:
+        """The client environment without secrets, as written to files."""
+        return {name: value for name, value in self.client_environment.items() if name not in SECRET_VARIABLES}
+
     def _write_state(self) -> None:
         (self.folder / STATE_FILE).write_text(json.dumps(asdict(self.state()), indent=2), encoding="utf-8")
-        lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(self.client_environment.items())]
+        # DROPSCORE_HOME too, so that `dropscore serve tick` finds this stack from any folder.
+        variables = {"DROPSCORE_HOME": str(self.options.home), **self.shareable_environment()}
+        lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(variables.items())]
         (self.folder / ENV_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def table(self) -> str:
@@ -358,9 +352,9 @@ class LocalStack:
             "drift": "HTTP, `dropscore serve tick drift` (Cloud Scheduler)",
             "retrain": f"Pub/Sub push from {self.retrain_topic.rsplit('/', 1)[1]}, `dropscore serve tick retrain`",
         }
-        for name, server in self.functions.items():
-            rows.append((f"function {name}", server.url, f"{server.signature_type}: {triggers[name]}"))
-        rows.append(("event router (Eventarc)", f"pid {self.processes['event router'].pid}", f"polls every {self.options.poll_seconds:g} s, retries {self.options.retry.max_seconds:g} s"))
+        for name, url in self.functions.items():
+            rows.append((f"function {name}", url, f"{SIGNATURE_TYPES[name]}: {triggers[name]}"))
+        rows.append(("event router (Eventarc)", f"pid {self.processes['router'].pid}", f"polls every {self.options.poll_seconds:g} s, retries {self.options.retry.max_seconds:g} s"))
         rows.append(("Pub/Sub (publish + push)", self.pubsub_address, f"topic {self.retrain_topic}"))
         rows.append(("warehouse (DuckDB)", self.client_environment["DROPSCORE_WAREHOUSE"], "shared by every function"))
         widths = [max(len(row[column]) for row in rows + [("SERVICE", "WHERE", "WHAT")]) for column in range(2)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.stack.processes import LOOPBACK, ManagedProcess, http_probe, start_on_free_port, venv_executable
+from shared.stack.processes import LOOPBACK, ServiceSpec, http_probe, venv_executable
 
 # "Server down" must fail in seconds, not after MLflow's default four minutes of retries.
 # Given to every process that talks to the local server (functions, CLI via the env file).
@@ -30,7 +30,7 @@ def server_environment(base: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def start_mlflow_server(state_dir: Path, log_path: Path, env: Mapping[str, str], *, timeout: float) -> ManagedProcess:
+def mlflow_server_spec(state_dir: Path, log_path: Path, env: Mapping[str, str]) -> ServiceSpec:
     state_dir.mkdir(parents=True, exist_ok=True)
     artifacts = state_dir / "mlartifacts"
     artifacts.mkdir(exist_ok=True)
@@ -49,13 +49,13 @@ def start_mlflow_server(state_dir: Path, log_path: Path, env: Mapping[str, str],
         ]  # fmt: skip
         return command, f"http://{LOOPBACK}:{port}"
 
-    return start_on_free_port(
-        "MLflow tracking server",
-        build,
-        lambda url: http_probe(f"{url}/health", lambda status: status == 200),
+    return ServiceSpec(
+        key="mlflow",
+        name="MLflow tracking server",
+        build=build,
+        probe_for=lambda url: http_probe(f"{url}/health", lambda status: status == 200),
         env=server_environment(env),
         cwd=state_dir,
         log_path=log_path,
-        timeout=timeout,
         how_to_fix="mlflow ships with the runtime dependencies: `make install`.",
     )

@@ -68,6 +68,10 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+class _NotReadyYet(Exception):
+    """Still starting (a one-shot readiness check)."""
+
+
 @dataclass
 class ManagedProcess:
     """One started child: what it is, where it logs, and how to stop it."""
@@ -93,8 +97,11 @@ class ManagedProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def wait_until_ready(self, probe: Callable[[], bool], timeout: float, how_to_fix: str) -> None:
-        """Poll ``probe`` until it answers True; fail with the log's tail if the child exits or time runs out."""
+    def wait_until_ready(self, probe: Callable[[], bool], timeout: float, how_to_fix: str, *, poll: bool = True) -> None:
+        """Poll ``probe`` until it answers True; fail with the log's tail if the child exits or time runs out.
+
+        With ``poll=False`` look once and raise :class:`_NotReadyYet` if it is still starting.
+        """
         deadline = time.monotonic() + timeout
         while True:
             if not self.running():
@@ -111,32 +118,43 @@ class ManagedProcess:
                     self.name,
                     self.url,
                     how_to_fix,
-                    detail=f"not ready after {timeout:.0f} s; log {self.log_path}:\n{self.log_tail()}",
+                    detail=f"not ready in time; log {self.log_path}:\n{self.log_tail()}",
                 )
+            if not poll:
+                raise _NotReadyYet
             time.sleep(0.25)
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """SIGTERM the child's process group, then SIGKILL whatever is left after ``grace`` seconds."""
-        try:
-            if self.running():
-                self._signal_group(signal.SIGTERM)
-                try:
-                    self.popen.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    pass
-            # Workers of a server that exited may still be alive in its group.
-            self._signal_group(signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=grace)
-        finally:
-            if self._log_file is not None:
-                self._log_file.close()
-                self._log_file = None
+        stop_all([self], grace)
 
     def _signal_group(self, signum: int) -> None:
         # The child called setsid(), so its process group id is its pid.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signum)
+
+
+def stop_all(processes: Sequence[ManagedProcess], grace: float = STOP_GRACE_SECONDS) -> None:
+    """Stop several children at once: one grace period for all, not one each."""
+    try:
+        for process in processes:
+            if process.running():
+                process._signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+        # Whatever is left, and workers of a server that exited, may still be alive in its group.
+        for process in processes:
+            process._signal_group(signal.SIGKILL)
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.popen.wait(timeout=grace)
+    finally:
+        for process in processes:
+            if process._log_file is not None:
+                process._log_file.close()
+                process._log_file = None
 
 
 def start_process(
@@ -174,33 +192,57 @@ def _address_in_use(process: ManagedProcess) -> bool:
     return "address already in use" in tail or "errno 98" in tail
 
 
-def start_on_free_port(
-    name: str,
-    build: Callable[[int], tuple[list[str], str]],
-    probe_for: Callable[[str], Callable[[], bool]],
-    *,
-    env: Mapping[str, str],
-    cwd: Path,
-    log_path: Path,
-    timeout: float = DEFAULT_START_TIMEOUT_SECONDS,
-    how_to_fix: str,
-) -> ManagedProcess:
-    """Start ``build(port)`` -> (command, url) on a free port and wait for ``probe_for(url)``.
+@dataclass(frozen=True)
+class ServiceSpec:
+    """How to start one server: ``build(port)`` gives (command, url); ``probe_for(url)`` says when it is ready."""
 
-    Retried on a fresh port when the chosen one was taken between choosing and binding.
+    key: str
+    name: str
+    build: Callable[[int], tuple[list[str], str]]
+    probe_for: Callable[[str], Callable[[], bool]]
+    env: Mapping[str, str]
+    cwd: Path
+    log_path: Path
+    how_to_fix: str
+
+
+def start_services(
+    specs: Sequence[ServiceSpec],
+    started: dict[str, ManagedProcess],
+    *,
+    timeout: float = DEFAULT_START_TIMEOUT_SECONDS,
+) -> None:
+    """Start every server on a free port, side by side, and wait until all are ready.
+
+    All children are started from the calling thread: on Linux the parent-death signal
+    follows the thread that forked, and a helper thread ending would take its children
+    down. Each child goes into ``started`` the moment it exists, so a caller that catches
+    the error (or Ctrl-C) can stop everything. A child that lost its port to another
+    program between choosing and binding is restarted on a new one.
     """
-    for attempt in range(1, PORT_ATTEMPTS + 1):
-        command, url = build(free_loopback_port())
-        process = start_process(name, command, env=env, cwd=cwd, log_path=log_path, url=url)
-        try:
-            process.wait_until_ready(probe_for(url), timeout, how_to_fix)
-            return process
-        except ServiceUnavailableError:
-            process.stop()
-            if attempt < PORT_ATTEMPTS and _address_in_use(process):
+
+    def launch(spec: ServiceSpec) -> tuple[ManagedProcess, Callable[[], bool], float]:
+        command, url = spec.build(free_loopback_port())
+        process = start_process(spec.name, command, env=spec.env, cwd=spec.cwd, log_path=spec.log_path, url=url)
+        started[spec.key] = process
+        return process, spec.probe_for(url), time.monotonic() + timeout
+
+    pending = {spec.key: (spec, *launch(spec), 1) for spec in specs}
+    while pending:
+        for key, (spec, process, probe, deadline, attempt) in list(pending.items()):
+            try:
+                process.wait_until_ready(probe, timeout=max(0.0, deadline - time.monotonic()), how_to_fix=spec.how_to_fix, poll=False)
+            except _NotReadyYet:
                 continue
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
+            except ServiceUnavailableError:
+                process.stop()
+                if attempt < PORT_ATTEMPTS and _address_in_use(process):
+                    pending[key] = (spec, *launch(spec), attempt + 1)
+                    continue
+                raise
+            del pending[key]
+        if pending:
+            time.sleep(0.25)
 
 
 def http_probe(url: str, accept: Callable[[int], bool] = lambda status: status < 500) -> Callable[[], bool]:

@@ -1,0 +1,328 @@
+"""Fan-out for big files: shards scored in parallel, one predictions file assembled exactly once.
+
+A function has 540 s and a memory cap per event. Above ``settings.shard_bytes``
+(``DROPSCORE_SHARD_BYTES``, 256 MiB by default), the clean step writes the file's clean rows
+as several shards of about that much source each, every one its own clean object
+(``incoming/<name>.shard-<run>-00003.parquet``) uploaded as soon as it is complete, so each
+finalize event starts its own score invocation while clean goes on, and the platform scales
+out. ``<run>`` names the upload (a hash of the raw object's generation): shards, parts and
+markers of two uploads of the same name never mix. The number of shards is known when the
+clean step ends; its final manifest records it (``details.fan_out``).
+
+Each shard's score writes its part of the predictions CSV under the predictions area's
+``_parts/`` folder (part 0 with the BOM and header, the others rows only), records a marker,
+and tries the assembly. The assembly happens when the final manifest names the run and every
+shard's marker is there: the parts are joined into ``<name>.predictions.csv`` by the store's
+server-side compose (GCS compose, S3 multipart copy, local concatenation). The clean step
+tries it too once its manifest is written, for the case where every shard was scored before
+clean finished. Delivery is at least once and in any order, so the assembly is claimed like
+any other work (:mod:`shared.claims`): one invocation assembles, a duplicate or a late shard
+finds the record and does nothing, a crashed assembly is taken over by the retry of the event
+that started it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared import services
+from shared.claims import ClaimInProgressError, ClaimKey, Claims
+from shared.errors import ObjectNotFoundError
+from shared.locations import DroppedFile
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+PARTS_FOLDER = "_parts"
+RUN_LENGTH = 12
+_SHARD_SUFFIX = re.compile(rf"^(?P<base>.+)\.shard-(?P<run>[0-9a-f]{{{RUN_LENGTH}}})-(?P<index>\d{{5}})$")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One shard of a dropped file: ``whole`` is the file as the user dropped it, ``run`` its upload."""
+
+    whole: DroppedFile
+    run: str
+    index: int
+
+    @property
+    def dropped(self) -> DroppedFile:
+        return DroppedFile(self.whole.kind, f"{self.whole.relative}.shard-{self.run}-{self.index:05d}")
+
+    def clean_key(self) -> str:
+        return self.dropped.clean_key()
+
+
+def shard_of(dropped: DroppedFile) -> Shard | None:
+    """The shard a clean object is, from its name; None for an unsharded file."""
+    match = _SHARD_SUFFIX.match(dropped.relative)
+    if not match:
+        return None
+    return Shard(DroppedFile(dropped.kind, match["base"]), match["run"], int(match["index"]))
+
+
+def is_sharded(source_bytes: int, shard_bytes: int) -> bool:
+    return source_bytes > shard_bytes
+
+
+def rows_per_shard(shard_bytes: int, bytes_per_row: float) -> int:
+    """Rows that hold about ``shard_bytes`` of source, from the bytes per row read so far."""
+    return max(1, int(shard_bytes / max(bytes_per_row, 1.0)))
+
+
+def run_id(source_generation: str) -> str:
+    """The fan-out run of one upload: shards and markers of an earlier upload of the same name never mix with it."""
+    return hashlib.sha256(str(source_generation).encode("utf-8")).hexdigest()[:RUN_LENGTH]
+
+
+def part_key(whole: DroppedFile, run: str, index: int) -> str:
+    return f"{PARTS_FOLDER}/{whole.relative}/{run}/part-{index:05d}.csv"
+
+
+def _marker_uri(settings: Settings, whole: DroppedFile, run: str, index: int | None = None) -> str:
+    base = settings.object_uri("reports", f"fanout/{whole.kind}/{whole.relative}/{run}")
+    return base if index is None else f"{base}/scored-{index:05d}.json"
+
+
+@dataclass
+class ShardScored:
+    index: int
+    rows_scored: int
+    part_uri: str
+    clean_uri: str
+    scored_at: str
+
+
+@dataclass
+class Assembly:
+    status: str                      # "assembled" | "waiting" | "done" (by another invocation) | "in_progress"
+    predictions_uri: str | None = None
+    shards_scored: int = 0
+    shards: int = 0
+    rows_scored: int = 0
+    parts: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def record_scored(settings: Settings, shard: Shard, *, rows_scored: int, part_uri: str, clean_uri: str) -> None:
+    """Say this shard's part is written (overwriting is harmless: a retry writes the same)."""
+    marker = ShardScored(shard.index, rows_scored, part_uri, clean_uri, datetime.now(UTC).isoformat())
+    uri = _marker_uri(settings, shard.whole, shard.run, shard.index)
+    services.store(uri).write_bytes(uri, json.dumps(asdict(marker)).encode("utf-8"), "application/json")
+
+
+def scored_shards(settings: Settings, whole: DroppedFile, run: str) -> dict[int, ShardScored]:
+    base = _marker_uri(settings, whole, run)
+    found: dict[int, ShardScored] = {}
+    for info in services.store(base).list(base + "/"):
+        if not info.uri.rsplit("/", 1)[-1].startswith("scored-"):
+            continue
+        try:
+            marker = ShardScored(**json.loads(services.store(info.uri).read_bytes(info.uri)))
+        except (ObjectNotFoundError, ValueError, TypeError):
+            continue
+        found[marker.index] = marker
+    return found
+
+
+def _record_file_row(settings: Settings, whole: DroppedFile, predictions_uri: str) -> None:
+    """The file's own row in the warehouse's batches table, beside one row per shard.
+
+    Shard rows count their clean rows (rows_in = rows_clean = rows_scored); this row carries the
+    file's quarantined rows and no clean ones (and no clean_uri, so the drift window skips it),
+    so sums over a file's rows still give rows in = clean + quarantined.
+    """
+    import pandas as pd
+
+    manifest = read_manifest(settings, whole)
+    quarantined = int(manifest.get("rows_quarantined") or 0)
+    row = {
+        "kind": whole.kind,
+        "source_uri": manifest.get("source_uri"),
+        "predictions_uri": predictions_uri,
+        "quarantine_uri": manifest.get("quarantine_uri"),
+        "rows_in": quarantined,
+        "rows_clean": 0,
+        "rows_quarantined": quarantined,
+        "rows_scored": 0,
+        "status": "assembled",
+        "processed_at": datetime.now(UTC),
+    }
+    services.warehouse(settings).write_batch("batches", pd.DataFrame([row]), batch_key=f"{predictions_uri}#file")
+
+
+def shards_in_manifest(manifest: dict[str, Any], run: str) -> int | None:
+    """How many shards the clean step made for ``run``, once its final manifest says so (else None)."""
+    fan_out = (manifest.get("details") or {}).get("fan_out") or {}
+    if fan_out.get("run") != run or manifest.get("status") != "clean":
+        return None
+    return int(fan_out.get("count") or 0) or None
+
+
+def assemble_if_complete(settings: Settings, whole: DroppedFile, run: str, count: int | None, predictions_uri: str, *, content_type: str = "text/csv") -> Assembly:
+    """When the ``count`` shards of ``run`` are all scored, compose their parts into ``predictions_uri`` once.
+
+    Called by each shard's score after :func:`record_scored` (``count`` from the final manifest,
+    None while clean is still writing shards) and by the clean step at its end. Returns what
+    happened; raises only on storage faults (the platform retries the event, which gets here again).
+    """
+    scored = scored_shards(settings, whole, run)
+    if count is None or any(index not in scored for index in range(count)):
+        return Assembly("waiting", shards_scored=len(scored), shards=count or 0)
+    claims = Claims(settings, ClaimKey("assemble", "predictions", whole.predictions_key(), run))
+    try:
+        acquired = claims.acquire()
+    except ClaimInProgressError:
+        # Another invocation is assembling right now; if it dies, its event's retry takes over.
+        return Assembly("in_progress", shards_scored=len(scored), shards=count)
+    if isinstance(acquired, dict):
+        record = acquired.get("result") or {}
+        return Assembly("done", record.get("predictions_uri"), len(scored), count, int(record.get("rows_scored") or 0))
+    parts = [scored[index].part_uri for index in range(count)]
+    try:
+        services.store(predictions_uri).compose(predictions_uri, parts, content_type)
+        _record_file_row(settings, whole, predictions_uri)
+    except BaseException as exc:
+        acquired.release(f"{type(exc).__name__}: {exc}")
+        raise
+    assembly = Assembly("assembled", predictions_uri, len(scored), count, sum(scored[index].rows_scored for index in range(count)), parts)
+    acquired.finish(assembly.to_dict())
+    logger.info("assembled %s from %d shards (%d rows)", predictions_uri, count, assembly.rows_scored)
+    for part in parts:  # the parts served their purpose; a leftover is clutter, not an error
+        try:
+            services.store(part).delete(part)
+        except Exception as exc:  # noqa: BLE001 - best effort
+            logger.warning("could not delete predictions part %s: %s", part, exc)
+    return assembly
+
+
+class ShardedParquet:
+    """The clean rows of a big file as shards: each is uploaded as soon as it holds
+    ``rows_per_shard`` rows, so local disk (``/tmp``, which counts against a function's memory)
+    holds one shard at most, and scoring starts while clean goes on.
+
+    ``before_first_upload`` runs once, before the first shard appears (the clean step writes a
+    preliminary manifest there: the shards' scorers read the file's dialect from it).
+    """
+
+    def __init__(self, settings: Settings, whole: DroppedFile, run: str, scratch: Any, *, before_first_upload: Any = None) -> None:
+        self.settings, self.whole, self.run = settings, whole, run
+        self.scratch = scratch
+        self.rows_per_shard: int | None = None   # set once the first chunk tells the bytes per row
+        self.shards: list[str] = []
+        self.rows: list[int] = []
+        self.before_first_upload = before_first_upload
+        self._writer: Any = None
+        self._path: Any = None
+        self._rows_in_shard = 0
+
+    def write(self, table: Any) -> None:
+        """Append a pyarrow Table of clean rows, starting new shards as they fill."""
+        import pyarrow.parquet as pq
+
+        if self.rows_per_shard is None:
+            raise RuntimeError("rows_per_shard must be set before the first write")
+        offset = 0
+        while offset < table.num_rows:
+            piece = table.slice(offset, self.rows_per_shard - self._rows_in_shard)
+            if self._writer is None:
+                self._path = self.scratch / f"shard-{len(self.shards):05d}.parquet"
+                self._writer = pq.ParquetWriter(self._path, table.schema, compression="zstd")
+            self._writer.write_table(piece)
+            self._rows_in_shard += piece.num_rows
+            offset += piece.num_rows
+            if self._rows_in_shard >= self.rows_per_shard:
+                self._finish_shard()
+
+    def _finish_shard(self) -> None:
+        self._writer.close()
+        self._writer = None
+        if self.before_first_upload is not None and not self.shards:
+            self.before_first_upload()
+        uri = self.settings.object_uri("clean", Shard(self.whole, self.run, len(self.shards)).clean_key())
+        services.store(uri).upload_file(uri, self._path, "application/vnd.apache.parquet")
+        self._path.unlink(missing_ok=True)
+        self.shards.append(uri)
+        self.rows.append(self._rows_in_shard)
+        self._rows_in_shard = 0
+
+    def close(self) -> None:
+        """Upload the last, partly filled shard."""
+        if self._writer is not None:
+            if self._rows_in_shard:
+                self._finish_shard()
+            else:
+                self._writer.close()
+                self._writer = None
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def stale_shards(settings: Settings, whole: DroppedFile, keep_run: str | None) -> list[str]:
+    """Clean shards of earlier uploads of the same file (another run), to delete."""
+    folder_key, _, stem = f"{whole.kind}/{whole.relative}".rpartition("/")
+    prefix = settings.object_uri("clean", folder_key) if folder_key else settings.area_uri("clean")
+    found = []
+    for info in services.store(prefix).list(prefix + "/"):
+        name = info.uri.rsplit("/", 1)[-1]
+        if not name.startswith(f"{stem}.shard-") or not name.endswith(".parquet"):
+            continue
+        located = DroppedFile.from_clean_key(info.uri[len(settings.area_uri("clean")) + 1 :])
+        shard = shard_of(located) if located else None
+        if shard is not None and shard.whole == whole and shard.run != keep_run:
+            found.append(info.uri)
+    return found
+
+
+@dataclass(frozen=True)
+class PredictionsTarget:
+    """Where one clean batch's predictions go: the file itself, or a shard's part of it."""
+
+    whole: DroppedFile            # the file as dropped: its manifest and its predictions file
+    shard: Shard | None
+    uri: str                      # what this invocation writes
+    predictions_uri: str          # the predictions file users get
+    header: bool                  # BOM and header row: the whole file or part 0 only
+
+
+def predictions_target(settings: Settings, dropped: DroppedFile) -> PredictionsTarget:
+    shard = shard_of(dropped)
+    whole = shard.whole if shard else dropped
+    predictions_uri = settings.object_uri("predictions", whole.predictions_key())
+    if shard is None:
+        return PredictionsTarget(whole, None, predictions_uri, predictions_uri, True)
+    part_uri = settings.object_uri("predictions", part_key(whole, shard.run, shard.index))
+    return PredictionsTarget(whole, shard, part_uri, predictions_uri, shard.index == 0)
+
+
+def read_manifest(settings: Settings, whole: DroppedFile) -> dict[str, Any]:
+    uri = settings.object_uri("clean", whole.manifest_key())
+    try:
+        return json.loads(services.store(uri).read_bytes(uri))
+    except (ObjectNotFoundError, ValueError):
+        return {}
+
+
+def shard_scored(settings: Settings, target: PredictionsTarget, *, rows_scored: int, clean_uri: str) -> Assembly:
+    """A shard's part is written: record it and assemble the file if it was the last one.
+
+    The marker is written before the manifest is read, and the clean step writes its final
+    manifest before it lists the markers: whichever comes last sees both, so a file whose last
+    shard is scored just as clean finishes is still assembled.
+    """
+    assert target.shard is not None
+    record_scored(settings, target.shard, rows_scored=rows_scored, part_uri=target.uri, clean_uri=clean_uri)
+    count = shards_in_manifest(read_manifest(settings, target.whole), target.shard.run)
+    return assemble_if_complete(settings, target.whole, target.shard.run, count, target.predictions_uri)

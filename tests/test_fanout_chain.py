@@ -1,0 +1,105 @@
+"""Fan-out end to end on the embedded stack: a file above DROPSCORE_SHARD_BYTES is cleaned into
+shards, each shard's finalize event is scored (in any order, some twice, some at once), and one
+predictions file comes out, assembled once, equal to what the unsharded file gives."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import random
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from shared import services
+from shared.batch_scoring import score_object
+from shared.chain import drop_file
+from shared.cleaning import clean_object
+from shared.settings import Settings
+from shared.storage import get_store
+from tests.conftest import MONTH_ROWS, SyntheticFiles
+
+SHARD_BYTES = 60_000  # a 600-row month file is about 250 kB: five shards
+
+
+def _read_csv(uri: str) -> pd.DataFrame:
+    data = get_store(uri).read_bytes(uri)
+    assert data.startswith(b"\xef\xbb\xbf") and data.count(b"\xef\xbb\xbf") == 1
+    text = data.decode("utf-8-sig")
+    assert text.count("id_negocio") == 1  # one header
+    return pd.read_csv(io.StringIO(text), sep=csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;").delimiter, dtype=str)
+
+
+def _drop_raw(settings: Settings, source: Path, name: str) -> str:
+    uri = settings.object_uri("raw", f"incoming/{name}")
+    services.store(uri).upload_file(uri, source, "text/csv")
+    return uri
+
+
+def test_a_big_file_is_sharded_scored_in_any_order_and_assembled_once(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
+    sharded = dataclasses.replace(champion_home, shard_bytes=SHARD_BYTES)
+    cleaned = clean_object(sharded, _drop_raw(sharded, synthetic_files.months[1], "grande.csv"))
+    fan_out = cleaned.details["fan_out"]
+    assert cleaned.status == "clean" and cleaned.clean_uri is None
+    assert fan_out["count"] == len(fan_out["shards"]) >= 3 and sum(fan_out["rows"]) == cleaned.rows_clean
+    assert cleaned.details["assembly"] == "waiting"  # nothing scored yet
+
+    events = fan_out["shards"] + fan_out["shards"][:2]  # duplicate deliveries
+    random.Random(3).shuffle(events)
+    with ThreadPoolExecutor(max_workers=3) as pool:  # several invocations at once
+        results = list(pool.map(lambda uri: score_object(sharded, uri), events))
+    assemblies = [r.manifest.get("details", {}).get("assembly") for r in results if r.status == "scored"]
+    assert assemblies.count("assembled") == 1
+    assert sum(r.rows_scored for r in results if r.status == "scored") == cleaned.rows_clean
+
+    sharded_predictions = _read_csv(champion_home.object_uri("predictions", "grande.predictions.csv"))
+    whole = drop_file(champion_home, _copy(synthetic_files.months[1], "entero.csv"), "incoming")  # the same rows, unsharded
+    whole_predictions = _read_csv(whole["output"])
+    assert len(sharded_predictions) == cleaned.rows_clean == whole["rows_scored"]
+    pd.testing.assert_frame_equal(sharded_predictions, whole_predictions)  # same rows, same order, same scores and reasons
+    assert not get_store(champion_home.area_uri("predictions")).list(champion_home.object_uri("predictions", "_parts"))
+
+    warehouse = services.warehouse(champion_home)
+    batches = warehouse.read("batches")
+    file_rows = batches[batches["source_uri"] == cleaned.source_uri]
+    assert len(file_rows) == fan_out["count"] + 1  # one per shard, one for the file
+    assert int(file_rows["rows_in"].sum()) == MONTH_ROWS == cleaned.rows_in
+    assert int(file_rows["rows_scored"].sum()) == cleaned.rows_clean
+    predictions = warehouse.read("predictions")
+    assert int(predictions["batch_key"].isin(fan_out["shards"]).sum()) == cleaned.rows_clean
+
+
+def test_shards_scored_before_clean_finishes_are_assembled_by_clean(champion_home: Settings, synthetic_files: SyntheticFiles, monkeypatch) -> None:  # noqa: ANN001
+    import shared.fanout as fanout
+
+    sharded = dataclasses.replace(champion_home, shard_bytes=SHARD_BYTES)
+    real_finish = fanout.ShardedParquet._finish_shard
+
+    def finish_and_score_at_once(self) -> None:  # noqa: ANN001 - the platform scores each shard as soon as it lands
+        real_finish(self)
+        score_object(sharded, self.shards[-1])
+
+    monkeypatch.setattr(fanout.ShardedParquet, "_finish_shard", finish_and_score_at_once)
+    cleaned = clean_object(sharded, _drop_raw(sharded, synthetic_files.months[2], "rapido.csv"))
+    assert cleaned.details["assembly"] == "assembled"
+    assert len(_read_csv(champion_home.object_uri("predictions", "rapido.predictions.csv"))) == cleaned.rows_clean
+
+
+def test_drop_and_a_new_upload_replace_the_shards(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
+    sharded = dataclasses.replace(champion_home, shard_bytes=SHARD_BYTES)
+    first = drop_file(sharded, _copy(synthetic_files.months[1], "mes.csv"), "incoming")
+    assert first["shards"] >= 3 and first["rows_scored"] + first["rows_quarantined"] == MONTH_ROWS
+    second = drop_file(sharded, _copy(synthetic_files.months[3], "mes.csv"), "incoming")  # the same name, new content
+    clean_objects = [info.uri for info in get_store(sharded.area_uri("clean")).list(sharded.object_uri("clean", "incoming"))]
+    assert len([uri for uri in clean_objects if ".shard-" in uri]) == second["shards"]  # the first upload's shards are gone
+    assert len(_read_csv(second["output"])) == second["rows_scored"]
+
+
+def _copy(source: Path, name: str) -> Path:
+    target = source.parent / "copies" / name
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(source, target)
+    return target
