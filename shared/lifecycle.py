@@ -248,7 +248,10 @@ def _leak_text(trained: TrainedModel, language: str) -> str:
 def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, seed: int = 42, time_budget_seconds: float | None = None) -> TrainOutcome:
     """``dropscore train``: validate the file like any drop, keep it for retraining, train, register, gate."""
     dropped = DroppedFile("training", Path(csv_path).stem)
-    raw_uri = settings.object_uri("raw", f"training/{Path(csv_path).name}")
+    # The original is kept in the raw bucket for lineage, but under archive/, which no trigger
+    # watches: under training/ the clean function would re-clean it against the *old*
+    # champion's contract while this run uses the new one.
+    raw_uri = settings.object_uri("raw", f"archive/training/{Path(csv_path).name}")
     services.store(raw_uri).upload_file(raw_uri, Path(csv_path), "text/csv")
     cleaned = clean_stream(settings, dropped, raw_uri, contract)
     if cleaned.status != "clean" or not cleaned.clean_uri:

@@ -31,7 +31,7 @@ def test_train_drop_and_score_on_s3(s3_bucket_uri: str, moto_server: str, tmp_pa
         "dropscore/clean/incoming/mes_1.parquet",
         "dropscore/clean/manifests/incoming/mes_1.json",
         "dropscore/predictions/mes_1.predictions.csv",
-        "dropscore/raw/training/entrenamiento.csv",
+        "dropscore/raw/archive/training/entrenamiento.csv",
     } <= keys
     assert result["output"] == f"{s3_bucket_uri}/dropscore/predictions/mes_1.predictions.csv"
     assert len(services.warehouse(settings).read("predictions")) == MONTH_ROWS
