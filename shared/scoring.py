@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 from shared.features import model_matrix
@@ -220,8 +222,13 @@ def features_numeric(model: LoadedModel, clean: pd.DataFrame) -> np.ndarray:
         values = clean[name]
         lookup = lookups.get(name)
         if lookup is not None:
-            codes = lookup.get_indexer(values).astype(np.float64)  # missing and unknown values: -1
-            codes[codes < 0] = np.nan
+            index, value_set = lookup
+            if value_set is not None and isinstance(values.dtype, pd.StringDtype):
+                # Arrow's hash lookup on the Arrow strings the clean Parquet gives: no Python objects.
+                codes = pc.index_in(pa.array(values), value_set=value_set).to_numpy(zero_copy_only=False).astype(np.float64)
+            else:
+                codes = index.get_indexer(values).astype(np.float64)  # missing and unknown values: -1
+                codes[codes < 0] = np.nan
             out[:, position] = codes
         elif values.dtype == np.float64:  # what the clean Parquet holds for numbers
             out[:, position] = values.to_numpy()
@@ -230,14 +237,18 @@ def features_numeric(model: LoadedModel, clean: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _category_lookups(model: LoadedModel) -> dict[str, pd.Index]:
+def _category_lookups(model: LoadedModel) -> dict[str, tuple[pd.Index, pa.Array | None]]:
+    """Per categorical feature: its categories as an Index, and as an Arrow value set when they are all text."""
     cached = getattr(model.booster, "_dropscore_category_lookups", None)
     if cached is None:
-        cached = {
-            name: pd.Index(model.contract.columns[name].values or [], dtype=object)
-            for name in model.features
-            if model.contract.columns[name].type == "categorical"
-        }
+        cached = {}
+        for name in model.features:
+            spec = model.contract.columns[name]
+            if spec.type != "categorical":
+                continue
+            categories = list(spec.values or [])
+            value_set = pa.array(categories, pa.string()) if all(isinstance(value, str) for value in categories) else None
+            cached[name] = (pd.Index(categories, dtype=object), value_set)
         model.booster._dropscore_category_lookups = cached  # type: ignore[attr-defined]
     return cached
 

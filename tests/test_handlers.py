@@ -121,10 +121,22 @@ def test_drift_http_function(champion_home: Settings, synthetic_files: Synthetic
     assert get_store(body["report"]).exists(body["report"])
 
 
-def test_drift_without_champion_answers_409(home: Settings) -> None:
+def test_drift_without_champion_is_reported_not_retried(home: Settings) -> None:
     response = _app("drift", "http").post("/")
-    assert response.status_code == 409
-    assert response.get_json()["error"] == "no_champion"
+    assert response.status_code == 200  # permanent: a non-2xx would make Cloud Scheduler retry
+    assert response.get_json()["status"] == "no_champion"
+
+
+def test_a_retried_scheduler_attempt_is_the_same_check(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
+    from shared.chain import drop_file
+
+    drop_file(champion_home, synthetic_files.months[1])
+    headers = {"X-CloudScheduler-ScheduleTime": "2026-12-01T11:00:00Z"}
+    first = _app("drift", "http").post("/", headers=headers).get_json()
+    second = _app("drift", "http").post("/", headers=headers).get_json()
+    assert first["check_id"] == second["check_id"]
+    checks = services.warehouse(champion_home).read("drift_results")["check_id"].unique()
+    assert list(checks) == [first["check_id"]]
 
 
 def test_retrain_from_a_pubsub_message(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
