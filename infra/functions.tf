@@ -16,36 +16,61 @@ locals {
     docker_repository = google_artifact_registry_repository.images.id
     source_bucket     = google_storage_bucket.function_sources.name
   }
+
+  # One entry per function (keys match local.function_names and var.function_settings). The key
+  # is also the entry point; trigger_area is the data bucket whose finalize events invoke it
+  # through Eventarc, or null for the functions invoked over HTTP (drift by Cloud Scheduler,
+  # retrain by the Pub/Sub push subscription in pubsub.tf).
+  functions = {
+    clean = {
+      description  = "Validates and cleans each file dropped in the raw bucket; rejected rows go to quarantine."
+      trigger_area = "raw"
+    }
+    score = {
+      description  = "Scores each clean batch with the champion model and writes predictions."
+      trigger_area = "clean"
+    }
+    drift = {
+      description  = "Monthly drift and performance check; requests a retrain when warranted. Invoked by Cloud Scheduler."
+      trigger_area = null
+    }
+    retrain = {
+      description  = "Trains a challenger, gates it against the champion and promotes or keeps it. Fed by the retrain topic."
+      trigger_area = null
+    }
+  }
 }
 
-resource "google_cloudfunctions2_function" "clean" {
-  name        = "${var.name_prefix}-clean"
+resource "google_cloudfunctions2_function" "function" {
+  for_each = local.functions
+
+  name        = "${var.name_prefix}-${each.key}"
   project     = var.project_id
   location    = var.region
-  description = "Validates and cleans each file dropped in the raw bucket; rejected rows go to quarantine."
+  description = each.value.description
 
   build_config {
     runtime           = local.function_build.runtime
-    entry_point       = "clean"
+    entry_point       = each.key
     service_account   = local.function_build.service_account
     docker_repository = local.function_build.docker_repository
     source {
       storage_source {
         bucket = local.function_build.source_bucket
-        object = google_storage_bucket_object.function_source["clean"].name
+        object = google_storage_bucket_object.function_source[each.key].name
       }
     }
   }
 
   service_config {
-    available_memory                 = var.function_settings["clean"].memory
-    timeout_seconds                  = var.function_settings["clean"].timeout_seconds
-    max_instance_count               = var.function_settings["clean"].max_instances
+    available_memory                 = var.function_settings[each.key].memory
+    timeout_seconds                  = var.function_settings[each.key].timeout_seconds
+    max_instance_count               = var.function_settings[each.key].max_instances
     min_instance_count               = 0
     max_instance_request_concurrency = 1
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.function["clean"].email
+    service_account_email            = google_service_account.function[each.key].email
     environment_variables            = merge(local.function_environment, local.aws_environment)
 
     secret_environment_variables {
@@ -62,17 +87,23 @@ resource "google_cloudfunctions2_function" "clean" {
     }
   }
 
-  event_trigger {
-    trigger_region        = var.region
-    event_type            = "google.cloud.storage.object.v1.finalized"
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.eventarc.email
-    event_filters {
-      attribute = "bucket"
-      value     = google_storage_bucket.data["raw"].name
+  # Storage finalize on the function's trigger bucket (clean: raw, score: clean), retried on failure.
+  dynamic "event_trigger" {
+    for_each = each.value.trigger_area == null ? [] : [each.value.trigger_area]
+    content {
+      trigger_region        = var.region
+      event_type            = "google.cloud.storage.object.v1.finalized"
+      retry_policy          = "RETRY_POLICY_RETRY"
+      service_account_email = google_service_account.eventarc.email
+      event_filters {
+        attribute = "bucket"
+        value     = google_storage_bucket.data[event_trigger.value].name
+      }
     }
   }
 
+  # depends_on cannot vary per instance: the Eventarc grants only matter to clean and score,
+  # and merely order drift and retrain after them.
   depends_on = [
     google_project_iam_member.gcs_agent_pubsub_publisher,
     google_project_iam_member.eventarc_receiver,
@@ -84,174 +115,25 @@ resource "google_cloudfunctions2_function" "clean" {
   ]
 }
 
-resource "google_cloudfunctions2_function" "score" {
-  name        = "${var.name_prefix}-score"
-  project     = var.project_id
-  location    = var.region
-  description = "Scores each clean batch with the champion model and writes predictions."
-
-  build_config {
-    runtime           = local.function_build.runtime
-    entry_point       = "score"
-    service_account   = local.function_build.service_account
-    docker_repository = local.function_build.docker_repository
-    source {
-      storage_source {
-        bucket = local.function_build.source_bucket
-        object = google_storage_bucket_object.function_source["score"].name
-      }
-    }
-  }
-
-  service_config {
-    available_memory                 = var.function_settings["score"].memory
-    timeout_seconds                  = var.function_settings["score"].timeout_seconds
-    max_instance_count               = var.function_settings["score"].max_instances
-    min_instance_count               = 0
-    max_instance_request_concurrency = 1
-    ingress_settings                 = "ALLOW_INTERNAL_ONLY"
-    all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.function["score"].email
-    environment_variables            = merge(local.function_environment, local.aws_environment)
-
-    secret_environment_variables {
-      key        = "DROPSCORE_PII_KEY"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.pii_key.secret_id
-      version    = google_secret_manager_secret_version.pii_key.version
-    }
-
-    direct_vpc_egress = "VPC_EGRESS_ALL_TRAFFIC"
-    direct_vpc_network_interface {
-      network    = google_compute_network.vpc.name
-      subnetwork = google_compute_subnetwork.serverless.name
-    }
-  }
-
-  event_trigger {
-    trigger_region        = var.region
-    event_type            = "google.cloud.storage.object.v1.finalized"
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.eventarc.email
-    event_filters {
-      attribute = "bucket"
-      value     = google_storage_bucket.data["clean"].name
-    }
-  }
-
-  depends_on = [
-    google_project_iam_member.gcs_agent_pubsub_publisher,
-    google_project_iam_member.eventarc_receiver,
-    google_project_service_identity.eventarc,
-    google_secret_manager_secret_iam_member.pii_key_accessor,
-    google_project_iam_member.builder,
-    google_artifact_registry_repository_iam_member.builder_writer,
-    google_storage_bucket_iam_member.builder_sources_reader,
-  ]
+# The functions were four separate resources; these keep the deployed ones in place.
+moved {
+  from = google_cloudfunctions2_function.clean
+  to   = google_cloudfunctions2_function.function["clean"]
 }
 
-resource "google_cloudfunctions2_function" "drift" {
-  name        = "${var.name_prefix}-drift"
-  project     = var.project_id
-  location    = var.region
-  description = "Monthly drift and performance check; requests a retrain when warranted. Invoked by Cloud Scheduler."
-
-  build_config {
-    runtime           = local.function_build.runtime
-    entry_point       = "drift"
-    service_account   = local.function_build.service_account
-    docker_repository = local.function_build.docker_repository
-    source {
-      storage_source {
-        bucket = local.function_build.source_bucket
-        object = google_storage_bucket_object.function_source["drift"].name
-      }
-    }
-  }
-
-  service_config {
-    available_memory                 = var.function_settings["drift"].memory
-    timeout_seconds                  = var.function_settings["drift"].timeout_seconds
-    max_instance_count               = var.function_settings["drift"].max_instances
-    min_instance_count               = 0
-    max_instance_request_concurrency = 1
-    ingress_settings                 = "ALLOW_INTERNAL_ONLY"
-    all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.function["drift"].email
-    environment_variables            = merge(local.function_environment, local.aws_environment)
-
-    secret_environment_variables {
-      key        = "DROPSCORE_PII_KEY"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.pii_key.secret_id
-      version    = google_secret_manager_secret_version.pii_key.version
-    }
-
-    direct_vpc_egress = "VPC_EGRESS_ALL_TRAFFIC"
-    direct_vpc_network_interface {
-      network    = google_compute_network.vpc.name
-      subnetwork = google_compute_subnetwork.serverless.name
-    }
-  }
-
-  depends_on = [
-    google_secret_manager_secret_iam_member.pii_key_accessor,
-    google_project_iam_member.builder,
-    google_artifact_registry_repository_iam_member.builder_writer,
-    google_storage_bucket_iam_member.builder_sources_reader,
-  ]
+moved {
+  from = google_cloudfunctions2_function.score
+  to   = google_cloudfunctions2_function.function["score"]
 }
 
-resource "google_cloudfunctions2_function" "retrain" {
-  name        = "${var.name_prefix}-retrain"
-  project     = var.project_id
-  location    = var.region
-  description = "Trains a challenger, gates it against the champion and promotes or keeps it. Fed by the retrain topic."
+moved {
+  from = google_cloudfunctions2_function.drift
+  to   = google_cloudfunctions2_function.function["drift"]
+}
 
-  build_config {
-    runtime           = local.function_build.runtime
-    entry_point       = "retrain"
-    service_account   = local.function_build.service_account
-    docker_repository = local.function_build.docker_repository
-    source {
-      storage_source {
-        bucket = local.function_build.source_bucket
-        object = google_storage_bucket_object.function_source["retrain"].name
-      }
-    }
-  }
-
-  service_config {
-    available_memory                 = var.function_settings["retrain"].memory
-    timeout_seconds                  = var.function_settings["retrain"].timeout_seconds
-    max_instance_count               = var.function_settings["retrain"].max_instances
-    min_instance_count               = 0
-    max_instance_request_concurrency = 1
-    ingress_settings                 = "ALLOW_INTERNAL_ONLY"
-    all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.function["retrain"].email
-    environment_variables            = merge(local.function_environment, local.aws_environment)
-
-    secret_environment_variables {
-      key        = "DROPSCORE_PII_KEY"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.pii_key.secret_id
-      version    = google_secret_manager_secret_version.pii_key.version
-    }
-
-    direct_vpc_egress = "VPC_EGRESS_ALL_TRAFFIC"
-    direct_vpc_network_interface {
-      network    = google_compute_network.vpc.name
-      subnetwork = google_compute_subnetwork.serverless.name
-    }
-  }
-
-  depends_on = [
-    google_secret_manager_secret_iam_member.pii_key_accessor,
-    google_project_iam_member.builder,
-    google_artifact_registry_repository_iam_member.builder_writer,
-    google_storage_bucket_iam_member.builder_sources_reader,
-  ]
+moved {
+  from = google_cloudfunctions2_function.retrain
+  to   = google_cloudfunctions2_function.function["retrain"]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -260,12 +142,7 @@ resource "google_cloudfunctions2_function" "retrain" {
 
 locals {
   # Gen2 functions run on a Cloud Run service of the same name.
-  function_services = {
-    clean   = google_cloudfunctions2_function.clean.name
-    score   = google_cloudfunctions2_function.score.name
-    drift   = google_cloudfunctions2_function.drift.name
-    retrain = google_cloudfunctions2_function.retrain.name
-  }
+  function_services = { for name, function in google_cloudfunctions2_function.function : name => function.name }
 
   function_invokers = {
     clean   = "serviceAccount:${google_service_account.eventarc.email}"
@@ -305,7 +182,7 @@ resource "google_cloud_scheduler_job" "drift" {
 
   http_target {
     http_method = "POST"
-    uri         = google_cloudfunctions2_function.drift.service_config[0].uri
+    uri         = google_cloudfunctions2_function.function["drift"].service_config[0].uri
     headers = {
       "Content-Type" = "application/json"
     }
@@ -313,7 +190,7 @@ resource "google_cloud_scheduler_job" "drift" {
 
     oidc_token {
       service_account_email = google_service_account.scheduler.email
-      audience              = google_cloudfunctions2_function.drift.service_config[0].uri
+      audience              = google_cloudfunctions2_function.function["drift"].service_config[0].uri
     }
   }
 

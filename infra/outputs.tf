@@ -22,12 +22,7 @@ output "predictions_bucket" {
 
 output "function_uris" {
   description = "HTTPS URI of each function (internal ingress: callable only from the project's VPC and Google services)."
-  value = {
-    clean   = google_cloudfunctions2_function.clean.service_config[0].uri
-    score   = google_cloudfunctions2_function.score.service_config[0].uri
-    drift   = google_cloudfunctions2_function.drift.service_config[0].uri
-    retrain = google_cloudfunctions2_function.retrain.service_config[0].uri
-  }
+  value       = { for name, function in google_cloudfunctions2_function.function : name => function.service_config[0].uri }
 }
 
 output "mlflow_url" {

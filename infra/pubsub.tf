@@ -46,11 +46,11 @@ resource "google_pubsub_subscription" "retrain_push" {
   }
 
   push_config {
-    push_endpoint = "${google_cloudfunctions2_function.retrain.service_config[0].uri}/${google_pubsub_topic.retrain.id}"
+    push_endpoint = "${google_cloudfunctions2_function.function["retrain"].service_config[0].uri}/${google_pubsub_topic.retrain.id}"
 
     oidc_token {
       service_account_email = google_service_account.retrain_push.email
-      audience              = google_cloudfunctions2_function.retrain.service_config[0].uri
+      audience              = google_cloudfunctions2_function.function["retrain"].service_config[0].uri
     }
   }
 

@@ -10,7 +10,7 @@ import ast
 import json
 import re
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -125,14 +125,106 @@ def strings(value: Any) -> Iterator[str]:
         yield value
 
 
+# What a for_each resource may iterate over, and the dynamic-block for_each forms understood.
+FOR_EACH_LOCAL = re.compile(r"\$\{local\.(\w+)\}")
+FOR_EACH_LOCAL_SET = re.compile(r"\$\{toset\(local\.(\w+)\)\}")
+EACH_VALUE_ATTRIBUTE = re.compile(r"\$\{each\.value\.(\w+)\}")
+OPTIONAL_DYNAMIC = re.compile(r"\$\{each\.value\.(\w+) == null \? \[\] : \[each\.value\.\1\]\}")
+
+
+def for_each_instances(body: dict[str, Any]) -> dict[str, Any]:
+    """The instances of a for_each resource, key -> each.value, read from the local it iterates."""
+    expression = body["for_each"]
+    if match := FOR_EACH_LOCAL.fullmatch(expression):
+        instances = terraform()["locals"].get(match.group(1))
+        assert isinstance(instances, dict), f"local.{match.group(1)} must be an object literal"
+        return instances
+    if match := FOR_EACH_LOCAL_SET.fullmatch(expression):
+        names = terraform()["locals"].get(match.group(1))
+        assert isinstance(names, list), f"local.{match.group(1)} must be a list literal"
+        return {unquote(name): unquote(name) for name in names}
+    pytest.fail(f"cannot expand for_each = {expression!r} (use local.<map> or toset(local.<list>))")
+
+
+def substitute(value: Any, replace: Any) -> Any:
+    """Apply replace(str) -> Any to every string of a parsed body, recursively."""
+    if isinstance(value, dict):
+        return {key: substitute(item, replace) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute(item, replace) for item in value]
+    if isinstance(value, str):
+        return replace(value)
+    return value
+
+
+def resolve_iterator(reference: str, value: str, text: str) -> str:
+    """`[<block>.value]` inside a dynamic block's content, for one iteration value."""
+    return text.replace(f"[{reference}]", f'["{value}"]')
+
+
+def instantiate(body: dict[str, Any], key: str, item: Any) -> dict[str, Any]:
+    """One instance of a for_each resource: each.key / each.value resolved, dynamic blocks expanded."""
+
+    def resolve_each(text: str) -> Any:
+        if text == "${each.key}":
+            return key
+        if match := EACH_VALUE_ATTRIBUTE.fullmatch(text):
+            assert isinstance(item, dict) and match.group(1) in item, f"{key} has no {match.group(1)}"
+            return item[match.group(1)]
+        resolved = text.replace("[each.key]", f'["{key}"]').replace("${each.key}", key)
+        assert "each." not in resolved, f"cannot resolve {text!r} for instance {key!r}"
+        return resolved
+
+    instance = {name: value for name, value in body.items() if name not in ("for_each", "dynamic")}
+    for dynamic in body.get("dynamic", []):
+        for block_name, spec in dynamic.items():
+            match = OPTIONAL_DYNAMIC.fullmatch(spec["for_each"])
+            assert match, f'dynamic "{block_name}" for_each {spec["for_each"]!r} is not understood'
+            assert isinstance(item, dict) and match.group(1) in item, f"{key} has no {match.group(1)}"
+            values = [] if item[match.group(1)] is None else [item[match.group(1)]]
+            assert len(spec["content"]) == 1, f'dynamic "{block_name}" needs exactly one content block'
+            assert block_name not in instance, f"{block_name} is both a static and a dynamic block"
+            if values:
+                instance[block_name] = [
+                    substitute(spec["content"][0], partial(resolve_iterator, f"{block_name}.value", value))
+                    for value in values
+                ]
+    instance = substitute(instance, resolve_each)
+    for dynamic in body.get("dynamic", []):
+        for block_name in dynamic:
+            leftover = [text for text in strings(instance) if f"{block_name}.value" in text]
+            assert not leftover, f"cannot resolve {leftover} for instance {key!r}"
+    return instance
+
+
 def function_resources() -> dict[str, dict[str, Any]]:
-    """Cloud Functions keyed by their entry point."""
+    """Cloud Functions keyed by their entry point, for_each resources expanded to their instances.
+
+    Each carries "address", the Terraform address other resources must use to reach it.
+    """
     by_entry_point: dict[str, dict[str, Any]] = {}
     for name, body in resources("google_cloudfunctions2_function").items():
-        entry_point = block(body, "build_config")["entry_point"]
-        assert entry_point not in by_entry_point, f"two functions use entry point {entry_point}"
-        by_entry_point[entry_point] = {"resource_name": name, **body}
+        if "for_each" in body:
+            instances = {
+                f'google_cloudfunctions2_function.{name}["{key}"]': instantiate(body, key, item)
+                for key, item in for_each_instances(body).items()
+            }
+        else:
+            assert "dynamic" not in body, (
+                f"google_cloudfunctions2_function.{name}: dynamic blocks need for_each"
+            )
+            instances = {f"google_cloudfunctions2_function.{name}": body}
+        for address, instance in instances.items():
+            entry_point = block(instance, "build_config")["entry_point"]
+            assert isinstance(entry_point, str), f"{address} has entry point {entry_point!r}"
+            assert entry_point not in by_entry_point, f"two functions use entry point {entry_point}"
+            by_entry_point[entry_point] = {"address": address, **instance}
     return by_entry_point
+
+
+def function_uri(name: str) -> str:
+    """How other resources must reference the URI of function `name`."""
+    return "${" + function_resources()[name]["address"] + ".service_config[0].uri}"
 
 
 def function_folders() -> list[str]:
@@ -315,7 +407,7 @@ def test_retrain_is_fed_by_the_retrain_topic_with_a_dead_letter_topic() -> None:
     subscription = pushing["retrain_push"]
     push = block(subscription, "push_config")
     dead_letter = block(subscription, "dead_letter_policy")
-    retrain_uri = "${google_cloudfunctions2_function.retrain.service_config[0].uri}"
+    retrain_uri = function_uri("retrain")
 
     assert subscription["topic"] == "${google_pubsub_topic.retrain.id}"
     assert push["push_endpoint"].startswith(retrain_uri + "/")
@@ -351,7 +443,7 @@ def test_scheduler_targets_drift_with_an_oidc_token() -> None:
     job = jobs["drift"]
     http_target = block(job, "http_target")
     oidc = block(http_target, "oidc_token")
-    drift_uri = "${google_cloudfunctions2_function.drift.service_config[0].uri}"
+    drift_uri = function_uri("drift")
 
     assert http_target["uri"] == drift_uri
     assert oidc["audience"] == drift_uri
