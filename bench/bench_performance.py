@@ -83,7 +83,7 @@ def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def clean_and_score(source: Path, name: str, *, reasons: bool, repeats: int = 1, score_only_again: bool = False) -> dict[str, Any]:
+def clean_and_score(source: Path, name: str, *, reasons: bool, repeats: int = 1, score_only_again: bool = False, env: dict[str, str] | None = None) -> dict[str, Any]:
     """The clean function, then the score function, each a fresh process, on ``source`` dropped as ``name``.
 
     Each is run ``repeats`` times (a new generation of the object each time, so the exactly-once
@@ -97,10 +97,10 @@ def clean_and_score(source: Path, name: str, *, reasons: bool, repeats: int = 1,
         for attempt in range(repeats):
             bucket, key = common.place_in_raw(source, name)
             log(f"clean {name} ({attempt + 1}/{repeats})")
-            cleaned = task("event", "clean", bucket, key)
+            cleaned = task("event", "clean", bucket, key, extra_env=env)
             runs.append(cleaned.summary() | cleaned.last_json())
         result["clean"] = best_of(runs)
-    env = {} if reasons else {"BENCH_NO_REASONS": "1"}
+    env = dict(env or {}) | ({} if reasons else {"BENCH_NO_REASONS": "1"})
     runs = []
     for attempt in range(repeats):
         if attempt or score_only_again:
@@ -208,10 +208,11 @@ def drift_side(repeats: int, evidently_repeats: int) -> dict[str, Any]:
 
 
 def big_file(rows: int) -> dict[str, Any]:
+    """The memory target: one clean invocation and one score invocation on the whole big file
+    (fan-out off, so streaming alone has to keep memory flat), reasons on, as the product runs."""
     log(f"generating {rows:,} rows")
     source = common.excel_csv(rows)
-    run = clean_and_score(source, f"bench_{rows}.csv", reasons=True)
-    return run
+    return clean_and_score(source, f"bench_{rows}.csv", reasons=True, env={"DROPSCORE_SHARD_BYTES": str(10**13)})
 
 
 def fan_out(source: Path, *, processes: int, shard_bytes: int, single_score_seconds: float | None) -> dict[str, Any]:
@@ -241,8 +242,16 @@ def fan_out(source: Path, *, processes: int, shard_bytes: int, single_score_seco
     outcomes: list[dict[str, Any]] = []
 
     def run_one(shard_key: str, box: dict[str, Any]) -> None:
-        measured = common.run_measured([common.PYTHON, TASKS, "event", "score", "clean", shard_key], env=common.bench_env(**env))
-        box.update(measured.summary() | measured.last_json() | {"shard": shard_key})
+        # A duplicate that finds its twin at work raises ClaimInProgressError (transient): the
+        # platform delivers it again later, and so does this loop.
+        deliveries = 0
+        while True:
+            deliveries += 1
+            measured = common.run_measured([common.PYTHON, TASKS, "event", "score", "clean", shard_key], env=common.bench_env(**env))
+            if measured.returncode == 0 or "ClaimInProgressError" not in measured.stderr or deliveries >= 60:
+                break
+            time.sleep(0.5)
+        box.update(measured.summary() | measured.last_json() | {"shard": shard_key, "deliveries": deliveries})
 
     while pending or running:
         while pending and len(running) < processes:
@@ -265,7 +274,8 @@ def fan_out(source: Path, *, processes: int, shard_bytes: int, single_score_seco
             first = handle.readline()
             headers = 1 if first else 0
             rows = sum(1 for line in handle if line.strip())
-    assembled = [o for o in outcomes if (o.get("result") or {}).get("details", {}).get("assembly") == "assembled"]
+    assembled = [o for o in outcomes if (o.get("result") or {}).get("assembly") == "assembled"]
+    clean_assembled = (clean_result.get("details") or {}).get("assembly") == "assembled"
     failed = [o for o in outcomes if o.get("returncode")]
     return {
         "status": "measured",
@@ -277,9 +287,9 @@ def fan_out(source: Path, *, processes: int, shard_bytes: int, single_score_seco
         "speedup": round(single_score_seconds / seconds, 2) if single_score_seconds else None,
         "rows_in_predictions": rows,
         "header_lines": headers,
-        "assemblies": len(assembled),
+        "assemblies": len(assembled) + int(clean_assembled),
         "failed_events": len(failed),
-        "exactly_once": bool(predictions.exists() and len(assembled) == 1 and not failed),
+        "exactly_once": bool(predictions.exists() and len(assembled) + int(clean_assembled) == 1 and not failed and rows == clean_result.get("rows_clean")),
         "peak_mib_per_process": max((float(o.get("peak_mib", 0)) for o in outcomes), default=None),
         "clean": cleaned.summary(),
     }
@@ -359,7 +369,7 @@ def build_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     if big:
         peak = end_to_end_peak_mib(big)
         add(
-            f"peak RSS, clean / score of {big['rows']:,} rows ({big['rows_file_bytes'] / 1e9:.2f} GB)",
+            f"peak RSS, clean / score of {big['rows']:,} rows ({big['rows_file_bytes'] / 1e9:.2f} GB), one invocation each",
             f"{big['clean']['peak_mib']:.0f} / {big['score']['peak_mib']:.0f}", None, None, "",
             f"<= {TARGET_PEAK_MIB} MiB", peak <= TARGET_PEAK_MIB, " MiB",
         )  # fmt: skip
@@ -393,8 +403,14 @@ def build_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     scoring = results.get("scoring")
     if scoring:
         seconds = scoring["seconds"]
-        ratio = seconds["score_without_reasons"] / seconds["raw_predict_frame"]
-        add(f"scoring step, {scoring['rows']:,} rows, vs raw booster.predict (same frame, {scoring['num_threads']} thread)", seconds["score_without_reasons"], seconds["raw_predict_frame"], ratio, "ours / raw", f"<= {TARGET_SCORING_OVER_RAW}x", ratio <= TARGET_SCORING_OVER_RAW, " s")
+        raw = min(seconds["raw_predict_frame"], seconds["raw_predict_numpy"])
+        ratio = seconds["score_without_reasons"] / raw
+        add(
+            f"scoring step, {scoring['rows']:,} clean rows, vs raw booster.predict on them ({scoring['num_threads']} thread)", seconds["score_without_reasons"], raw, ratio,
+            "ours / raw", f"<= {TARGET_SCORING_OVER_RAW}x", ratio <= TARGET_SCORING_OVER_RAW, " s",
+            f"ours: score_batch from the clean rows (features, predict, id, label) in batches of {scoring['batch_rows']:,}; raw: predict alone on the "
+            f"ready model matrix, the faster of the DataFrame ({seconds['raw_predict_frame']:.2f} s) and the numpy array ({seconds['raw_predict_numpy']:.2f} s)",
+        )  # fmt: skip
         throughput = seconds["score_without_reasons"] / seconds["score_with_reasons"]
         add("reasons cost: throughput with top-3 reasons / without", seconds["score_with_reasons"], seconds["score_without_reasons"], throughput, "with / without (rows/s)", f">= {TARGET_REASONS_THROUGHPUT}", throughput >= TARGET_REASONS_THROUGHPUT, " s", "alternative column = without reasons")
     cold = results.get("cold_start")

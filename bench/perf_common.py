@@ -88,7 +88,7 @@ class Measured:
     command: list[str]
     wall_seconds: float
     peak_rss_bytes: int          # max over time of the summed RSS of the process and its descendants (polled)
-    max_rss_bytes: int           # the kernel's high-water mark of the largest process in the tree (wait4)
+    max_rss_bytes: int           # wait4's ru_maxrss: also counts this runner's own memory at fork, so informational only
     returncode: int
     stdout: str = ""
     stderr: str = ""
@@ -96,7 +96,9 @@ class Measured:
 
     @property
     def peak_bytes(self) -> int:
-        return max(self.peak_rss_bytes, self.max_rss_bytes)
+        """The polled tree RSS, raised to the process's own high-water mark when it reports one (VmHWM)."""
+        reported = self.last_json().get("vm_hwm_mib")
+        return max(self.peak_rss_bytes, int(float(reported) * MIB) if reported else 0)
 
     @property
     def peak_mib(self) -> float:

@@ -23,7 +23,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def _peak_mib() -> float | None:
+    """This process's own high-water mark of resident memory (VmHWM; ru_maxrss would also count
+    the parent's memory at fork)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def _emit(payload: dict) -> None:
+    payload = {**payload, "vm_hwm_mib": _peak_mib()}
     sys.stdout.write("\n" + json.dumps(payload, default=str) + "\n")
     sys.stdout.flush()
 
@@ -67,6 +80,10 @@ def task_event(args: argparse.Namespace) -> None:
         import shared.batch_scoring as batch_scoring
 
         batch_scoring.score_batch = functools.partial(batch_scoring.score_batch, with_reasons=False)
+    if os.environ.get("BENCH_BLOCK"):  # experiments with the CSV block size
+        import shared.cleaning
+
+        shared.cleaning.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
     handle = {"clean": handlers.handle_clean_event, "score": handlers.handle_score_event}[args.function]
     event = storage_event(args.bucket, args.name, _local_generation(args.bucket, args.name))
     began = time.perf_counter()
@@ -75,7 +92,9 @@ def task_event(args: argparse.Namespace) -> None:
     keep = ("status", "rows_in", "rows_clean", "rows_quarantined", "rows_scored", "clean_uri", "output", "model_version", "details")
     summary = {k: result.get(k) for k in keep if k in result}
     if "details" in summary:
-        summary["details"] = {k: summary["details"].get(k) for k in ("shards", "fan_out", "source_bytes") if k in summary["details"]}
+        summary["details"] = {k: summary["details"].get(k) for k in ("fan_out", "assembly", "source_bytes") if k in summary["details"]}
+    if (result.get("manifest") or {}).get("details", {}).get("assembly"):
+        summary["assembly"] = result["manifest"]["details"]["assembly"]  # a shard's score: did it assemble the file?
     _emit({"handler_seconds": seconds, "result": summary, "process_seconds": time.time() - PROCESS_STARTED})
 
 
@@ -126,7 +145,9 @@ def task_scoring(args: argparse.Namespace) -> None:
     settings = load_settings()
     model = services.registry(settings).load(CHAMPION)
     clean = pq.read_table(args.parquet).to_pandas()
-    batch_rows = args.batch_rows
+    from shared.batch_scoring import PARQUET_BATCH_ROWS
+
+    batch_rows = args.batch_rows or PARQUET_BATCH_ROWS
     batches = [clean.iloc[start : start + batch_rows] for start in range(0, len(clean), batch_rows)]
 
     def best(fn, repeats: int) -> float:  # noqa: ANN001
@@ -276,7 +297,7 @@ def main() -> None:
     cold.add_argument("--launched-at", type=float, default=0.0)
     scoring = tasks.add_parser("scoring")
     scoring.add_argument("parquet")
-    scoring.add_argument("--batch-rows", type=int, default=65_536)
+    scoring.add_argument("--batch-rows", type=int, default=0, help="rows per score_batch call (default: the score function's)")
     scoring.add_argument("--repeats", type=int, default=3)
     mlflow_input = tasks.add_parser("mlflow-input")
     mlflow_input.add_argument("clean_uri")

@@ -41,7 +41,8 @@ from shared.warehouse import batch_writer
 
 logger = logging.getLogger(__name__)
 
-# Rows scored at a time: reasons need a (rows × features) float matrix, 16 384 rows of 84 features ≈ 11 MB.
+# Rows scored at a time: the leaves, reasons and text of 16 384 rows take some tens of MB; fewer rows
+# cost more per-batch overhead (the scoring step drifts away from the raw booster's predict time).
 PARQUET_BATCH_ROWS = 16_384
 
 

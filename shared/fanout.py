@@ -72,9 +72,16 @@ def is_sharded(source_bytes: int, shard_bytes: int) -> bool:
     return source_bytes > shard_bytes
 
 
-def rows_per_shard(shard_bytes: int, bytes_per_row: float) -> int:
-    """Rows that hold about ``shard_bytes`` of source, from the bytes per row read so far."""
-    return max(1, int(shard_bytes / max(bytes_per_row, 1.0)))
+def rows_per_shard(raw_chunk: Any, shard_bytes: int) -> int:
+    """Rows holding about ``shard_bytes`` of the source, from a chunk of raw (string) rows: the
+    length of its cells, delimiters and line ends. (The reader's byte count runs ahead of the rows
+    by its read-ahead, so it cannot place the cuts.)"""
+    rows = len(raw_chunk)
+    if not rows:
+        return 1
+    text = sum(int(raw_chunk[name].str.len().sum()) for name in raw_chunk.columns)
+    per_row = text / rows + len(raw_chunk.columns) + 1
+    return max(1, int(shard_bytes / per_row))
 
 
 def run_id(source_generation: str) -> str:
@@ -206,9 +213,10 @@ def assemble_if_complete(settings: Settings, whole: DroppedFile, run: str, count
 
 
 class ShardedParquet:
-    """The clean rows of a big file as shards: each is uploaded as soon as it holds
-    ``rows_per_shard`` rows, so local disk (``/tmp``, which counts against a function's memory)
-    holds one shard at most, and scoring starts while clean goes on.
+    """The clean rows of a big file as shards: the caller :meth:`write` s chunks and :meth:`cut` s
+    when a shard holds enough of the source; each shard is uploaded at once, so local disk
+    (``/tmp``, which counts against a function's memory) holds one shard at most, and scoring
+    starts while clean goes on.
 
     ``before_first_upload`` runs once, before the first shard appears (the clean step writes a
     preliminary manifest there: the shards' scorers read the file's dialect from it).
@@ -217,52 +225,45 @@ class ShardedParquet:
     def __init__(self, settings: Settings, whole: DroppedFile, run: str, scratch: Any, *, before_first_upload: Any = None) -> None:
         self.settings, self.whole, self.run = settings, whole, run
         self.scratch = scratch
-        self.rows_per_shard: int | None = None   # set once the first chunk tells the bytes per row
         self.shards: list[str] = []
         self.rows: list[int] = []
         self.before_first_upload = before_first_upload
         self._writer: Any = None
         self._path: Any = None
-        self._rows_in_shard = 0
+        self.rows_in_shard = 0
 
     def write(self, table: Any) -> None:
-        """Append a pyarrow Table of clean rows, starting new shards as they fill."""
+        """Append a pyarrow Table of clean rows to the current shard."""
         import pyarrow.parquet as pq
 
-        if self.rows_per_shard is None:
-            raise RuntimeError("rows_per_shard must be set before the first write")
-        offset = 0
-        while offset < table.num_rows:
-            piece = table.slice(offset, self.rows_per_shard - self._rows_in_shard)
-            if self._writer is None:
-                self._path = self.scratch / f"shard-{len(self.shards):05d}.parquet"
-                self._writer = pq.ParquetWriter(self._path, table.schema, compression="zstd")
-            self._writer.write_table(piece)
-            self._rows_in_shard += piece.num_rows
-            offset += piece.num_rows
-            if self._rows_in_shard >= self.rows_per_shard:
-                self._finish_shard()
+        if not table.num_rows:
+            return
+        if self._writer is None:
+            self._path = self.scratch / f"shard-{len(self.shards):05d}.parquet"
+            self._writer = pq.ParquetWriter(self._path, table.schema, compression="zstd")
+        self._writer.write_table(table)
+        self.rows_in_shard += table.num_rows
 
-    def _finish_shard(self) -> None:
+    def cut(self) -> None:
+        """Finish the current shard (if it holds rows) and upload it; the next write starts another."""
+        if self._writer is None:
+            return
         self._writer.close()
         self._writer = None
+        if not self.rows_in_shard:
+            return
         if self.before_first_upload is not None and not self.shards:
             self.before_first_upload()
         uri = self.settings.object_uri("clean", Shard(self.whole, self.run, len(self.shards)).clean_key())
         services.store(uri).upload_file(uri, self._path, "application/vnd.apache.parquet")
         self._path.unlink(missing_ok=True)
         self.shards.append(uri)
-        self.rows.append(self._rows_in_shard)
-        self._rows_in_shard = 0
+        self.rows.append(self.rows_in_shard)
+        self.rows_in_shard = 0
 
     def close(self) -> None:
-        """Upload the last, partly filled shard."""
-        if self._writer is not None:
-            if self._rows_in_shard:
-                self._finish_shard()
-            else:
-                self._writer.close()
-                self._writer = None
+        """Upload the last shard."""
+        self.cut()
 
     def abort(self) -> None:
         if self._writer is not None:

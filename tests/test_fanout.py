@@ -27,10 +27,8 @@ def test_shard_names_round_trip_and_unsharded_files_are_not_shards() -> None:
     assert fanout.run_id("a") != fanout.run_id("b") and len(run) == fanout.RUN_LENGTH
 
 
-def test_when_to_shard_and_how_many_rows() -> None:
+def test_when_to_shard() -> None:
     assert not fanout.is_sharded(100, 100) and fanout.is_sharded(101, 100)
-    assert fanout.rows_per_shard(1_000_000, 100.0) == 10_000
-    assert fanout.rows_per_shard(10, 100.0) == 1
 
 
 def _write_parts(settings: Settings, run: str, count: int) -> list[str]:
@@ -135,15 +133,17 @@ def test_sharded_parquet_uploads_each_shard_as_it_fills(home: Settings, tmp_path
     scratch.mkdir()
     manifest_written: list[int] = []
     output = fanout.ShardedParquet(home, WHOLE, run, scratch, before_first_upload=lambda: manifest_written.append(len(output.shards)))
-    output.rows_per_shard = 4
-    for start in (0, 3, 10):  # chunks of 3, 7 and 2 rows cross the shard boundaries
-        size = {0: 3, 3: 7, 10: 2}[start]
+    output.cut()  # nothing written yet: no empty shard
+    for start, size, cut in ((0, 3, False), (3, 2, True), (5, 4, True), (9, 3, False)):
         output.write(pa.table({"n": list(range(start, start + size))}))
+        if cut:
+            output.cut()
         assert len(list(scratch.iterdir())) <= 1  # one shard on local disk at most
     output.close()
-    assert output.rows == [4, 4, 4] and manifest_written == [0]
+    output.close()
+    assert output.rows == [5, 4, 3] and manifest_written == [0]
     values = [pq.read_table(uri.removeprefix("file://"))["n"].to_pylist() for uri in output.shards]
-    assert values == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    assert values == [[0, 1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11]]
     assert [shard_of(DroppedFile.from_clean_key(uri.split("/clean/", 1)[1])).index for uri in output.shards] == [0, 1, 2]
 
     older = Shard(WHOLE, fanout.run_id("upload-8"), 0)
@@ -172,3 +172,11 @@ def test_predictions_target_and_shard_scored_read_the_manifest_after_the_marker(
     final = {"status": "clean", "details": {"fan_out": {"run": run, "count": 2}}}
     services.store(manifest_uri).write_bytes(manifest_uri, json.dumps(final).encode())
     assert fanout.shard_scored(home, targets[1], rows_scored=3, clean_uri="c1").status == "assembled"
+
+
+def test_rows_per_shard_from_the_text_of_a_chunk() -> None:
+    import pandas as pd
+
+    chunk = pd.DataFrame({"a": ["12345678"] * 10, "b": ["x"] * 10}, dtype="string")  # 9 + 2 delimiters/line end = 12 bytes a row
+    assert fanout.rows_per_shard(chunk, 1_200) == 100
+    assert fanout.rows_per_shard(chunk.iloc[:0], 1_200) == 1

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from shared import services
 from shared.batch_scoring import score_object
@@ -22,9 +23,29 @@ from shared.claims import ClaimInProgressError
 from shared.cleaning import clean_object
 from shared.settings import Settings
 from shared.storage import get_store
-from tests.conftest import MONTH_ROWS, SyntheticFiles
+from tests.conftest import SyntheticFiles
 
-SHARD_BYTES = 60_000  # a 600-row month file is about 250 kB: five shards
+ROWS = 10_000  # about 4.3 MB: three or four shards of 1 MB (the reader pulls the source 1 MiB at a time)
+SHARD_BYTES = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def big_months(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    from shared import synthetic
+
+    folder = tmp_path_factory.mktemp("big")
+    months = {}
+    for month in (1, 3):
+        months[month] = folder / f"grande_{month}.csv"
+        synthetic.write_excel_csv(synthetic.without_target(synthetic.generate_batch(ROWS, month=month, seed=month)), months[month])
+    return months
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shared.cleaning
+
+    monkeypatch.setattr(shared.cleaning, "CSV_BLOCK_BYTES", 256 * 1024)  # chunks finer than a shard
 
 
 def _read_csv(uri: str) -> pd.DataFrame:
@@ -41,9 +62,9 @@ def _drop_raw(settings: Settings, source: Path, name: str) -> str:
     return uri
 
 
-def test_a_big_file_is_sharded_scored_in_any_order_and_assembled_once(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
+def test_a_big_file_is_sharded_scored_in_any_order_and_assembled_once(champion_home: Settings, big_months: dict[int, Path]) -> None:
     sharded = dataclasses.replace(champion_home, shard_bytes=SHARD_BYTES)
-    cleaned = clean_object(sharded, _drop_raw(sharded, synthetic_files.months[1], "grande.csv"))
+    cleaned = clean_object(sharded, _drop_raw(sharded, big_months[1], "grande.csv"))
     fan_out = cleaned.details["fan_out"]
     assert cleaned.status == "clean" and cleaned.clean_uri is None
     assert fan_out["count"] == len(fan_out["shards"]) >= 3 and sum(fan_out["rows"]) == cleaned.rows_clean
@@ -58,7 +79,7 @@ def test_a_big_file_is_sharded_scored_in_any_order_and_assembled_once(champion_h
     assert sum(r.rows_scored for r in results if r.status == "scored") == cleaned.rows_clean
 
     sharded_predictions = _read_csv(champion_home.object_uri("predictions", "grande.predictions.csv"))
-    whole = drop_file(champion_home, _copy(synthetic_files.months[1], "entero.csv"), "incoming")  # the same rows, unsharded
+    whole = drop_file(champion_home, _copy(big_months[1], "entero.csv"), "incoming")  # the same rows, unsharded
     whole_predictions = _read_csv(whole["output"])
     assert len(sharded_predictions) == cleaned.rows_clean == whole["rows_scored"]
     pd.testing.assert_frame_equal(sharded_predictions, whole_predictions)  # same rows, same order, same scores and reasons
@@ -68,36 +89,43 @@ def test_a_big_file_is_sharded_scored_in_any_order_and_assembled_once(champion_h
     batches = warehouse.read("batches")
     file_rows = batches[batches["source_uri"] == cleaned.source_uri]
     assert len(file_rows) == fan_out["count"] + 1  # one per shard, one for the file
-    assert int(file_rows["rows_in"].sum()) == MONTH_ROWS == cleaned.rows_in
+    assert int(file_rows["rows_in"].sum()) == ROWS == cleaned.rows_in
     assert int(file_rows["rows_scored"].sum()) == cleaned.rows_clean
     predictions = warehouse.read("predictions")
     assert int(predictions["batch_key"].isin(fan_out["shards"]).sum()) == cleaned.rows_clean
 
 
-def test_shards_scored_before_clean_finishes_are_assembled_by_clean(champion_home: Settings, synthetic_files: SyntheticFiles, monkeypatch) -> None:  # noqa: ANN001
+def test_shards_scored_before_clean_finishes_are_assembled_by_clean(
+    champion_home: Settings, big_months: dict[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shared.fanout as fanout
 
     sharded = dataclasses.replace(champion_home, shard_bytes=SHARD_BYTES)
-    real_finish = fanout.ShardedParquet._finish_shard
+    real_cut = fanout.ShardedParquet.cut
 
-    def finish_and_score_at_once(self) -> None:  # noqa: ANN001 - the platform scores each shard as soon as it lands
-        real_finish(self)
-        score_object(sharded, self.shards[-1])
+    def cut_and_score_at_once(self) -> None:  # noqa: ANN001 - the platform scores each shard as soon as it lands
+        before = len(self.shards)
+        real_cut(self)
+        if len(self.shards) > before:
+            score_object(sharded, self.shards[-1])
 
-    monkeypatch.setattr(fanout.ShardedParquet, "_finish_shard", finish_and_score_at_once)
-    cleaned = clean_object(sharded, _drop_raw(sharded, synthetic_files.months[2], "rapido.csv"))
-    assert cleaned.details["assembly"] == "assembled"
+    monkeypatch.setattr(fanout.ShardedParquet, "cut", cut_and_score_at_once)
+    cleaned = clean_object(sharded, _drop_raw(sharded, big_months[3], "rapido.csv"))
+    assert cleaned.details["fan_out"]["count"] >= 3 and cleaned.details["assembly"] == "assembled"
     assert len(_read_csv(champion_home.object_uri("predictions", "rapido.predictions.csv"))) == cleaned.rows_clean
 
 
-def test_drop_and_a_new_upload_replace_the_shards(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
+def test_drop_and_a_new_upload_replace_the_shards(champion_home: Settings, big_months: dict[int, Path], synthetic_files: SyntheticFiles) -> None:
     sharded = dataclasses.replace(champion_home, shard_bytes=SHARD_BYTES)
-    first = drop_file(sharded, _copy(synthetic_files.months[1], "mes.csv"), "incoming")
-    assert first["shards"] >= 3 and first["rows_scored"] + first["rows_quarantined"] == MONTH_ROWS
-    second = drop_file(sharded, _copy(synthetic_files.months[3], "mes.csv"), "incoming")  # the same name, new content
+    first = drop_file(sharded, _copy(big_months[1], "mes.csv"), "incoming")
+    assert first["shards"] >= 3 and first["rows_scored"] + first["rows_quarantined"] == ROWS
+    second = drop_file(sharded, _copy(big_months[3], "mes.csv"), "incoming")  # the same name, new content
     clean_objects = [info.uri for info in get_store(sharded.area_uri("clean")).list(sharded.object_uri("clean", "incoming"))]
     assert len([uri for uri in clean_objects if ".shard-" in uri]) == second["shards"]  # the first upload's shards are gone
     assert len(_read_csv(second["output"])) == second["rows_scored"]
+    third = drop_file(sharded, _copy(synthetic_files.months[1], "mes.csv"), "incoming")  # small now: one clean object
+    clean_objects = [info.uri for info in get_store(sharded.area_uri("clean")).list(sharded.object_uri("clean", "incoming"))]
+    assert "shards" not in third and not [uri for uri in clean_objects if ".shard-" in uri]
 
 
 def _deliver(settings: Settings, uri: str):  # noqa: ANN202
