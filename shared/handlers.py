@@ -11,7 +11,7 @@ from typing import Any
 from shared import events
 from shared.errors import ModelNotFoundError
 from shared.locations import object_uri_from_event
-from shared.settings import load_settings
+from shared.settings import Settings, load_settings
 
 # The flows (pandas, pyarrow, LightGBM, MLflow) are imported inside each handler, not here:
 # importing main.py must stay cheap so a cold start answers quickly.
@@ -30,28 +30,34 @@ def configure_logging() -> None:
         root.setLevel(logging.INFO)
 
 
-def handle_clean_event(cloud_event: Any) -> dict[str, Any] | None:
+def _finalized_object(cloud_event: Any) -> tuple[Settings, str, str] | None:
+    """(settings, object URI, generation) of a storage event worth handling, or None (logged, no retry)."""
     configure_logging()
     settings = load_settings()
     storage_event = events.storage_object(cloud_event, settings.max_event_age_seconds)
     if storage_event is None:
+        return None
+    return settings, object_uri_from_event(settings, storage_event.bucket, storage_event.name), storage_event.generation
+
+
+def handle_clean_event(cloud_event: Any) -> dict[str, Any] | None:
+    found = _finalized_object(cloud_event)
+    if found is None:
         return None
     from shared.cleaning import clean_object
 
-    uri = object_uri_from_event(settings, storage_event.bucket, storage_event.name)
-    return clean_object(settings, uri, generation=storage_event.generation).to_dict()
+    settings, uri, generation = found
+    return clean_object(settings, uri, generation=generation).to_dict()
 
 
 def handle_score_event(cloud_event: Any) -> dict[str, Any] | None:
-    configure_logging()
-    settings = load_settings()
-    storage_event = events.storage_object(cloud_event, settings.max_event_age_seconds)
-    if storage_event is None:
+    found = _finalized_object(cloud_event)
+    if found is None:
         return None
     from shared.batch_scoring import score_object
 
-    uri = object_uri_from_event(settings, storage_event.bucket, storage_event.name)
-    return score_object(settings, uri, generation=storage_event.generation).to_dict()
+    settings, uri, generation = found
+    return score_object(settings, uri, generation=generation).to_dict()
 
 
 def scheduled_time(request: Any) -> datetime | None:
