@@ -1,7 +1,9 @@
 """Every MLflow call dropscore makes lives here. The registry works by alias only.
 
 A model version's artifact folder holds ``model.lgb`` (LightGBM's native text format,
-never pickle, with the MLflow ``lightgbm`` flavor so ``mlflow models predict`` works too)
+never pickle, logged with the MLflow ``lightgbm`` flavor; note that ``mlflow models predict``
+cannot score it from a CSV, because a CSV never parses into the pandas categorical columns the
+booster was trained on — see docs/performance.md)
 and a ``dropscore/`` folder: the contract, the metadata (features, threshold, metrics,
 gates, importances, the model file's sha256) and the reference sample for drift.
 """
