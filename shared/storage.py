@@ -409,7 +409,26 @@ class LocalObjectStore:
 # ------------------------------------------------------------------------ gs://
 
 
-class GcsObjectStore:
+class _VendorStore:
+    """What the cloud stores share: vendor errors become ours at the boundary (``raise … from``)."""
+
+    def _translate(self, exc: Exception, uri: str) -> DropscoreError | None:
+        raise NotImplementedError
+
+    @contextmanager
+    def _errors(self, uri: str) -> Iterator[None]:
+        try:
+            yield
+        except DropscoreError:
+            raise
+        except Exception as exc:
+            error = self._translate(exc, uri)
+            if error is None:
+                raise
+            raise error from exc
+
+
+class GcsObjectStore(_VendorStore):
     """Google Cloud Storage. Uploads are atomic by nature: an object exists once finalized."""
 
     def __init__(self, client: Any = None, retry: Any = None, timeout: float = DEFAULT_GCS_TIMEOUT_SECONDS):
@@ -472,18 +491,6 @@ class GcsObjectStore:
             # Credentials that cannot be refreshed (revoked, wrong audience): configuration.
             return PermanentError(f"Google Cloud Storage rejected the credentials: {exc}")
         return None
-
-    @contextmanager
-    def _errors(self, uri: str) -> Iterator[None]:
-        try:
-            yield
-        except DropscoreError:
-            raise
-        except Exception as exc:
-            error = self._translate(exc, uri)
-            if error is None:
-                raise
-            raise error from exc
 
     def _blob(self, uri: str) -> Any:
         bucket_name, key = _object_key(uri, "gs")
@@ -685,7 +692,7 @@ class _S3SeekableBody:
             self._body = None
 
 
-class S3ObjectStore:
+class S3ObjectStore(_VendorStore):
     """Amazon S3 (or any S3-compatible endpoint named by AWS_ENDPOINT_URL). PUTs are atomic."""
 
     def __init__(self, client: Any = None, config: Any = None) -> None:
@@ -728,18 +735,6 @@ class S3ObjectStore:
             # No credentials, no region, invalid parameters: configuration.
             return PermanentError(f"Amazon S3 is not configured for {uri}: {exc}")
         return None
-
-    @contextmanager
-    def _errors(self, uri: str) -> Iterator[None]:
-        try:
-            yield
-        except DropscoreError:
-            raise
-        except Exception as exc:
-            error = self._translate(exc, uri)
-            if error is None:
-                raise
-            raise error from exc
 
     def read_bytes(self, uri: str) -> bytes:
         bucket, key = _object_key(uri, "s3")
