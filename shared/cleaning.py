@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -117,35 +116,6 @@ def contract_in_force(settings: Settings) -> tuple[Contract, str]:
     if key not in _CONTRACTS:
         _CONTRACTS[key] = Contract.from_yaml(registry.read_file(version, "contract.yaml"))
     return _CONTRACTS[key], version
-
-
-class _CompactIds:
-    """The ids a file has shown so far, for the duplicate check, as 64-bit hashes in a sorted array:
-    8 bytes an id instead of about a hundred for a set of strings (100 MB for a million rows).
-
-    A set-like (``in``, ``update``) handed to the validator. Two different ids sharing a 64-bit
-    hash (odds about 1 in 10**7 for a million ids) would quarantine a row as a duplicate, with
-    its reason: never lost.
-    """
-
-    MERGE_AT = 65_536
-
-    def __init__(self) -> None:
-        self._sorted = np.empty(0, dtype=np.int64)
-        self._recent: set[int] = set()
-
-    def __contains__(self, value: object) -> bool:
-        code = hash(value)
-        if code in self._recent:
-            return True
-        position = int(np.searchsorted(self._sorted, code))
-        return position < len(self._sorted) and int(self._sorted[position]) == code
-
-    def update(self, values: list[object]) -> None:
-        self._recent.update(hash(value) for value in values)
-        if len(self._recent) >= self.MERGE_AT:
-            self._sorted = np.union1d(self._sorted, np.fromiter(self._recent, dtype=np.int64, count=len(self._recent)))
-            self._recent = set()
 
 
 def _is_dropped_file(settings: Settings, uri: str) -> bool:
@@ -265,7 +235,7 @@ def clean_stream(
                             numeric = [s for s, t in mapping.renames.items() if contract.columns.get(t) and contract.columns[t].type == "numeric"]
                             sample = pd.concat([chunk[c] for c in numeric]) if numeric else pd.Series([], dtype="string")
                             decimal, decimal_source = detect_decimal_with_source(sample, chunks.dialect.delimiter, default=locale_decimal(contract.locale))
-                        validator = ChunkValidator(contract, dropped.kind, mapping, decimal, dropped.name, hasher=hasher, _seen_ids=_CompactIds())
+                        validator = ChunkValidator(contract, dropped.kind, mapping, decimal, dropped.name, hasher=hasher)
                         out_delimiter, out_decimal = output_dialect(contract, chunks.dialect.delimiter, decimal)
                         renamed = [mapping.renames.get(h, h) for h in chunks.header]
                         quarantine_columns = QUARANTINE_COLUMNS + [h for h in renamed if not h.startswith("Unnamed: ")]

@@ -22,6 +22,7 @@ from shared.i18n import both
 from shared.identifiers import IDENTIFIER_TYPES, check_identifiers
 from shared.parsing import date_order_evidence, to_dates, to_numbers
 from shared.pii import PiiHasher, PiiKeyError
+from shared.seen_ids import SeenIds
 
 KINDS = ("incoming", "labels", "training")
 QUARANTINE_COLUMNS = ["row_number", "column", "error_code", "message_es", "message_en"]
@@ -149,7 +150,7 @@ class ChunkValidator:
     source_name: str
     hasher: PiiHasher | None = None
     extra_policy: str | None = None          # None: the contract's extra_columns
-    _seen_ids: set[str] = field(default_factory=set)
+    _seen_ids: SeenIds = field(default_factory=SeenIds)  # every id of the file read so far
     repaired: dict[str, list[int]] = field(default_factory=dict)     # column -> row numbers whose leading zero was restored
     error_counts: Counter = field(default_factory=Counter)           # error code -> rows
     _date_order_decided: set[str] = field(default_factory=set)
@@ -233,8 +234,8 @@ class ChunkValidator:
             elif spec.type == "date":
                 date_formats = self.contract.date_formats_for(spec)
                 shown = " | ".join(date_formats)
-                self._check_date_order(name, values, date_formats, flag)
                 dates = to_dates(values, date_formats)
+                self._check_date_order(name, values, date_formats, dates, flag)
                 flag(~missing & dates.isna().to_numpy(), "bad_date", name, values, shown)
                 clean[name] = dates
             elif spec.type in IDENTIFIER_TYPES:
@@ -253,7 +254,7 @@ class ChunkValidator:
                     flag(~known, "bad_target", name, values)
                 elif spec.unknown == "quarantine":
                     flag(~known, "unknown_category", name, values)
-                else:
+                elif not known.all():
                     unknown_categories += int((~known).sum())
                     values = values.mask(~known)  # scored as missing, counted in the manifest
                 clean[name] = values.astype("string")
@@ -261,9 +262,7 @@ class ChunkValidator:
                 clean[name] = values.astype("string")
         if id_column in clean:
             ids = clean[id_column]
-            seen = self._seen_ids  # a set: membership per value, not pandas' isin (which lists the whole set every chunk)
-            earlier = np.fromiter((value in seen for value in ids.to_numpy(dtype=object, na_value=None)), dtype=bool, count=len(ids))
-            duplicated = ids.duplicated().to_numpy() | earlier
+            duplicated = ids.duplicated().to_numpy() | self._seen_ids.seen(ids)
             flag(duplicated & ~ids.isna().to_numpy(), "duplicate_id", id_column, ids)
         for name in self.contract.passthrough:
             if name in raw.columns and name not in clean:
@@ -278,7 +277,7 @@ class ChunkValidator:
         if id_column in clean:
             # Every id read so far, clean or not, as ids.duplicated() does inside a chunk: the
             # outcome must not depend on where the chunk boundaries fall.
-            self._seen_ids.update(clean[id_column].dropna().tolist())
+            self._seen_ids.add(clean[id_column])
         clean_frame = self._pseudonymize(pd.DataFrame(clean, index=raw.index)[~bad])
         return ChunkResult(
             clean=clean_frame.reset_index(drop=True),
@@ -287,14 +286,14 @@ class ChunkValidator:
             clean_row_numbers=row_numbers[~bad],
         )
 
-    def _check_date_order(self, name: str, values: pd.Series, date_formats: list[str], flag) -> None:
+    def _check_date_order(self, name: str, values: pd.Series, date_formats: list[str], dates: pd.Series, flag) -> None:
         """Never read one row day-first and the next month-first.
 
         The first chunk decides for the file: only month-first proof -> the whole file is in
         the other order; plenty of both -> the file mixes them. Either way it is refused with
         a report. Otherwise a value that is a date only month-first is a row problem.
         """
-        only_declared, only_swapped = date_order_evidence(values, date_formats)
+        only_declared, only_swapped = date_order_evidence(values, date_formats, dates)
         declared, swapped = int(only_declared.sum()), int(only_swapped.sum())
         if name not in self._date_order_decided:
             self._date_order_decided.add(name)

@@ -39,6 +39,7 @@ def _values(series: pd.Series) -> list[float | None]:
         ("$-7", -7.0),
         (" 12 ", 12.0),
         ("1 234,5", 1234.5),
+        ("1\u00a0234,5", 1234.5),  # Excel's no-break space as a thousands mark
         ("42", 42.0),
     ],
 )
@@ -73,6 +74,10 @@ def test_to_numbers_decimal_point(text: str, number: float) -> None:
         ("abc", ","),
         ("1,2,3", "."),
         ("", ","),
+        ("inf", "."),  # not a number anyone typed in a sheet
+        ("nan", ","),
+        ("0x1A", "."),
+        ("1,5 €", ","),
     ],
 )
 def test_to_numbers_refuses_what_it_cannot_read_safely(text: str, decimal: str) -> None:
@@ -85,6 +90,11 @@ def test_to_numbers_keeps_index_and_missing() -> None:
     assert parsed.dtype == np.float64
     assert parsed.index.tolist() == [10, 11, 12]
     assert _values(parsed) == [1.5, None, None]
+
+
+def test_to_numbers_takes_plain_python_strings() -> None:
+    parsed = to_numbers(pd.Series(["1.234,5", None, "7"], dtype=object), ",")
+    assert _values(parsed) == [1234.5, None, 7.0]
 
 
 def test_detect_decimal() -> None:
