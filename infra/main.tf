@@ -53,6 +53,7 @@ locals {
     DROPSCORE_RETRAIN_TOPIC         = google_pubsub_topic.retrain.id
     DROPSCORE_ALERT_WEBHOOK         = var.alert_webhook_url
     DROPSCORE_ALERT_TOPIC           = google_pubsub_topic.alerts.id
+    DROPSCORE_SHARD_BYTES           = tostring(var.shard_bytes)
   }
 
   # Standard AWS SDK variables, only when the functions store data on S3: boto3 assumes this role

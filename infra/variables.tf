@@ -239,6 +239,17 @@ variable "max_event_age_seconds" {
   }
 }
 
+variable "shard_bytes" {
+  type        = number
+  description = "Dropped files larger than this many bytes are cleaned into shards, each scored by its own score invocation in parallel (DROPSCORE_SHARD_BYTES). Smaller shards: more parallel instances and less /tmp per clean instance; larger: fewer invocations."
+  default     = 268435456
+
+  validation {
+    condition     = var.shard_bytes >= 1048576 && var.shard_bytes <= 1073741824
+    error_message = "shard_bytes must be between 1048576 (1 MiB) and 1073741824 (1 GiB)."
+  }
+}
+
 variable "alert_webhook_url" {
   type        = string
   description = "URL receiving alert messages as a JSON POST (Google Chat, Slack or Teams incoming webhook); empty disables it (DROPSCORE_ALERT_WEBHOOK)."

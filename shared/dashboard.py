@@ -310,7 +310,8 @@ def _gather_volume(data: DashboardData, batches: pd.DataFrame, predictions: pd.D
     scored = batches[batches["status"] == "scored"] if not batches.empty else batches
     joined = performance.join_labels(predictions, labels) if not predictions.empty else predictions.assign(actual=pd.Series(dtype="Int64"))
     data.kpis = {
-        "files": int(scored["batch_key"].nunique()) if not scored.empty else 0,
+        # A big file is scored as shards, one batches row each: count the dropped files.
+        "files": int(scored["source_uri"].fillna(scored["batch_key"]).nunique()) if not scored.empty else 0,
         "rows": int(pd.to_numeric(scored["rows_scored"], errors="coerce").fillna(0).sum()) if not scored.empty else 0,
         "quarantined": int(pd.to_numeric(batches["rows_quarantined"], errors="coerce").fillna(0).sum()) if not batches.empty else 0,
         "positive_rate": float((joined["label"].astype(str) == positive).mean()) if len(joined) else None,

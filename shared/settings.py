@@ -36,9 +36,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "DROPSCORE_SHARD_BYTES": "files larger than this many bytes are cleaned into shards scored in parallel (default 268435456, 256 MiB)",
 }
 
-# DROPSCORE_SHARD_BYTES is listed here only until infra/ passes it to the functions: until then
-# the cloud uses the default, and the benchmark and tests lower it locally.
-EMBEDDED_ONLY_VARIABLES = frozenset({"DROPSCORE_HOME", "DROPSCORE_SHARD_BYTES"})
+EMBEDDED_ONLY_VARIABLES = frozenset({"DROPSCORE_HOME"})
 
 AREAS: tuple[str, ...] = ("raw", "clean", "quarantine", "predictions", "reports")
 

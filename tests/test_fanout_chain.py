@@ -94,6 +94,11 @@ def test_a_big_file_is_sharded_scored_in_any_order_and_assembled_once(champion_h
     predictions = warehouse.read("predictions")
     assert int(predictions["batch_key"].isin(fan_out["shards"]).sum()) == cleaned.rows_clean
 
+    from shared.dashboard import gather
+
+    kpis = gather(champion_home).kpis
+    assert kpis["files"] == 2 and kpis["rows"] == 2 * cleaned.rows_clean  # the sharded file and its unsharded copy
+
 
 def test_shards_scored_before_clean_finishes_are_assembled_by_clean(
     champion_home: Settings, big_months: dict[int, Path], monkeypatch: pytest.MonkeyPatch
