@@ -196,6 +196,8 @@ def clean_stream(
 ) -> CleanResult:
     store = services.store(source_uri)
     rows_in = 0
+    shards: fanout.ShardedParquet | None = None  # a big incoming file's clean rows, published as they fill
+    run = ""
     try:
         info = store.stat(source_uri)
         size = info.size
@@ -211,7 +213,6 @@ def clean_stream(
             chunks = CsvChunks(stream, max_bytes=MAX_INPUT_BYTES, block_bytes=CSV_BLOCK_BYTES)
             parquet_path = Path(scratch) / "clean.parquet"
             # A big incoming file becomes shards, scored in parallel (shared.fanout); others one object.
-            shards: fanout.ShardedParquet | None = None
             run = fanout.run_id(generation or info.generation)
             if dropped.kind == "incoming" and fanout.is_sharded(size, settings.shard_bytes):
                 (Path(scratch) / "shards").mkdir()
@@ -342,7 +343,12 @@ def clean_stream(
             return result
     except BadInputError as problem:
         # Permanent: a retry would fail the same way. Report it to the user and return.
-        return _reject(settings, dropped, source_uri, problem, rows_in=rows_in, generation=generation)
+        published = shards.shards if shards is not None else []
+        fan_out = {"run": run, "withdrawn": len(published)} if published else None
+        rejected = _reject(settings, dropped, source_uri, problem, rows_in=rows_in, generation=generation, fan_out=fan_out)
+        if published:  # rejected half way (an unclosed quote at row 800 000): take back what its shards produced
+            fanout.withdraw(settings, dropped, run, published)
+        return rejected
 
 
 def _remove_stale_outputs(settings: Settings, dropped: DroppedFile, keep: set[str | None], keep_run: str | None = None) -> None:
@@ -396,7 +402,16 @@ def _write_manifest(settings: Settings, dropped: DroppedFile, result: CleanResul
     return manifest_uri
 
 
-def _reject(settings: Settings, dropped: DroppedFile, source_uri: str, problem: BadInputError, *, rows_in: int, generation: str = "") -> CleanResult:
+def _reject(
+    settings: Settings,
+    dropped: DroppedFile,
+    source_uri: str,
+    problem: BadInputError,
+    *,
+    rows_in: int,
+    generation: str = "",
+    fan_out: dict[str, Any] | None = None,
+) -> CleanResult:
     report_uri = settings.object_uri("quarantine", dropped.report_key("json"))
     result = CleanResult(
         source_uri=source_uri,
@@ -409,6 +424,8 @@ def _reject(settings: Settings, dropped: DroppedFile, source_uri: str, problem: 
         message_en=problem.message_en,
         details={"error_code": problem.code, "generation": generation, "processed_at": datetime.now(UTC).isoformat()},
     )
+    if fan_out:
+        result.details["fan_out"] = fan_out  # the shards' scorers read this and withdraw (shared.fanout)
     store = services.store(report_uri)
     store.write_bytes(report_uri, json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"), "application/json")
     text_uri = settings.object_uri("quarantine", dropped.report_key("txt"))

@@ -109,7 +109,7 @@ class ShardScored:
 
 @dataclass
 class Assembly:
-    status: str                      # "assembled" | "waiting" | "done" (by another invocation) | "in_progress"
+    status: str                      # "assembled" | "waiting" | "done" (by another invocation) | "in_progress" | "withdrawn" (file rejected)
     predictions_uri: str | None = None
     shards_scored: int = 0
     shards: int = 0
@@ -165,6 +165,33 @@ def _record_file_row(settings: Settings, whole: DroppedFile, predictions_uri: st
         "processed_at": datetime.now(UTC),
     }
     services.warehouse(settings).write_batch("batches", pd.DataFrame([row]), batch_key=f"{predictions_uri}#file")
+
+
+def rejected_run(manifest: dict[str, Any], run: str) -> bool:
+    """Whether the clean step rejected the file of ``run`` after publishing some of its shards."""
+    fan_out = (manifest.get("details") or {}).get("fan_out") or {}
+    return manifest.get("status") == "rejected" and fan_out.get("run") == run
+
+
+def withdraw(settings: Settings, whole: DroppedFile, run: str, shard_clean_uris: list[str]) -> None:
+    """Take back what the shards of a file rejected half way produced: their warehouse rows, their
+    predictions parts and their markers. A rejected file has no predictions, not some of them.
+
+    Run by the clean step once its rejection manifest is written, and by a shard's score that
+    finds that manifest after writing (the same handshake as the assembly): whichever looks
+    last sees the other's writes, so no shard's rows survive the rejection.
+    """
+    import pandas as pd
+
+    warehouse = services.warehouse(settings)
+    for uri in shard_clean_uris:
+        for table in ("predictions", "batches"):
+            warehouse.write_batch(table, pd.DataFrame(), batch_key=uri)  # no rows: the batch's rows are deleted
+    for prefix in (settings.object_uri("predictions", f"{PARTS_FOLDER}/{whole.relative}/{run}"), _marker_uri(settings, whole, run)):
+        store = services.store(prefix)
+        for info in store.list(prefix + "/"):
+            store.delete(info.uri)
+    logger.info("withdrew %d shard(s) of rejected run %s of %s", len(shard_clean_uris), run, whole.relative)
 
 
 def shards_in_manifest(manifest: dict[str, Any], run: str) -> int | None:
@@ -325,5 +352,9 @@ def shard_scored(settings: Settings, target: PredictionsTarget, *, rows_scored: 
     """
     assert target.shard is not None
     record_scored(settings, target.shard, rows_scored=rows_scored, part_uri=target.uri, clean_uri=clean_uri)
-    count = shards_in_manifest(read_manifest(settings, target.whole), target.shard.run)
+    manifest = read_manifest(settings, target.whole)
+    if rejected_run(manifest, target.shard.run):
+        withdraw(settings, target.whole, target.shard.run, [clean_uri])
+        return Assembly("withdrawn")
+    count = shards_in_manifest(manifest, target.shard.run)
     return assemble_if_complete(settings, target.whole, target.shard.run, count, target.predictions_uri)

@@ -21,6 +21,7 @@ from shared.batch_scoring import score_object
 from shared.chain import drop_file
 from shared.claims import ClaimInProgressError
 from shared.cleaning import clean_object
+from shared.locations import DroppedFile
 from shared.settings import Settings
 from shared.storage import get_store
 from tests.conftest import SyntheticFiles
@@ -118,6 +119,53 @@ def test_shards_scored_before_clean_finishes_are_assembled_by_clean(
     cleaned = clean_object(sharded, _drop_raw(sharded, big_months[3], "rapido.csv"))
     assert cleaned.details["fan_out"]["count"] >= 3 and cleaned.details["assembly"] == "assembled"
     assert len(_read_csv(champion_home.object_uri("predictions", "rapido.predictions.csv"))) == cleaned.rows_clean
+
+
+def test_a_file_rejected_half_way_leaves_no_predictions_of_its_published_shards(
+    champion_home: Settings, big_months: dict[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shared.fanout as fanout
+    from shared.csv_reader import CsvChunks
+    from shared.errors import BadInputError
+
+    sharded = dataclasses.replace(champion_home, shard_bytes=SHARD_BYTES)
+    real_cut, real_iter = fanout.ShardedParquet.cut, CsvChunks.__iter__
+    published: list[str] = []
+
+    def cut_and_score_at_once(self) -> None:  # noqa: ANN001 - each shard is scored as soon as it lands
+        before = len(self.shards)
+        real_cut(self)
+        if len(self.shards) > before:
+            published.append(self.shards[-1])
+            assert score_object(sharded, self.shards[-1]).status == "scored"
+
+    def unreadable_after_two_shards(self):  # noqa: ANN001, ANN202 - an unclosed quote deep in the file
+        for chunk in real_iter(self):
+            if len(published) >= 2:
+                raise BadInputError("row_too_large", "Una fila ocupa demasiado.", "A row is too large.")
+            yield chunk
+
+    monkeypatch.setattr(fanout.ShardedParquet, "cut", cut_and_score_at_once)
+    monkeypatch.setattr(CsvChunks, "__iter__", unreadable_after_two_shards)
+    cleaned = clean_object(sharded, _drop_raw(sharded, big_months[3], "cortado.csv"))
+
+    assert cleaned.status == "rejected" and cleaned.details["fan_out"]["withdrawn"] == len(published) == 2
+    warehouse = services.warehouse(champion_home)
+    assert not warehouse.read("predictions")["batch_key"].isin(published).any()
+    assert not warehouse.read("batches")["batch_key"].isin(published).any()
+    predictions_area = get_store(champion_home.area_uri("predictions"))
+    assert not [info.uri for info in predictions_area.list(champion_home.area_uri("predictions")) if "cortado" in info.uri]
+    clean_area = get_store(champion_home.area_uri("clean"))
+    assert not [info.uri for info in clean_area.list(champion_home.object_uri("clean", "incoming")) if "cortado.shard-" in info.uri]
+
+    # A shard whose score writes its rows after clean withdrew the others withdraws itself.
+    late = published[0]
+    located = DroppedFile.from_clean_key(late.split("/clean/", 1)[1])
+    assert located is not None
+    target = fanout.predictions_target(sharded, located)
+    warehouse.write_batch("batches", pd.DataFrame([{"kind": "incoming", "status": "scored", "rows_scored": 1}]), batch_key=late)
+    assert fanout.shard_scored(sharded, target, rows_scored=1, clean_uri=late).status == "withdrawn"
+    assert not warehouse.read("batches")["batch_key"].isin([late]).any()
 
 
 def test_drop_and_a_new_upload_replace_the_shards(champion_home: Settings, big_months: dict[int, Path], synthetic_files: SyntheticFiles) -> None:
