@@ -23,14 +23,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import pandas as pd
 
 from shared.contract import Contract
 from shared.errors import ModelIntegrityError, ModelNotFoundError, ServiceUnavailableError
-from shared.training import TrainedModel
+
+if TYPE_CHECKING:
+    # Type hints only. LightGBM pulls scikit-learn and SciPy (70-80 MiB RSS) and shared.training pulls
+    # LightGBM: the clean step reads a champion's contract through this module and never a booster,
+    # so register() and load() import them when they run.
+    import lightgbm as lgb
+
+    from shared.training import TrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +252,7 @@ class ModelRegistry:
 
         ``attach(meta, version)`` returns text files (the model card) stored beside the metadata.
         """
+        import lightgbm as lgb
         import mlflow
         import mlflow.lightgbm
 
@@ -392,6 +399,7 @@ class ModelRegistry:
             raise ModelNotFoundError(f"model {self.model_name!r} has no version with alias {alias_or_version!r}")
         if version in self._loaded:
             return self._loaded[version]
+        import lightgbm as lgb
         import mlflow
 
         with self._translated(f"download version {version}"), tempfile.TemporaryDirectory() as scratch:

@@ -7,6 +7,7 @@ Behaviour only (no timings; bench/bench_performance.py measures them): what impo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,34 @@ def test_importing_main_loads_no_heavy_library(function: str) -> None:
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+# The model libraries the clean step must never load. SciPy is not listed: ``import mlflow`` itself
+# imports scipy.sparse (mlflow/models/utils.py), so only a registry read without MLflow would avoid it.
+MODEL_LIBRARIES = ("lightgbm", "sklearn")
+
+READ_CONTRACT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from shared.cleaning import contract_in_force
+from shared.settings import load_settings
+contract, version = contract_in_force(load_settings())
+print(json.dumps({"version": version, "fingerprint": contract.fingerprint(),
+                  "loaded": sorted(name for name in json.loads(sys.argv[2]) if name in sys.modules)}))
+"""
+
+
+def test_reading_the_champions_contract_loads_no_model_library(champion_home: Settings) -> None:
+    """The clean step needs the champion's contract, never its booster: a fresh process that reads
+    the contract from a real registry has not imported LightGBM or scikit-learn (70-80 MiB)."""
+    done = subprocess.run(
+        [sys.executable, "-c", READ_CONTRACT, str(ROOT), json.dumps(MODEL_LIBRARIES)],
+        capture_output=True, text=True, timeout=120, check=True, env={**os.environ, "DROPSCORE_HOME": str(champion_home.home)},
+    )  # fmt: skip
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    champion = services.registry(champion_home).load(CHAMPION)
+    assert (outcome["version"], outcome["fingerprint"]) == (champion.version, champion.contract.fingerprint())
+    assert outcome["loaded"] == []
 
 
 def test_the_champion_is_downloaded_once_per_instance_and_again_when_the_alias_moves(
