@@ -114,6 +114,27 @@ def clean_and_score(source: Path, name: str, *, reasons: bool, repeats: int = 1,
     return result
 
 
+def warm_clean_and_score(source: Path, name: str, repeats: int) -> dict[str, Any]:
+    """Clean, then score (reasons off) on warm instances: each process first handles a small file
+    (200 rows) untimed, as an instance that has already served an event, then the timed one."""
+    stem = name.rsplit(".", 1)[0]
+    warm_source = common.small_csv(200, "warm_up", seed=7)
+    common.place_in_raw(warm_source, "warm_up.csv")
+    parquet = common.HOME / "buckets" / "clean" / "incoming" / f"{stem}.parquet"
+    clean_runs, score_runs = [], []
+    for attempt in range(repeats):
+        bucket, key = common.place_in_raw(source, name)
+        log(f"warm clean {name} ({attempt + 1}/{repeats})")
+        cleaned = task("event", "clean", bucket, key, "--warm-up", "raw", "incoming/warm_up.csv")
+        clean_runs.append(cleaned.summary() | cleaned.last_json())
+        touch(parquet)
+        log(f"warm score {name} (reasons off, {attempt + 1}/{repeats})")
+        scored = task("event", "score", "clean", f"incoming/{stem}.parquet", "--warm-up", "clean", "incoming/warm_up.parquet", extra_env={"BENCH_NO_REASONS": "1"})
+        score_runs.append(scored.summary() | scored.last_json())
+    fastest = lambda runs: min(runs, key=lambda run: run["handler_seconds"])  # noqa: E731
+    return {"clean": fastest(clean_runs), "score": fastest(score_runs), "peak_mib": max(run["peak_mib"] for run in clean_runs + score_runs)}
+
+
 def end_to_end_seconds(run: dict[str, Any], clean: dict[str, Any] | None = None) -> float:
     clean = clean or run["clean"]
     return float(clean["wall_seconds"]) + float(run["score"]["wall_seconds"])
@@ -388,11 +409,13 @@ def build_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         ours_peak = end_to_end_peak_mib(off)
         theirs_peak = float(mlflow["predict"]["peak_mib"])
         add("peak RSS of that run (largest function) vs MLflow's", ours_peak, theirs_peak, ours_peak / theirs_peak, "ours / theirs", "<= 0.33", ours_peak / theirs_peak <= TARGET_MEMORY_SHARE, " MiB")
-        warm = float(off["clean"]["handler_seconds"]) + float(off["score"]["handler_seconds"])
-        add(
-            "same, warm instances (handler time, no process start or imports)", warm, theirs, theirs / warm, "speed-up (theirs / ours)", "(reported)", None, " s",
-            "MLflow's CLI has no warm mode: its figure always includes its process start",
-        )  # fmt: skip
+        warm_run = e2e.get("warm")
+        if warm_run:
+            warm = float(warm_run["clean"]["handler_seconds"]) + float(warm_run["score"]["handler_seconds"])
+            add(
+                "same, warm instances (each function's second event: imports, MLflow client and champion loaded)", warm, theirs, theirs / warm, "speed-up (theirs / ours)", "(reported)", None, " s",
+                f"MLflow's CLI has no warm mode: its figure always includes its process start; clean {warm_run['clean']['handler_seconds']:.2f} s + score {warm_run['score']['handler_seconds']:.2f} s",
+            )  # fmt: skip
         ours_on = end_to_end_seconds(on, off["clean"])
         add(f"clean + score {rows_count:,} rows, reasons on, vs mlflow models predict", ours_on, theirs, theirs / ours_on, "speed-up (theirs / ours)", "(reported)", None, " s")
         add(
@@ -529,6 +552,8 @@ def main() -> int:
             results["mlflow"] = mlflow_side(parquet, args.rows, Path(on["predictions"]), repeats=args.repeats)
         if "scoring" in parts:
             results["scoring"] = scoring_step(parquet)
+        if "end_to_end" in parts:  # last: it rewrites the predictions file the MLflow comparison reads
+            results["end_to_end"]["warm"] = warm_clean_and_score(source, name, args.repeats)
     if "cold_start" in parts:
         results["cold_start"] = cold_starts(repeats=args.repeats)
     if "drift" in parts:

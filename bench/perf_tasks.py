@@ -57,6 +57,13 @@ def storage_event(bucket: str, name: str, generation: str):  # noqa: ANN201 - a 
     )
 
 
+def _touch(bucket: str, name: str) -> None:
+    """A new generation of an embedded object (its mtime), so the exactly-once claims let it through."""
+    from shared.settings import load_settings
+
+    os.utime(Path(load_settings().area_uri(bucket).removeprefix("file://")) / name)
+
+
 def _local_generation(bucket: str, name: str) -> str:
     """What a finalize event carries for an object of the embedded store: its mtime in ns."""
     from shared.settings import load_settings
@@ -85,6 +92,15 @@ def task_event(args: argparse.Namespace) -> None:
 
         shared.cleaning.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
     handle = {"clean": handlers.handle_clean_event, "score": handlers.handle_score_event}[args.function]
+    warm_up_seconds = None
+    if args.warm_up:
+        # A warm instance: a small event first (imports, MLflow client, champion cached), as an
+        # instance that has already handled a file; then the timed event.
+        bucket, name = args.warm_up
+        _touch(bucket, name)
+        began = time.perf_counter()
+        handle(storage_event(bucket, name, _local_generation(bucket, name)))
+        warm_up_seconds = time.perf_counter() - began
     event = storage_event(args.bucket, args.name, _local_generation(args.bucket, args.name))
     began = time.perf_counter()
     result = handle(event) or {}
@@ -95,7 +111,7 @@ def task_event(args: argparse.Namespace) -> None:
         summary["details"] = {k: summary["details"].get(k) for k in ("fan_out", "assembly", "source_bytes") if k in summary["details"]}
     if (result.get("manifest") or {}).get("details", {}).get("assembly"):
         summary["assembly"] = result["manifest"]["details"]["assembly"]  # a shard's score: did it assemble the file?
-    _emit({"handler_seconds": seconds, "result": summary, "process_seconds": time.time() - PROCESS_STARTED})
+    _emit({"handler_seconds": seconds, "warm_up_seconds": warm_up_seconds, "result": summary, "process_seconds": time.time() - PROCESS_STARTED})
 
 
 def task_cold(args: argparse.Namespace) -> None:
@@ -291,6 +307,7 @@ def main() -> None:
     event.add_argument("function", choices=["clean", "score"])
     event.add_argument("bucket")
     event.add_argument("name")
+    event.add_argument("--warm-up", nargs=2, metavar=("BUCKET", "NAME"), help="handle this small object first, untimed: the timed event meets a warm instance")
     cold = tasks.add_parser("cold")
     cold.add_argument("function", choices=["clean", "score"])
     cold.add_argument("objects", nargs="*", help="bucket name [bucket name]: the first and second events")
