@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import logging
 import re
 from collections import Counter, deque
@@ -48,7 +49,12 @@ CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 HEADER_ROW = 1  # row numbers follow what the user sees in Excel: the header is row 1
 # Tokens people and systems use for "no value"; compared after stripping spaces.
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "sin dato", "s/d"})
-_MISSING_TOKENS_ARRAY = pa.array(sorted(MISSING_TOKENS), pa.string())
+# Every upper/lower-case spelling of the tokens ("NA", "Null", "S/D"...; 185 strings): matching
+# them as written spares lower-casing a copy of every column of every chunk.
+_MISSING_TOKENS_ARRAY = pa.array(
+    sorted({"".join(letters) for token in MISSING_TOKENS for letters in itertools.product(*({c.lower(), c.upper()} for c in token))}),
+    pa.string(),
+)
 # Magic numbers of files people save instead of CSV: (prefix, what it is).
 _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", ".xlsx"),
@@ -300,7 +306,7 @@ def _normalize_table(table: pa.Table) -> pa.Table:
     columns = []
     for column in table.columns:
         stripped = pc.utf8_trim_whitespace(column)
-        missing = pc.is_in(pc.utf8_lower(stripped), value_set=_MISSING_TOKENS_ARRAY)
+        missing = pc.is_in(stripped, value_set=_MISSING_TOKENS_ARRAY)
         columns.append(pc.if_else(missing, pa.scalar(None, pa.string()), stripped))
     return pa.table(columns, names=table.column_names)
 
