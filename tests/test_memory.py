@@ -1,8 +1,14 @@
 """Memory regression: clean and score stream, so a function's peak memory does not follow the file.
 
-A generous bound on a 60 000-row file, each step in its own process as a function instance runs
-it (about 410 and 560 MiB here). Before streaming (issue 8) the score step kept every prediction
-and the clean step parsed 16 MiB blocks (about 450 MiB of working memory each).
+Each step runs on a 60 000-row file in its own process, as a function instance runs it. The clean
+step has a generous bound (about 340 MiB here). Before streaming (issue 8) the score step kept every
+prediction and the clean step parsed 16 MiB blocks (about 450 MiB of working memory each).
+
+The score step is held to the issue's target itself, 512 MiB for any file (about 460 MiB here, and
+as much on 200 000 and 1 000 000 rows): its memory is the imports, the MLflow client and the model,
+then one batch's working set and DuckDB's capped replace at the end, none of which follows the file.
+A heavier import, a batch's frames kept alive past it, or the warehouse write losing its cap shows
+up here. tests/test_memory_streaming.py checks the Parquet reading itself, and
 bench/bench_performance.py measures the 1 000 000-row case.
 """
 
@@ -19,6 +25,7 @@ from shared.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 60_000
 BOUND_MIB = 700
+SCORE_BOUND_MIB = 512  # issue 8's target for a 1 000 000-row file
 
 STEP = """
 import json, sys
@@ -46,7 +53,7 @@ def _run(step: str, settings: Settings) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_clean_and_score_of_a_big_file_stay_under_a_generous_bound(champion_home: Settings) -> None:
+def test_clean_and_score_of_a_big_file_stay_under_their_bounds(champion_home: Settings) -> None:
     from shared import synthetic
 
     raw = Path(champion_home.area_uri("raw").removeprefix("file://")) / "incoming" / "memoria.csv"
@@ -58,4 +65,4 @@ def test_clean_and_score_of_a_big_file_stay_under_a_generous_bound(champion_home
 
     assert cleaned["status"] == "clean" and scored["status"] == "scored" and scored["rows"] == cleaned["rows"] > 0.9 * ROWS
     assert cleaned["peak_mib"] < BOUND_MIB, cleaned
-    assert scored["peak_mib"] < BOUND_MIB, scored
+    assert scored["peak_mib"] < SCORE_BOUND_MIB, scored
