@@ -11,13 +11,14 @@ that scores the last shard assembles the file.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -100,13 +101,11 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
     scored_at = datetime.now(UTC)
     warehouse = services.warehouse(settings)
     # Keyed on the clean object: a duplicate or retried event replaces, never duplicates.
-    with tempfile.TemporaryDirectory(prefix="dropscore-score-") as scratch, batch_writer(warehouse, "predictions", clean_uri) as rows_out:
-        csv_path = Path(scratch) / "predictions.csv"
+    with batch_writer(warehouse, "predictions", clean_uri) as rows_out:
         rows_scored = _write_predictions(
-            settings, clean_uri, csv_path, rows_out, model=model, challenger=challenger, header=target.header,
+            settings, clean_uri, target.uri, rows_out, model=model, challenger=challenger, header=target.header,
             details=details, source_uri=source_uri, scored_at=scored_at,
         )
-        services.store(target.uri).upload_file(target.uri, csv_path, "text/csv")
     if target.shard is None:
         counts = {k: manifest.get(k) for k in ("rows_in", "rows_clean", "rows_quarantined")}
     else:
@@ -144,7 +143,7 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
 def _write_predictions(
     settings: Settings,
     clean_uri: str,
-    csv_path: Path,
+    output_uri: str,
     rows_out: BatchWriter,
     *,
     model: LoadedModel,
@@ -154,8 +153,12 @@ def _write_predictions(
     source_uri: str,
     scored_at: datetime,
 ) -> int:
-    """Score the clean object a batch at a time into the predictions CSV at ``csv_path`` and the
+    """Score the clean object a batch at a time into the predictions CSV at ``output_uri`` and the
     warehouse writer; returns the rows scored.
+
+    The CSV streams to the store as it is written (``open_write``: a resumable upload on GCS, a
+    multipart upload on S3), never staged in /tmp, which counts against a function's memory: a
+    million rows with reasons make a 105 MB file. It appears whole, or not at all if scoring fails.
 
     A function of its own so that what the reading holds (the Parquet footer, the last window of row
     groups, the last batch's frames) is gone when it returns, before the warehouse replace that ends
@@ -166,7 +169,11 @@ def _write_predictions(
     rows_scored = 0
     # The contract's locale, else the way the user sent it (delimiter, decimal mark); UTF-8 with BOM for
     # Excel. A shard's part carries the BOM and header only if it comes first in the assembled file.
-    with streamed_parquet(clean_uri) as parquet, open(csv_path, "w", encoding="utf-8-sig" if header else "utf-8", newline="") as handle:
+    with (
+        streamed_parquet(clean_uri) as parquet,
+        services.store(output_uri).open_write(output_uri, "text/csv") as stream,
+        _text_over(stream, "utf-8-sig" if header else "utf-8") as handle,
+    ):
         writer = csv.writer(handle, delimiter=delimiter)
         columns = prediction_columns_for(model) + extra_output_columns(model.contract, details, parquet.schema_arrow.names)
         if header:
@@ -194,3 +201,14 @@ def _write_predictions(
             # once a batch costs well under a millisecond.
             pa.default_memory_pool().release_unused()
     return rows_scored
+
+
+@contextmanager
+def _text_over(stream: BinaryIO, encoding: str) -> Iterator[io.TextIOWrapper]:
+    """Text written to a store's write stream. Detached (after a flush) on the way out, never
+    closed: whether the object is finished or dropped is the stream's own ``with`` block's call."""
+    handle = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        yield handle
+    finally:
+        handle.detach()

@@ -18,6 +18,7 @@ faults that may pass -> :class:`TransientError`, an endpoint that refuses connec
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -57,6 +58,9 @@ S3_BUFFER_PART_BYTES = 8 * 1024 * 1024
 # GCS BlobReader fetches this much per ranged request (its default, 40 MiB, is a big
 # share of a small function's memory cap). Must be a multiple of 256 KiB.
 GCS_READ_CHUNK_BYTES = 8 * 1024 * 1024
+# What a streamed write (open_write) holds in memory before it sends a piece: GCS resumable
+# chunks must be a multiple of 256 KiB, S3 multipart parts at least 5 MiB (but the last).
+WRITE_CHUNK_BYTES = 8 * 1024 * 1024
 
 DEFAULT_GCS_TIMEOUT_SECONDS = 60.0
 # With a local emulator, "connection refused" means "not started": say so in seconds,
@@ -92,6 +96,13 @@ class ObjectStore(Protocol):
     def upload_file(
         self, uri: str, local_path: Path, content_type: str = "application/octet-stream"
     ) -> None: ...
+
+    def open_write(self, uri: str, content_type: str = "application/octet-stream") -> contextlib.AbstractContextManager[BinaryIO]:
+        """A binary stream whose bytes become the object at ``uri``, atomically, when the ``with``
+        block ends without an exception; with one, nothing is written. Memory holds one piece
+        (:data:`WRITE_CHUNK_BYTES`), local disk nothing: a function's /tmp counts against its memory.
+        """
+        ...
 
     def create_if_absent(self, uri: str, data: bytes) -> bool: ...
 
@@ -331,6 +342,25 @@ class LocalObjectStore:
         with open(local_path, "rb") as source:
             self._replace_with(uri, lambda handle: shutil.copyfileobj(source, handle, 1024 * 1024))
 
+    @contextmanager
+    def open_write(self, uri: str, content_type: str = "application/octet-stream") -> Iterator[BinaryIO]:
+        # The temp file beside the target is the object being written; renamed into place at the end.
+        target = self._path(uri)
+        with self._errors(uri):
+            temp = self._write_temp(target, lambda handle: None)
+            handle = open(temp, "r+b")  # noqa: SIM115 - closed below, before the rename
+        try:
+            with handle:
+                yield cast(BinaryIO, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            with self._errors(uri):
+                self._advance_mtime(temp, target)
+                os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
     def create_if_absent(self, uri: str, data: bytes) -> bool:
         target = self._path(uri)
         with self._errors(uri):
@@ -523,6 +553,17 @@ class GcsObjectStore(_VendorStore):
         with self._errors(uri):
             self._blob(uri).upload_from_filename(str(local_path), content_type=content_type, **self._calls())
 
+    @contextmanager
+    def open_write(self, uri: str, content_type: str = "application/octet-stream") -> Iterator[BinaryIO]:
+        # A resumable upload, a chunk at a time: the object is finalized by close(); the writer
+        # cancels the upload when the block raises, so no partial object ever appears.
+        with self._errors(uri):
+            writer = self._blob(uri).open(
+                "wb", chunk_size=WRITE_CHUNK_BYTES, content_type=content_type, ignore_flush=True, retry=self._retry
+            )
+            with writer:
+                yield cast(BinaryIO, writer)
+
     def create_if_absent(self, uri: str, data: bytes) -> bool:
         from google.api_core.exceptions import PreconditionFailed
 
@@ -692,6 +733,53 @@ class _S3SeekableBody:
             self._body = None
 
 
+class _S3PartWriter(io.RawIOBase):
+    """Bytes sent to S3 a part at a time (multipart upload): the object appears only when
+    :meth:`complete` completes the upload; :meth:`abort` drops the parts. A body smaller than one
+    part is a plain PUT."""
+
+    def __init__(self, client: Any, bucket: str, key: str, content_type: str) -> None:
+        self.client, self.bucket, self.key, self.content_type = client, bucket, key, content_type
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._buffer += data
+        while len(self._buffer) >= WRITE_CHUNK_BYTES:
+            self._send(bytes(self._buffer[:WRITE_CHUNK_BYTES]))
+            del self._buffer[:WRITE_CHUNK_BYTES]
+        return len(data)
+
+    def _send(self, part: bytes) -> None:
+        if self._upload_id is None:
+            started = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
+            self._upload_id = started["UploadId"]
+        number = len(self._parts) + 1
+        sent = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=part)
+        self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+
+    def complete(self) -> None:
+        if self._upload_id is None:
+            self.client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer), ContentType=self.content_type)
+        else:
+            if self._buffer:
+                self._send(bytes(self._buffer))
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+            )
+        self._buffer = bytearray()
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            with contextlib.suppress(Exception):  # best effort: a lifecycle rule reaps what is left
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+        self._buffer = bytearray()
+
+
 class S3ObjectStore(_VendorStore):
     """Amazon S3 (or any S3-compatible endpoint named by AWS_ENDPOINT_URL). PUTs are atomic."""
 
@@ -761,6 +849,18 @@ class S3ObjectStore(_VendorStore):
         with self._errors(uri):
             # Large files go multipart; the object still appears only when the upload completes.
             self.client.upload_file(str(local_path), bucket, key, ExtraArgs={"ContentType": content_type})
+
+    @contextmanager
+    def open_write(self, uri: str, content_type: str = "application/octet-stream") -> Iterator[BinaryIO]:
+        bucket, key = _object_key(uri, "s3")
+        writer = _S3PartWriter(self.client, bucket, key, content_type)
+        with self._errors(uri):
+            try:
+                yield cast(BinaryIO, writer)
+                writer.complete()
+            except BaseException:
+                writer.abort()
+                raise
 
     def create_if_absent(self, uri: str, data: bytes) -> bool:
         from botocore.exceptions import ClientError

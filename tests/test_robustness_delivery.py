@@ -8,6 +8,7 @@ the outcome is one set of outputs, no duplicate warehouse rows, and no half-writ
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import threading
@@ -238,6 +239,14 @@ class FlakyStores:
             def upload_file(self, uri, local_path, content_type="application/octet-stream"):
                 self._maybe_fail(uri)
                 return self._store.upload_file(uri, local_path, content_type)
+
+            @contextlib.contextmanager
+            def open_write(self, uri, content_type="application/octet-stream"):
+                with self._store.open_write(uri, content_type) as stream:
+                    if not outer.failed and uri.endswith(outer.fails_on):
+                        stream.write(b"the first rows")  # the connection drops with the object half sent
+                    self._maybe_fail(uri)
+                    yield stream
 
         monkeypatch.setattr(services, "store", lambda uri: Flaky(real_store(uri)))
 

@@ -25,6 +25,7 @@ from shared.errors import (
 )
 from shared.storage import (
     TEMP_PREFIX,
+    WRITE_CHUNK_BYTES,
     GcsObjectStore,
     LocalObjectStore,
     ObjectStore,
@@ -113,6 +114,31 @@ def test_upload_file_round_trip(store: ObjectStore, root_uri: str, tmp_path: Pat
     store.upload_file(uri, local)
 
     assert store.read_bytes(uri) == local.read_bytes()
+
+
+@pytest.mark.parametrize("size", [0, 1000, 2 * WRITE_CHUNK_BYTES + 12_345], ids=["empty", "small", "several pieces"])
+def test_open_write_streams_an_object_that_appears_whole(store: ObjectStore, root_uri: str, size: int) -> None:
+    uri = f"{root_uri}/predictions/grande.predictions.csv"
+    body = payload(size)
+    with store.open_write(uri, "text/csv") as stream:
+        for start in range(0, len(body), 1_000_003):  # pieces that straddle the store's own
+            stream.write(body[start : start + 1_000_003])
+        if size:
+            assert not store.exists(uri), "nothing is visible before the block ends"
+    assert store.read_bytes(uri) == body
+    with store.open_write(uri) as stream:
+        stream.write(b"short")
+    assert store.read_bytes(uri) == b"short"  # a rewrite replaces the whole object
+
+
+def test_open_write_that_fails_leaves_the_previous_object(store: ObjectStore, root_uri: str) -> None:
+    uri = f"{root_uri}/predictions/mes.predictions.csv"
+    store.write_bytes(uri, b"the good version")
+    with pytest.raises(RuntimeError, match="scoring failed"), store.open_write(uri) as stream:
+        stream.write(payload(WRITE_CHUNK_BYTES + 10))  # a piece already sent
+        raise RuntimeError("scoring failed")
+    assert store.read_bytes(uri) == b"the good version"
+    assert [info.uri for info in store.list(f"{root_uri}/predictions")] == [uri]
 
 
 def test_upload_of_a_missing_local_file_is_the_callers_error(
