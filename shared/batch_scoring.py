@@ -11,14 +11,11 @@ that scores the last shard assembles the file.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -31,6 +28,7 @@ from shared.csv_output import (
     header_row,
     output_date_format,
     predictions_dialect,
+    text_writer,
 )
 from shared.errors import ObjectNotFoundError
 from shared.lifecycle import load_model
@@ -172,7 +170,7 @@ def _write_predictions(
     with (
         streamed_parquet(clean_uri) as parquet,
         services.store(output_uri).open_write(output_uri, "text/csv") as stream,
-        _text_over(stream, "utf-8-sig" if header else "utf-8") as handle,
+        text_writer(stream, "utf-8-sig" if header else "utf-8") as handle,
     ):
         writer = csv.writer(handle, delimiter=delimiter)
         columns = prediction_columns_for(model) + extra_output_columns(model.contract, details, parquet.schema_arrow.names)
@@ -202,13 +200,3 @@ def _write_predictions(
             pa.default_memory_pool().release_unused()
     return rows_scored
 
-
-@contextmanager
-def _text_over(stream: BinaryIO, encoding: str) -> Iterator[io.TextIOWrapper]:
-    """Text written to a store's write stream. Detached (after a flush) on the way out, never
-    closed: whether the object is finished or dropped is the stream's own ``with`` block's call."""
-    handle = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    try:
-        yield handle
-    finally:
-        handle.detach()

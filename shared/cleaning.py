@@ -18,21 +18,19 @@ delivered (:mod:`shared.claims`). Personal columns leave as keyed-hash tokens
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import tempfile
+import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from shared import fanout, services
 from shared.claims import exactly_once
+from shared.clean_outputs import CleanOutputs
 from shared.contract import Contract
 from shared.csv_output import SOURCE_ROW_COLUMN
 from shared.csv_reader import CsvChunks, too_large
@@ -43,8 +41,14 @@ from shared.parsing import detect_decimal_with_source
 from shared.pii import PiiHasher, PiiKeyError
 from shared.registry import CHAMPION
 from shared.settings import Settings
-from shared.spreadsheet_safety import neutralize_frame, neutralize_row
-from shared.validation import HEADER_ROW, QUARANTINE_COLUMNS, ChunkValidator, expected_columns, map_header
+from shared.validation import (
+    HEADER_ROW,
+    QUARANTINE_COLUMNS,
+    ChunkValidator,
+    HeaderMapping,
+    expected_columns,
+    map_header,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -209,20 +213,16 @@ def clean_stream(
         hasher = _pii_hasher(settings, contract, dropped.kind)
         if size > MAX_INPUT_BYTES:
             raise too_large(MAX_INPUT_BYTES)
-        with store.open_read(source_uri) as stream, tempfile.TemporaryDirectory(prefix="dropscore-clean-") as scratch:
+        with store.open_read(source_uri) as stream:
             chunks = CsvChunks(stream, max_bytes=MAX_INPUT_BYTES, block_bytes=CSV_BLOCK_BYTES)
-            parquet_path = Path(scratch) / "clean.parquet"
+            # Outputs stream to the store as they are written; none is staged in /tmp (shared.clean_outputs).
+            outputs = CleanOutputs(settings.object_uri("clean", dropped.clean_key()), settings.object_uri("quarantine", dropped.quarantine_key()))
             # A big incoming file becomes shards, scored in parallel (shared.fanout); others one object.
             run = fanout.run_id(generation or info.generation)
             if dropped.kind == "incoming" and fanout.is_sharded(size, settings.shard_bytes):
-                (Path(scratch) / "shards").mkdir()
-                shards = fanout.ShardedParquet(settings, dropped, run, Path(scratch) / "shards")
+                shards = fanout.ShardedParquet(settings, dropped, run)
             shard_rows = 0  # rows per shard: set from the first chunk
-            quarantine_path = Path(scratch) / "quarantine.csv"
             validator: ChunkValidator | None = None
-            writer: pq.ParquetWriter | None = None
-            quarantine_writer = None
-            quarantine_file = None
             quarantine_columns: list[str] = []
             rows_clean = rows_quarantined = unknown_categories = 0
             decimal, decimal_source = contract.decimal, "contract"
@@ -248,92 +248,48 @@ def clean_stream(
                     if len(result.clean):
                         # Each clean row keeps its Excel row: with a hashed id, that is how people find it again.
                         clean = result.clean.assign(**{SOURCE_ROW_COLUMN: result.clean_row_numbers})
+                        table = pa.Table.from_pandas(clean, schema=outputs.schema or arrow_schema(contract, list(clean.columns)), preserve_index=False)
                         if shards is not None:
                             if shards.before_first_upload is None:
                                 shards.before_first_upload = _shard_manifest_writer(
                                     settings, dropped, source_uri, run, chunks, decimal, out_delimiter, out_decimal, mapping, contract, contract_version, generation
                                 )
-                            shards.write(pa.Table.from_pandas(clean, schema=arrow_schema(contract, list(clean.columns)), preserve_index=False))
+                            shards.write(table)
                         else:
-                            if writer is None:
-                                schema = arrow_schema(contract, list(clean.columns))
-                                writer = pq.ParquetWriter(parquet_path, schema, compression="zstd")
-                            writer.write_table(pa.Table.from_pandas(clean, schema=writer.schema, preserve_index=False))
+                            outputs.write_clean(table)
                         rows_clean += len(result.clean)
                     if shards is not None and shards.rows_in_shard >= shard_rows:
-                        shards.cut()  # this shard holds its share of the source: upload it, start the next
+                        shards.cut()  # this shard holds its share of the source: it appears, the next one starts
                     if len(result.quarantine):
-                        if quarantine_writer is None:
-                            quarantine_file = open(quarantine_path, "w", encoding="utf-8-sig", newline="")
-                            quarantine_writer = csv.writer(quarantine_file, delimiter=out_delimiter)
-                            quarantine_writer.writerow(neutralize_row(quarantine_columns))
-                        rows = neutralize_frame(result.quarantine.reindex(columns=quarantine_columns))
-                        quarantine_writer.writerows(rows.astype(object).where(rows.notna(), "").itertuples(index=False))
+                        outputs.write_quarantine(result.quarantine, quarantine_columns, out_delimiter)
                         rows_quarantined += len(result.quarantine)
-            except BaseException:
                 if shards is not None:
-                    shards.abort()
+                    shards.close()  # the last, partly filled shard
+                if mapping is None or validator is None:
+                    spanish, english = both("no_rows")
+                    raise BadInputError("no_rows", spanish, english)
+                if rows_in != rows_clean + rows_quarantined:  # the accounting invariant: nothing is lost
+                    raise RuntimeError(f"{source_uri}: {rows_in} rows in but {rows_clean} clean + {rows_quarantined} quarantined")
+                if rows_quarantined != sum(validator.error_counts.values()):
+                    raise RuntimeError(f"{source_uri}: {rows_quarantined} rows quarantined but {sum(validator.error_counts.values())} reasons")
+                clean_uri = outputs.clean_uri if rows_clean and shards is None else None
+                # Quarantine first, clean last: the clean object's appearance is what triggers scoring.
+                quarantine_uri = outputs.publish_quarantine()
+                result = _clean_result(
+                    dropped, source_uri, contract, contract_version, generation, chunks, mapping, validator,
+                    rows_in=rows_in, rows_clean=rows_clean, rows_quarantined=rows_quarantined, clean_uri=clean_uri,
+                    quarantine_uri=quarantine_uri, decimal=decimal, decimal_source=decimal_source, out_delimiter=out_delimiter,
+                    out_decimal=out_decimal, unknown_categories=unknown_categories,
+                )
+                if shards is not None:
+                    result.details["fan_out"] = {"run": run, "count": len(shards.shards), "shards": shards.shards, "rows": shards.rows, "shard_bytes": settings.shard_bytes}
+                result.manifest_uri = _write_manifest(settings, dropped, result)
+                outputs.publish_clean()
+            except BaseException:
+                outputs.discard(*sys.exc_info())
+                if shards is not None:
+                    shards.abort(*sys.exc_info())
                 raise
-            finally:
-                if writer is not None:
-                    writer.close()
-                if quarantine_file is not None:
-                    quarantine_file.close()
-            if shards is not None:
-                shards.close()  # the last, partly filled shard
-            if mapping is None or validator is None:
-                spanish, english = both("no_rows")
-                raise BadInputError("no_rows", spanish, english)
-            if rows_in != rows_clean + rows_quarantined:  # the accounting invariant: nothing is lost
-                raise RuntimeError(f"{source_uri}: {rows_in} rows in but {rows_clean} clean + {rows_quarantined} quarantined")
-            if rows_quarantined != sum(validator.error_counts.values()):
-                raise RuntimeError(f"{source_uri}: {rows_quarantined} rows quarantined but {sum(validator.error_counts.values())} reasons")
-            clean_uri = settings.object_uri("clean", dropped.clean_key()) if rows_clean and shards is None else None
-            quarantine_uri = settings.object_uri("quarantine", dropped.quarantine_key()) if rows_quarantined else None
-            # Quarantine first, clean last: writing the clean object is what triggers scoring.
-            if quarantine_uri:
-                services.store(quarantine_uri).upload_file(quarantine_uri, quarantine_path, "text/csv")
-            result = CleanResult(
-                source_uri=source_uri,
-                kind=dropped.kind,
-                status="clean",
-                rows_in=rows_in,
-                rows_clean=rows_clean,
-                rows_quarantined=rows_quarantined,
-                clean_uri=clean_uri,
-                quarantine_uri=quarantine_uri,
-                details={
-                    "generation": generation,
-                    "encoding": chunks.dialect.encoding,
-                    "delimiter": chunks.dialect.delimiter,
-                    "decimal": decimal,
-                    "decimal_source": decimal_source,
-                    "locale": contract.locale,
-                    "output_delimiter": out_delimiter,
-                    "output_decimal": out_decimal,
-                    "excel_sep_line": chunks.dialect.excel_sep_line,
-                    "source_bytes": chunks.bytes_read,
-                    "renamed_columns": mapping.renamed,
-                    "extra_columns": [c for c in mapping.extra if c not in contract.passthrough],
-                    "extra_columns_policy": contract.extra_columns,
-                    "passthrough_extra_columns": mapping.extra if contract.extra_columns == "passthrough" else [],
-                    "missing_optional_columns": mapping.missing_optional,
-                    "unknown_categories": unknown_categories,
-                    "quarantine_reasons": dict(sorted(validator.error_counts.items())),
-                    "rows_trimmed": chunks.rows_trimmed,
-                    "repaired_identifiers": {
-                        column: {"count": len(rows), "rows": rows[:REPORTED_ROWS]} for column, rows in validator.repaired.items()
-                    },
-                    "personal_columns": [c for c in contract.personal_columns if c in mapping.expected or c in contract.passthrough],
-                    "contract_version": contract_version,
-                    "processed_at": datetime.now(UTC).isoformat(),
-                },
-            )
-            if shards is not None:
-                result.details["fan_out"] = {"run": run, "count": len(shards.shards), "shards": shards.shards, "rows": shards.rows, "shard_bytes": settings.shard_bytes}
-            result.manifest_uri = _write_manifest(settings, dropped, result)
-            if clean_uri:
-                services.store(clean_uri).upload_file(clean_uri, parquet_path, "application/vnd.apache.parquet")
             _remove_stale_outputs(settings, dropped, keep={clean_uri, quarantine_uri}, keep_run=run if shards is not None else None)
             if shards is not None and shards.shards:
                 # Every shard may have been scored before this manifest said how many there are.
@@ -349,6 +305,67 @@ def clean_stream(
         if published:  # rejected half way (an unclosed quote at row 800 000): take back what its shards produced
             fanout.withdraw(settings, dropped, run, published)
         return rejected
+
+
+
+def _clean_result(
+    dropped: DroppedFile,
+    source_uri: str,
+    contract: Contract,
+    contract_version: str | None,
+    generation: str,
+    chunks: CsvChunks,
+    mapping: HeaderMapping,
+    validator: ChunkValidator,
+    *,
+    rows_in: int,
+    rows_clean: int,
+    rows_quarantined: int,
+    clean_uri: str | None,
+    quarantine_uri: str | None,
+    decimal: str,
+    decimal_source: str,
+    out_delimiter: str,
+    out_decimal: str,
+    unknown_categories: int,
+) -> CleanResult:
+    """What the manifest says of a cleaned file: counts, dialect, what was renamed, repaired or quarantined."""
+    return CleanResult(
+        source_uri=source_uri,
+        kind=dropped.kind,
+        status="clean",
+        rows_in=rows_in,
+        rows_clean=rows_clean,
+        rows_quarantined=rows_quarantined,
+        clean_uri=clean_uri,
+        quarantine_uri=quarantine_uri,
+        details={
+            "generation": generation,
+            "encoding": chunks.dialect.encoding,
+            "delimiter": chunks.dialect.delimiter,
+            "decimal": decimal,
+            "decimal_source": decimal_source,
+            "locale": contract.locale,
+            "output_delimiter": out_delimiter,
+            "output_decimal": out_decimal,
+            "excel_sep_line": chunks.dialect.excel_sep_line,
+            "source_bytes": chunks.bytes_read,
+            "renamed_columns": mapping.renamed,
+            "extra_columns": [c for c in mapping.extra if c not in contract.passthrough],
+            "extra_columns_policy": contract.extra_columns,
+            "passthrough_extra_columns": mapping.extra if contract.extra_columns == "passthrough" else [],
+            "missing_optional_columns": mapping.missing_optional,
+            "unknown_categories": unknown_categories,
+            "quarantine_reasons": dict(sorted(validator.error_counts.items())),
+            "rows_trimmed": chunks.rows_trimmed,
+            "repaired_identifiers": {
+                column: {"count": len(rows), "rows": rows[:REPORTED_ROWS]} for column, rows in validator.repaired.items()
+            },
+            "personal_columns": [c for c in contract.personal_columns if c in mapping.expected or c in contract.passthrough],
+            "contract_version": contract_version,
+            "processed_at": datetime.now(UTC).isoformat(),
+        },
+    )
 
 
 def _remove_stale_outputs(settings: Settings, dropped: DroppedFile, keep: set[str | None], keep_run: str | None = None) -> None:

@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,20 @@ from shared.spreadsheet_safety import neutralize_frame, neutralize_row
 SOURCE_ROW_COLUMN = "_source_row"      # in the clean Parquet (shared.cleaning)
 SOURCE_ROW_OUTPUT = "source_row"       # in the predictions CSV
 FLOAT_DIGITS = 6
+
+
+@contextmanager
+def text_writer(stream: BinaryIO, encoding: str = "utf-8-sig") -> Iterator[io.TextIOWrapper]:
+    """Text (for ``csv.writer``) written to a store's write stream (``ObjectStore.open_write``).
+
+    Detached after a flush on the way out, never closed: whether the object is finished or
+    dropped is the call of the stream's own ``with`` block.
+    """
+    handle = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        yield handle
+    finally:
+        handle.detach()
 
 
 def predictions_dialect(details: Mapping[str, Any]) -> tuple[str, str]:

@@ -23,6 +23,7 @@ that started it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -241,23 +242,25 @@ def assemble_if_complete(settings: Settings, whole: DroppedFile, run: str, count
 
 class ShardedParquet:
     """The clean rows of a big file as shards: the caller :meth:`write` s chunks and :meth:`cut` s
-    when a shard holds enough of the source; each shard is uploaded at once, so local disk
-    (``/tmp``, which counts against a function's memory) holds one shard at most, and scoring
-    starts while clean goes on.
+    when a shard holds enough of the source. Each shard streams to the store as it is written
+    (nothing in ``/tmp``, which counts against a function's memory) and appears when it is cut,
+    so scoring starts while clean goes on.
 
     ``before_first_upload`` runs once, before the first shard appears (the clean step writes a
     preliminary manifest there: the shards' scorers read the file's dialect from it).
     """
 
-    def __init__(self, settings: Settings, whole: DroppedFile, run: str, scratch: Any, *, before_first_upload: Any = None) -> None:
+    def __init__(self, settings: Settings, whole: DroppedFile, run: str, *, before_first_upload: Any = None) -> None:
         self.settings, self.whole, self.run = settings, whole, run
-        self.scratch = scratch
         self.shards: list[str] = []
         self.rows: list[int] = []
         self.before_first_upload = before_first_upload
         self._writer: Any = None
-        self._path: Any = None
+        self._upload = contextlib.ExitStack()  # the current shard's streamed upload (ObjectStore.open_write)
         self.rows_in_shard = 0
+
+    def _uri(self) -> str:
+        return self.settings.object_uri("clean", Shard(self.whole, self.run, len(self.shards)).clean_key())
 
     def write(self, table: Any) -> None:
         """Append a pyarrow Table of clean rows to the current shard."""
@@ -266,36 +269,38 @@ class ShardedParquet:
         if not table.num_rows:
             return
         if self._writer is None:
-            self._path = self.scratch / f"shard-{len(self.shards):05d}.parquet"
-            self._writer = pq.ParquetWriter(self._path, table.schema, compression="zstd")
+            uri = self._uri()
+            stream = self._upload.enter_context(services.store(uri).open_write(uri, "application/vnd.apache.parquet"))
+            self._writer = pq.ParquetWriter(stream, table.schema, compression="zstd")
         self._writer.write_table(table)
         self.rows_in_shard += table.num_rows
 
     def cut(self) -> None:
-        """Finish the current shard (if it holds rows) and upload it; the next write starts another."""
+        """Finish the current shard (if it holds rows): it appears, and the next write starts another."""
         if self._writer is None:
             return
-        self._writer.close()
+        self._writer.close()  # the footer, still into the upload
         self._writer = None
-        if not self.rows_in_shard:
-            return
         if self.before_first_upload is not None and not self.shards:
             self.before_first_upload()
-        uri = self.settings.object_uri("clean", Shard(self.whole, self.run, len(self.shards)).clean_key())
-        services.store(uri).upload_file(uri, self._path, "application/vnd.apache.parquet")
-        self._path.unlink(missing_ok=True)
+        uri = self._uri()
+        self._upload.close()  # the shard appears whole: its finalize event starts its score
         self.shards.append(uri)
         self.rows.append(self.rows_in_shard)
         self.rows_in_shard = 0
 
     def close(self) -> None:
-        """Upload the last shard."""
+        """Finish the last shard."""
         self.cut()
 
-    def abort(self) -> None:
+    def abort(self, exc_type: Any = None, exc: BaseException | None = None, traceback: Any = None) -> None:
+        """Drop the shard being written (shards already finished stay: the caller deals with them)."""
         if self._writer is not None:
-            self._writer.close()
+            with contextlib.suppress(Exception):  # the upload may be what failed
+                self._writer.close()
             self._writer = None
+        self._upload.__exit__(exc_type or RuntimeError, exc or RuntimeError("shard aborted"), traceback)
+        self.rows_in_shard = 0
 
 
 def stale_shards(settings: Settings, whole: DroppedFile, keep_run: str | None) -> list[str]:

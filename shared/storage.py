@@ -743,12 +743,17 @@ class _S3PartWriter(io.RawIOBase):
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
+        self._written = 0
 
     def writable(self) -> bool:
         return True
 
+    def tell(self) -> int:  # writers such as Parquet's ask where they are
+        return self._written
+
     def write(self, data: Any) -> int:
         self._buffer += data
+        self._written += len(data)
         while len(self._buffer) >= WRITE_CHUNK_BYTES:
             self._send(bytes(self._buffer[:WRITE_CHUNK_BYTES]))
             del self._buffer[:WRITE_CHUNK_BYTES]

@@ -124,21 +124,24 @@ def test_runs_of_two_uploads_do_not_mix(home: Settings) -> None:
     assert _shard_done(home, second, 1, 2, parts[1]).status == "waiting"  # shard 1 of another upload
 
 
-def test_sharded_parquet_uploads_each_shard_as_it_fills(home: Settings, tmp_path) -> None:  # noqa: ANN001
+def _shard_objects(settings: Settings) -> list[str]:
+    clean_area = settings.area_uri("clean")
+    return [info.uri for info in services.store(clean_area).list(clean_area) if ".shard-" in info.uri]
+
+
+def test_sharded_parquet_publishes_each_shard_when_it_is_cut(home: Settings) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     run = fanout.run_id("upload-9")
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
     manifest_written: list[int] = []
-    output = fanout.ShardedParquet(home, WHOLE, run, scratch, before_first_upload=lambda: manifest_written.append(len(output.shards)))
+    output = fanout.ShardedParquet(home, WHOLE, run, before_first_upload=lambda: manifest_written.append(len(output.shards)))
     output.cut()  # nothing written yet: no empty shard
     for start, size, cut in ((0, 3, False), (3, 2, True), (5, 4, True), (9, 3, False)):
         output.write(pa.table({"n": list(range(start, start + size))}))
+        assert len(_shard_objects(home)) == len(output.shards)  # the shard being written is not visible yet
         if cut:
             output.cut()
-        assert len(list(scratch.iterdir())) <= 1  # one shard on local disk at most
     output.close()
     output.close()
     assert output.rows == [5, 4, 3] and manifest_written == [0]
@@ -152,6 +155,17 @@ def test_sharded_parquet_uploads_each_shard_as_it_fills(home: Settings, tmp_path
     other_file = home.object_uri("clean", Shard(DroppedFile("incoming", "2026-01/ventas2"), run, 0).clean_key())
     services.store(other_file).write_bytes(other_file, b"another file")
     assert fanout.stale_shards(home, WHOLE, keep_run=run) == [older_uri]
+
+
+def test_an_aborted_shard_never_appears(home: Settings) -> None:
+    import pyarrow as pa
+
+    output = fanout.ShardedParquet(home, WHOLE, fanout.run_id("upload-10"))
+    output.write(pa.table({"n": [1, 2]}))
+    output.cut()
+    output.write(pa.table({"n": [3]}))
+    output.abort()  # clean failed half way through the second shard
+    assert _shard_objects(home) == output.shards and len(output.shards) == 1
 
 
 def test_predictions_target_and_shard_scored_read_the_manifest_after_the_marker(home: Settings) -> None:

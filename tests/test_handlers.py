@@ -99,10 +99,10 @@ def test_transient_storage_fault_raises_so_the_platform_retries(champion_home: S
 
     _put_raw(champion_home, synthetic_files.months[1], "incoming/mes_1.csv")
 
-    def failing_upload(self, uri, local_path, content_type="application/octet-stream"):
+    def failing_write(self, uri, content_type="application/octet-stream"):
         raise TransientError("storage answered 503")
 
-    monkeypatch.setattr(LocalObjectStore, "upload_file", failing_upload)
+    monkeypatch.setattr(LocalObjectStore, "open_write", failing_write)
     response = _post(_app("clean", "cloudevent"), _storage_event("raw", "incoming/mes_1.csv"))
     assert response.status_code == 500  # functions-framework answers 500: Eventarc retries
 
