@@ -52,9 +52,8 @@ STREAM_BUFFER_BYTES = 256 * 1024
 # GCS composes at most 32 objects per request; more are composed in rounds.
 GCS_COMPOSE_MAX_SOURCES = 32
 # S3 multipart parts: at least 5 MiB each but the last. Sources this big are copied server side
-# (UploadPartCopy); smaller ones are streamed through a buffer flushed in parts of this size.
+# (UploadPartCopy); smaller ones are streamed through a buffer flushed in WRITE_CHUNK_BYTES parts.
 S3_MIN_PART_BYTES = 5 * 1024 * 1024
-S3_BUFFER_PART_BYTES = 8 * 1024 * 1024
 # GCS BlobReader fetches this much per ranged request (its default, 40 MiB, is a big
 # share of a small function's memory cap). Must be a multiple of 256 KiB.
 GCS_READ_CHUNK_BYTES = 8 * 1024 * 1024
@@ -759,12 +758,29 @@ class _S3PartWriter(io.RawIOBase):
             del self._buffer[:WRITE_CHUNK_BYTES]
         return len(data)
 
-    def _send(self, part: bytes) -> None:
+    def can_copy(self, size: int) -> bool:
+        """Whether an object of ``size`` bytes can come next as a server-side copy: nothing is
+        waiting in the buffer, and it is big enough to be a part that is not the last."""
+        return not self._buffer and size >= S3_MIN_PART_BYTES
+
+    def copy_part(self, source_key: str, size: int) -> None:
+        """The whole object ``source_key`` (same bucket) as the next part, copied by S3 itself."""
+        copied = self.client.upload_part_copy(
+            Bucket=self.bucket, Key=self.key, UploadId=self._upload(), PartNumber=len(self._parts) + 1,
+            CopySource={"Bucket": self.bucket, "Key": source_key},
+        )  # fmt: skip
+        self._parts.append({"PartNumber": len(self._parts) + 1, "ETag": copied["CopyPartResult"]["ETag"]})
+        self._written += size
+
+    def _upload(self) -> str:
         if self._upload_id is None:
             started = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
             self._upload_id = started["UploadId"]
+        return self._upload_id
+
+    def _send(self, part: bytes) -> None:
         number = len(self._parts) + 1
-        sent = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=part)
+        sent = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self._upload(), PartNumber=number, Body=part)
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
     def complete(self) -> None:
@@ -930,9 +946,9 @@ class S3ObjectStore(_VendorStore):
             self.client.delete_object(Bucket=bucket, Key=key)  # S3 answers 204 for a missing key too
 
     def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
-        """A multipart upload: sources of 5 MiB or more are copied server side (UploadPartCopy),
-        smaller ones are read through a buffer uploaded in 8 MiB parts; the object appears whole
-        when the upload completes, and an upload that fails is aborted."""
+        """A multipart upload (:class:`_S3PartWriter`): sources of 5 MiB or more are copied server
+        side (UploadPartCopy), smaller ones are read through its buffer and uploaded in 8 MiB parts;
+        the object appears whole when the upload completes, and an upload that fails is aborted."""
         if not source_uris:
             raise PermanentError(f"compose of {target_uri} needs at least one source")
         bucket, target_key = _object_key(target_uri, "s3")
@@ -942,44 +958,24 @@ class S3ObjectStore(_VendorStore):
             if source_bucket != bucket:
                 raise PermanentError(f"compose of {target_uri}: {uri} is in another bucket")
             sources.append((uri, key))
-        with self._errors(target_uri):
-            upload_id = self.client.create_multipart_upload(Bucket=bucket, Key=target_key, ContentType=content_type)["UploadId"]
-        parts: list[dict[str, Any]] = []
-        buffer = bytearray()
-
-        def upload_buffer() -> None:
-            response = self.client.upload_part(Bucket=bucket, Key=target_key, UploadId=upload_id, PartNumber=len(parts) + 1, Body=bytes(buffer))
-            parts.append({"PartNumber": len(parts) + 1, "ETag": response["ETag"]})
-            buffer.clear()
-
+        writer = _S3PartWriter(self.client, bucket, target_key, content_type)
         try:
             for uri, key in sources:
                 with self._errors(uri):
                     size = int(self.client.head_object(Bucket=bucket, Key=key)["ContentLength"])
-                    if not buffer and size >= S3_MIN_PART_BYTES:
-                        response = self.client.upload_part_copy(
-                            Bucket=bucket, Key=target_key, UploadId=upload_id, PartNumber=len(parts) + 1,
-                            CopySource={"Bucket": bucket, "Key": key},
-                        )  # fmt: skip
-                        parts.append({"PartNumber": len(parts) + 1, "ETag": response["CopyPartResult"]["ETag"]})
+                    if writer.can_copy(size):
+                        writer.copy_part(key, size)
                         continue
                     body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
                     try:
                         while chunk := body.read(1024 * 1024):
-                            buffer.extend(chunk)
-                            if len(buffer) >= S3_BUFFER_PART_BYTES:
-                                upload_buffer()
+                            writer.write(chunk)
                     finally:
                         body.close()
             with self._errors(target_uri):
-                if buffer or not parts:
-                    upload_buffer()  # the last part may be small (or empty, for empty sources)
-                self.client.complete_multipart_upload(Bucket=bucket, Key=target_key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+                writer.complete()
         except BaseException:
-            try:
-                self.client.abort_multipart_upload(Bucket=bucket, Key=target_key, UploadId=upload_id)
-            except Exception:  # the original error is the one to report; S3 expires stale uploads by lifecycle rule
-                pass
+            writer.abort()  # the original error is the one to report; S3 expires stale uploads by lifecycle rule
             raise
         return self.stat(target_uri)
 
