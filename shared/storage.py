@@ -438,6 +438,20 @@ class LocalObjectStore:
 # ------------------------------------------------------------------------ gs://
 
 
+def _compose_keys(target_uri: str, source_uris: list[str], scheme: str) -> tuple[str, str, list[str]]:
+    """(bucket, target key, source keys) of a compose: at least one source, all in the target's bucket."""
+    if not source_uris:
+        raise PermanentError(f"compose of {target_uri} needs at least one source")
+    bucket, target_key = _object_key(target_uri, scheme)
+    keys = []
+    for uri in source_uris:
+        source_bucket, key = _object_key(uri, scheme)
+        if source_bucket != bucket:
+            raise PermanentError(f"compose of {target_uri}: {uri} is in another bucket")
+        keys.append(key)
+    return bucket, target_key, keys
+
+
 class _VendorStore:
     """What the cloud stores share: vendor errors become ours at the boundary (``raise … from``)."""
 
@@ -618,15 +632,7 @@ class GcsObjectStore(_VendorStore):
                 pass
 
     def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
-        if not source_uris:
-            raise PermanentError(f"compose of {target_uri} needs at least one source")
-        bucket_name, target_key = _object_key(target_uri, "gs")
-        keys = []
-        for uri in source_uris:
-            source_bucket, key = _object_key(uri, "gs")
-            if source_bucket != bucket_name:
-                raise PermanentError(f"compose of {target_uri}: {uri} is in another bucket")
-            keys.append(key)
+        bucket_name, target_key, keys = _compose_keys(target_uri, source_uris, "gs")
         bucket = self.client.bucket(bucket_name)
         intermediates: list[str] = []
         with self._errors(target_uri):
@@ -949,15 +955,8 @@ class S3ObjectStore(_VendorStore):
         """A multipart upload (:class:`_S3PartWriter`): sources of 5 MiB or more are copied server
         side (UploadPartCopy), smaller ones are read through its buffer and uploaded in 8 MiB parts;
         the object appears whole when the upload completes, and an upload that fails is aborted."""
-        if not source_uris:
-            raise PermanentError(f"compose of {target_uri} needs at least one source")
-        bucket, target_key = _object_key(target_uri, "s3")
-        sources = []
-        for uri in source_uris:
-            source_bucket, key = _object_key(uri, "s3")
-            if source_bucket != bucket:
-                raise PermanentError(f"compose of {target_uri}: {uri} is in another bucket")
-            sources.append((uri, key))
+        bucket, target_key, keys = _compose_keys(target_uri, source_uris, "s3")
+        sources = list(zip(source_uris, keys, strict=True))
         writer = _S3PartWriter(self.client, bucket, target_key, content_type)
         try:
             for uri, key in sources:

@@ -417,20 +417,24 @@ def test_duckdb_file_gains_columns_added_to_the_schema(tmp_path: Path) -> None:
     assert result.loc[0, "row_id"] == "1" and pd.isna(result.loc[0, "model_role"])
 
 
-def test_duckdb_file_is_not_held_open_between_calls(file_uri: str) -> None:
-    warehouse = open_warehouse(file_uri)
-    warehouse.write_batch("predictions", prediction_rows(3, tag="free"), "key")
-    path = file_uri.removeprefix("duckdb://")
+def _rows_seen_by_another_process(file_uri: str) -> int:
+    """Predictions rows counted by a separate process opening the DuckDB file read-write."""
     count_rows = (
         "import duckdb, sys\n"
         "connection = duckdb.connect(sys.argv[1])\n"
         "print(connection.execute('SELECT count(*) FROM predictions').fetchone()[0])\n"
     )
-    # Another process can open the file read-write while this object is alive.
     completed = subprocess.run(
-        [sys.executable, "-c", count_rows, path], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", count_rows, file_uri.removeprefix("duckdb://")], capture_output=True, text=True, timeout=60, check=True
     )
-    assert completed.stdout.strip() == "3"
+    return int(completed.stdout.strip())
+
+
+def test_duckdb_file_is_not_held_open_between_calls(file_uri: str) -> None:
+    warehouse = open_warehouse(file_uri)
+    warehouse.write_batch("predictions", prediction_rows(3, tag="free"), "key")
+    # Another process can open the file read-write while this object is alive.
+    assert _rows_seen_by_another_process(file_uri) == 3
 
 
 def _concurrent_writer(uri: str, worker: int, batches: int, rows_per_batch: int, start: Any) -> None:
@@ -922,17 +926,8 @@ def test_batch_writer_does_not_hold_the_duckdb_file_while_the_caller_works(file_
     warehouse.write_batch("predictions", prediction_rows(1, tag="before"), "before")
     with batch_writer(warehouse, "predictions", "slow-batch") as writer:
         writer.append(prediction_rows(2, tag="slow"))
-        path = file_uri.removeprefix("duckdb://")
-        count_rows = (
-            "import duckdb, sys\n"
-            "connection = duckdb.connect(sys.argv[1])\n"
-            "print(connection.execute('SELECT count(*) FROM predictions').fetchone()[0])\n"
-        )
         # Another process opens the file read-write in the middle of the streamed batch.
-        completed = subprocess.run(
-            [sys.executable, "-c", count_rows, path], capture_output=True, text=True, timeout=60, check=True
-        )
-        assert completed.stdout.strip() == "1"
+        assert _rows_seen_by_another_process(file_uri) == 1
         writer.append(prediction_rows(1, tag="slow-end"))
     assert len(warehouse.read("predictions")) == 4
 

@@ -133,14 +133,19 @@ class StackState:
             ) from exc
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A zombie (exited, not yet reaped by its parent) holds no port and runs nothing."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return status != "Z"
 
 
 class LocalStack:
@@ -207,7 +212,7 @@ class LocalStack:
             state = StackState.read(self.options.home)
         except (ServiceUnavailableError, TypeError, ValueError):
             return
-        if any(_pid_alive(pid) for pid in state.pids.values()):
+        if any(pid_alive(pid) for pid in state.pids.values()):
             raise PermanentError(
                 f"a local stack is already running for {self.options.home} (see {self.folder / STATE_FILE}); "
                 "stop it with Ctrl-C in its shell, or use another DROPSCORE_HOME"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -96,21 +95,6 @@ def logs_of(stack: LocalStack) -> str:
 
 def log_text(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) holds no port and runs nothing.
-    try:
-        status = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return status != "Z"
 
 
 def live_process_groups(group_ids: set[int]) -> dict[int, list[int]]:
