@@ -59,13 +59,29 @@ def venv_executable(name: str) -> str:
     )
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    # Best effort: if the stack's owner is killed (SIGKILL, a crashed test run), its children
-    # must not keep ports and files busy. Only the direct child gets this; stop() handles groups.
-    with contextlib.suppress(Exception):
-        import ctypes
+# If the stack's owner is killed (SIGKILL, a crashed test run), its children must not keep ports
+# and files busy: each child asks the kernel for SIGTERM when its parent dies (PR_SET_PDEATHSIG,
+# kept across exec). A short launcher does it, then execs the server. Not a preexec_fn: Python code
+# between fork and exec is unsafe in a process with threads (the stack's gRPC Pub/Sub server has
+# some), and a preexec_fn forces fork(), which runs gRPC's fork handlers in the child; they aborted
+# a freshly forked function server now and then ("epoll_wait error: Bad file descriptor"). Without
+# it, subprocess can use vfork, which runs none. Only the direct child gets this; stop() handles groups.
+_DIE_WITH_PARENT_LAUNCHER = f"""
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl({_PR_SET_PDEATHSIG}, signal.SIGTERM, 0, 0, 0)
+except Exception:
+    pass  # best effort, as the parent-death signal always was
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(0)  # the parent died before the signal was set: nobody will stop this server
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
 
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+def _dying_with_parent(command: Sequence[str]) -> list[str]:
+    if not sys.platform.startswith("linux"):
+        return list(command)
+    return [sys.executable, "-c", _DIE_WITH_PARENT_LAUNCHER, str(os.getpid()), *command]
 
 
 class _NotReadyYet(Exception):
@@ -170,14 +186,13 @@ def start_process(
     log_file = open(log_path, "ab")  # noqa: SIM115 - the ManagedProcess closes it on stop()
     try:
         popen = subprocess.Popen(
-            list(command),
+            _dying_with_parent(command),
             cwd=str(cwd),
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
         )
     except OSError as exc:
         log_file.close()
