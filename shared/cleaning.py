@@ -34,7 +34,7 @@ from shared.clean_outputs import CleanOutputs
 from shared.contract import Contract
 from shared.csv_output import SOURCE_ROW_COLUMN
 from shared.csv_reader import CsvChunks, too_large
-from shared.errors import BadInputError, ModelNotFoundError, ObjectNotFoundError
+from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, ObjectNotFoundError
 from shared.i18n import both, locale_decimal
 from shared.locations import DroppedFile, locate
 from shared.parsing import detect_decimal_with_source
@@ -145,7 +145,25 @@ def clean_object(settings: Settings, source_uri: str, *, generation: str = "") -
             return CleanResult(source_uri, dropped.kind, "ignored")
         spanish, english = both("no_champion")
         return _reject(settings, dropped, source_uri, BadInputError("no_champion", spanish, english), rows_in=0)
+    except ModelIntegrityError as exc:
+        # Permanent until someone restores the artifacts or rolls back: alert, report to the user, return.
+        # A contract edited in the artifact store (personal: true turned off) must not decide what is kept.
+        from shared.lifecycle import alert_integrity
+
+        alert_integrity(settings, exc, CHAMPION)
+        return _reject(settings, dropped, source_uri, _integrity_rejection(exc), rows_in=0, generation=generation)
     return clean_stream(settings, dropped, source_uri, contract, generation=generation, contract_version=contract_version)
+
+
+def _integrity_rejection(exc: ModelIntegrityError) -> BadInputError:
+    version = getattr(exc, "version", "?")
+    return BadInputError(
+        "model_integrity",
+        f"No se procesó: los archivos del modelo v{version} no coinciden con los registrados (posible manipulación). "
+        "Se avisó al administrador; vuelva a subir el archivo cuando lo haya resuelto.",
+        f"Not processed: model v{version}'s files do not match the registered ones (possible tampering). "
+        "The administrator was alerted; upload the file again once it is resolved.",
+    )
 
 
 def _pii_hasher(settings: Settings, contract: Contract, kind: str) -> PiiHasher | None:

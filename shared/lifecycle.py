@@ -157,22 +157,33 @@ def raise_model_alert(
 
 
 def load_model(settings: Settings, alias_or_version: str = CHAMPION) -> LoadedModel:
-    """Load a model for scoring; a model file that does not match its registered hash alerts and refuses."""
+    """Load a model for scoring; an artifact that does not match its registered hash alerts and refuses."""
     try:
         return services.registry(settings).load(alias_or_version)
     except ModelIntegrityError as exc:
-        version = getattr(exc, "version", alias_or_version)
-        raise_model_alert(
-            settings,
-            alert_key=f"integrity:{version}:{getattr(exc, 'actual', '')}",
-            severity="critical",
-            title_es=f"El archivo del modelo v{version} no coincide con su huella registrada: no se puntúa con él",
-            title_en=f"Model v{version}'s file does not match its registered hash: it will not score",
-            evidence={"version": version, "expected_sha256": getattr(exc, "expected", None), "actual_sha256": getattr(exc, "actual", None), "error": str(exc)},
-            action_es="Revise quién cambió el almacén de artefactos de MLflow; vuelva a la versión anterior (dropscore rollback) o reentrene.",
-            action_en="Check who changed the MLflow artifact store; roll back (dropscore rollback) or retrain.",
-        )
+        alert_integrity(settings, exc, alias_or_version)
         raise
+
+
+def alert_integrity(settings: Settings, exc: ModelIntegrityError, alias_or_version: str = CHAMPION) -> None:
+    """A critical model alert naming the version and the artifacts that do not match their registered hashes."""
+    version = getattr(exc, "version", alias_or_version)
+    artifacts = list(getattr(exc, "artifacts", None) or ["model.lgb"])
+    names = ", ".join(artifacts)
+    raise_model_alert(
+        settings,
+        # One alert per version, tampered set and content: a redelivered event does not alert twice.
+        alert_key=f"integrity:{version}:{names}:{getattr(exc, 'actual', '')}",
+        severity="critical",
+        title_es=f"Los archivos del modelo v{version} no coinciden con sus huellas registradas ({names}): no se usa",
+        title_en=f"Model v{version}'s artifacts do not match their registered hashes ({names}): it will not be used",
+        evidence={
+            "version": version, "artifacts": artifacts, "expected_sha256": getattr(exc, "expected", None),
+            "actual_sha256": getattr(exc, "actual", None), "error": str(exc),
+        },
+        action_es="Revise quién cambió el almacén de artefactos de MLflow; vuelva a la versión anterior (dropscore rollback) o reentrene.",
+        action_en="Check who changed the MLflow artifact store; roll back (dropscore rollback) or retrain.",
+    )
 
 
 def _documents(settings: Settings, contract: Contract, outcome_box: dict[str, Any]):  # noqa: ANN202 - the registry's attach callback
@@ -494,6 +505,7 @@ __all__ = [
     "evaluate_loaded",
     "labeled_rows",
     "load_model",
+    "alert_integrity",
     "promote",
     "raise_model_alert",
     "record_event",

@@ -6,6 +6,8 @@ cannot score it from a CSV, because a CSV never parses into the pandas categoric
 booster was trained on — see docs/performance.md)
 and a ``dropscore/`` folder: the contract, the metadata (features, threshold, metrics,
 gates, importances, the model file's sha256) and the reference sample for drift.
+Every file of a version is checked on load against the hashes recorded at registration
+(:mod:`shared.artifact_integrity`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from shared import artifact_integrity
 from shared.contract import Contract
 from shared.errors import ModelIntegrityError, ModelNotFoundError, ServiceUnavailableError
 
@@ -45,6 +48,21 @@ ALIASES = (CHAMPION, CHALLENGER, PREVIOUS)
 EXPERIMENT_NAME = "dropscore"
 MODEL_FILE = "model.lgb"
 META_DIR = "dropscore"
+MANIFEST_PATH = f"{META_DIR}/{artifact_integrity.MANIFEST_FILE}"
+# What a version is scored with; a version without a manifest can vouch only for the model file.
+SCORED_FILES = ("contract.yaml", "meta.json", "reference_sample.parquet")
+_warned_unverifiable: set[str] = set()
+
+
+def _warn_unverifiable(version: str) -> None:
+    """Versions registered before artifact manifests: the model file's hash is all there is. Say so once."""
+    if version not in _warned_unverifiable:
+        _warned_unverifiable.add(version)
+        logger.warning(
+            "model version %s was registered without an artifact manifest: only %s is checked against its hash, "
+            "not %s; retrain (or re-register) it to protect them",
+            version, MODEL_FILE, ", ".join(SCORED_FILES),
+        )
 
 
 @dataclass
@@ -68,12 +86,7 @@ class LoadedModel:
         return dict(self.meta["feature_importance"])
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_of = artifact_integrity.sha256_of
 
 
 _TOKEN_REFRESH_SECONDS = 45 * 60  # Google ID tokens live one hour
@@ -293,6 +306,8 @@ class ModelRegistry:
                 "lineage": {"sources": sources, "code_version": code_version(), "lightgbm": lgb.__version__},
             }
             (meta_dir / "meta.json").write_text(json.dumps(meta, indent=2, default=float), encoding="utf-8")
+            # Last, once every file of the version is written: their hashes, whose digest goes into a tag.
+            manifest_digest = artifact_integrity.write_manifest(model_dir, MANIFEST_PATH)
             client = self.client
             run = client.create_run(self._experiment_id(), run_name=f"{self.model_name}-{purpose}")
             run_id = run.info.run_id
@@ -314,6 +329,7 @@ class ModelRegistry:
                 "gates_passed": str(trained.gates_passed).lower(),
                 "purpose": purpose,
                 "model_sha256": meta["model_sha256"],
+                artifact_integrity.MANIFEST_TAG: manifest_digest,
                 "metrics": json.dumps({k: round(v, 5) for k, v in trained.metrics.items()}),
                 "task": trained.task,
                 "gates": json.dumps(dict(contract.gates)),
@@ -343,9 +359,31 @@ class ModelRegistry:
         import mlflow
 
         with self._translated(f"read {name} of version {version}"), tempfile.TemporaryDirectory() as scratch:
-            source = self.client.get_model_version(self.model_name, version).source
-            with contextlib.redirect_stdout(io.StringIO()):
-                local = mlflow.artifacts.download_artifacts(artifact_uri=f"{source}/{META_DIR}/{name}", dst_path=scratch, tracking_uri=self.tracking_uri)
+            model_version = self.client.get_model_version(self.model_name, version)
+            source, folder = model_version.source, Path(scratch)
+            relative = f"{META_DIR}/{name}"
+
+            def download(path: str) -> Path | None:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    try:
+                        local = mlflow.artifacts.download_artifacts(
+                            artifact_uri=f"{source}/{path}", dst_path=str(folder / Path(path).parent), tracking_uri=self.tracking_uri
+                        )
+                    except Exception:
+                        if path == relative:
+                            raise
+                        return None  # a missing manifest is reported as such by the check below
+                return Path(local)
+
+            local = download(relative)
+            digest = dict(model_version.tags or {}).get(artifact_integrity.MANIFEST_TAG)
+            if digest:
+                manifest = download(MANIFEST_PATH)
+                files = artifact_integrity.read_manifest(version, manifest.read_bytes() if manifest else None, digest, MANIFEST_PATH)
+                if relative in files:  # files attached later (model cards) are not scored with
+                    artifact_integrity.verify_files(version, folder, files, only=[relative])
+            elif name in SCORED_FILES:
+                _warn_unverifiable(version)
             return Path(local).read_text(encoding="utf-8")
 
     def set_alias(self, alias: str, version: str) -> None:
@@ -410,17 +448,27 @@ class ModelRegistry:
                         artifact_uri=model_version.source, dst_path=scratch, tracking_uri=self.tracking_uri
                     )
                 )
+            tags = dict(model_version.tags or {})
+            digest = tags.get(artifact_integrity.MANIFEST_TAG)
+            if digest:
+                # Every file registered with the version, before any of them is read.
+                manifest = local / MANIFEST_PATH
+                files = artifact_integrity.read_manifest(version, manifest.read_bytes() if manifest.is_file() else None, digest, MANIFEST_PATH)
+                artifact_integrity.verify_files(version, local, files)
+            else:
+                _warn_unverifiable(version)
             meta = json.loads((local / META_DIR / "meta.json").read_text(encoding="utf-8"))
             actual = sha256_of(local / MODEL_FILE)
             # The tag lives in the registry's database, apart from the artifact store: editing both the
             # model file and meta.json beside it still does not match it.
-            registered = dict(model_version.tags or {}).get("model_sha256") or meta["model_sha256"]
+            registered = tags.get("model_sha256") or meta["model_sha256"]
             if actual != registered or actual != meta["model_sha256"]:
                 error = ModelIntegrityError(
                     f"model version {version}: {MODEL_FILE} sha256 {actual[:12]}… does not match the registered "
                     f"{registered[:12]}…; refusing to score with it"
                 )
                 error.version, error.expected, error.actual = version, registered, actual  # type: ignore[attr-defined]
+                error.artifacts = [MODEL_FILE]  # type: ignore[attr-defined]
                 raise error
             loaded = LoadedModel(
                 version=version,
