@@ -285,6 +285,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 # -- parser ------------------------------------------------------------------------------------
 
 
+def installed_version() -> str:
+    """The installed distribution's version (package metadata); the package's own in a function zip."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dropscore")
+    except PackageNotFoundError:  # shared/ copied without being installed (a function zip, a model's code)
+        import shared
+
+        return shared.__version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dropscore",
@@ -292,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Settings come from DROPSCORE_* environment variables (DROPSCORE_HOME defaults to ./.dropscore).",
     )
     parser.add_argument("--lang", choices=["es", "en"], help="language of messages (default: DROPSCORE_LANG or es)")
+    parser.add_argument("--version", action="version", version=f"dropscore {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Callable, help_text: str, parent=commands) -> argparse.ArgumentParser:

@@ -197,10 +197,12 @@ def current_actor() -> str:
 
 
 class ModelRegistry:
-    """The registered model ``model_name`` in the MLflow server or sqlite file at ``tracking_uri``."""
+    """The registered model ``model_name`` in the MLflow server or sqlite file at ``tracking_uri``
+    (its registry at ``registry_uri`` when that is another server, as ``MLFLOW_REGISTRY_URI`` says)."""
 
-    def __init__(self, tracking_uri: str, model_name: str, artifact_root: Path | None = None) -> None:
+    def __init__(self, tracking_uri: str, model_name: str, artifact_root: Path | None = None, *, registry_uri: str | None = None) -> None:
         self.tracking_uri = tracking_uri
+        self.registry_uri = registry_uri or tracking_uri
         self.model_name = model_name
         self._artifact_root = artifact_root
         self._loaded: dict[str, LoadedModel] = {}
@@ -209,10 +211,11 @@ class ModelRegistry:
     def client(self):  # noqa: ANN201 - MlflowClient, imported lazily (cold starts)
         from mlflow import MlflowClient
 
-        if self.tracking_uri.startswith("sqlite:///"):
-            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        fail_fast_on_loopback(self.tracking_uri)
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        for uri in {self.tracking_uri, self.registry_uri}:
+            if uri.startswith("sqlite:///"):
+                Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            fail_fast_on_loopback(uri)
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
 
     @contextlib.contextmanager
     def _translated(self, action: str):

@@ -15,12 +15,12 @@ from shared.warehouse import Warehouse, open_warehouse
 
 
 @lru_cache(maxsize=8)
-def _registry(tracking_uri: str, model_name: str) -> ModelRegistry:
-    return ModelRegistry(tracking_uri, model_name)
+def _registry(tracking_uri: str, model_name: str, registry_uri: str) -> ModelRegistry:
+    return ModelRegistry(tracking_uri, model_name, registry_uri=registry_uri)
 
 
 def registry(settings: Settings) -> ModelRegistry:
-    return _registry(settings.tracking_uri, settings.model_name)
+    return _registry(settings.tracking_uri, settings.model_name, settings.registry_uri or settings.tracking_uri)
 
 
 def warehouse(settings: Settings) -> Warehouse:

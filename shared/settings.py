@@ -5,7 +5,9 @@ function instance picks up its environment the way Cloud Functions gives it and 
 can change the environment between calls.
 
 Every name the code reads is listed in :data:`ENVIRONMENT_VARIABLES`; Terraform sets
-exactly these on the functions (``tests/infra`` checks it).
+exactly these on the functions (``tests/infra`` checks it). The MLflow ecosystem's own
+variables (:data:`MLFLOW_STANDARD_VARIABLES`) are honoured where ours are unset, so a machine
+already set up for MLflow (``MLFLOW_TRACKING_URI`` pointing at the team's server) needs nothing more.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "DROPSCORE_BUCKET_PREDICTIONS": "URI of the predictions area",
     "DROPSCORE_BUCKET_REPORTS": "URI of the reports area",
     "DROPSCORE_WAREHOUSE": "duckdb:///path/to/file.duckdb or bigquery://PROJECT/DATASET",
-    "DROPSCORE_MLFLOW_TRACKING_URI": "MLflow tracking URI: sqlite:///path/mlflow.db or https://mlflow-server",
+    "DROPSCORE_MLFLOW_TRACKING_URI": "MLflow tracking URI: sqlite:///path/mlflow.db or https://mlflow-server (default: MLFLOW_TRACKING_URI, else DROPSCORE_HOME/mlflow.db)",
     "DROPSCORE_MODEL_NAME": "registered model name in MLflow",
     "DROPSCORE_LANG": "language of reports and messages: es (default) or en",
     "DROPSCORE_MAX_EVENT_AGE_SECONDS": "events older than this are dropped without work",
@@ -37,6 +39,18 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
 }
 
 EMBEDDED_ONLY_VARIABLES = frozenset({"DROPSCORE_HOME"})
+
+# MLflow's standard variables dropscore honours. The two URIs are read here; the MLflow client
+# itself reads the credentials (and the HTTP retry settings) on every request, so they pass through.
+MLFLOW_STANDARD_VARIABLES: dict[str, str] = {
+    "MLFLOW_TRACKING_URI": "the tracking server, used when DROPSCORE_MLFLOW_TRACKING_URI is unset",
+    "MLFLOW_REGISTRY_URI": "the model registry, when it is not the tracking server (default: the tracking URI)",
+    "MLFLOW_TRACKING_TOKEN": "bearer token for the tracking server (on Cloud Run dropscore fetches one itself when unset)",
+    "MLFLOW_TRACKING_USERNAME": "basic-auth user for the tracking server",
+    "MLFLOW_TRACKING_PASSWORD": "basic-auth password for the tracking server",
+    "MLFLOW_TRACKING_INSECURE_TLS": "true: do not verify the server's TLS certificate",
+    "MLFLOW_TRACKING_SERVER_CERT_PATH": "CA bundle to verify the server's TLS certificate",
+}
 
 AREAS: tuple[str, ...] = ("raw", "clean", "quarantine", "predictions", "reports")
 
@@ -63,6 +77,7 @@ class Settings:
     alert_topic: str | None
     pii_key: str | None = field(default=None, repr=False)  # never printed or logged
     shard_bytes: int = DEFAULT_SHARD_BYTES
+    registry_uri: str = ""  # "" = the tracking URI (what MLflow itself assumes)
 
     def area_uri(self, area: str) -> str:
         """URI of a logical bucket ("raw", "clean", ...), without a trailing slash."""
@@ -101,13 +116,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if language not in SUPPORTED_LANGUAGES:
         language = "es"
     max_age_text = get("DROPSCORE_MAX_EVENT_AGE_SECONDS")
+    # Ours first, then MLflow's own variable, then the embedded sqlite file.
+    tracking_uri = get("DROPSCORE_MLFLOW_TRACKING_URI") or get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}"
     shard_text = get("DROPSCORE_SHARD_BYTES")
     return Settings(
         home=home,
         storage_uri=storage_uri,
         area_uris=area_uris,
         warehouse_uri=get("DROPSCORE_WAREHOUSE") or f"duckdb:///{home / 'warehouse.duckdb'}",
-        tracking_uri=get("DROPSCORE_MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}",
+        tracking_uri=tracking_uri,
         model_name=get("DROPSCORE_MODEL_NAME") or DEFAULT_MODEL_NAME,
         language=language,
         max_event_age_seconds=float(max_age_text) if max_age_text else DEFAULT_MAX_EVENT_AGE_SECONDS,
@@ -116,4 +133,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alert_topic=get("DROPSCORE_ALERT_TOPIC"),
         pii_key=get("DROPSCORE_PII_KEY"),
         shard_bytes=max(1, int(shard_text)) if shard_text and shard_text.isdigit() else DEFAULT_SHARD_BYTES,
+        registry_uri=get("MLFLOW_REGISTRY_URI") or tracking_uri,
     )

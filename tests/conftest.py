@@ -21,9 +21,9 @@ SEED = 11
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No DROPSCORE_* setting or cloud endpoint from the developer's shell leaks into a test."""
+    """No DROPSCORE_* setting, MLflow server or cloud endpoint from the developer's shell leaks into a test."""
     for name in list(os.environ):
-        if name.startswith("DROPSCORE_") or name in ("STORAGE_EMULATOR_HOST", "AWS_ENDPOINT_URL"):
+        if name.startswith("DROPSCORE_") or name in ("STORAGE_EMULATOR_HOST", "AWS_ENDPOINT_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
             monkeypatch.delenv(name, raising=False)
     services.reset()
     reset_clients()
