@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import mimetypes
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,7 +22,7 @@ def drop_file(settings: Settings, path: Path, kind: str = "incoming", *, run_cha
     On a real cloud the upload itself fires the functions, so the chain is left to them.
     """
     raw_uri = settings.object_uri("raw", f"{kind}/{path.name}")
-    services.store(raw_uri).upload_file(raw_uri, path, "text/csv")
+    services.store(raw_uri).upload_file(raw_uri, path, mimetypes.guess_type(path.name)[0] or "application/octet-stream")
     result: dict[str, Any] = {
         "source": raw_uri,
         "kind": kind,

@@ -49,6 +49,13 @@ from shared.validation import (
     expected_columns,
     map_header,
 )
+from shared.workbook_reader import (
+    ISO_DATE_FORMATS,
+    WORKBOOK_DECIMAL,
+    WorkbookChunks,
+    open_table,
+    workbook_output_dialect,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -232,32 +239,45 @@ def clean_stream(
         if size > MAX_INPUT_BYTES:
             raise too_large(MAX_INPUT_BYTES)
         with store.open_read(source_uri) as stream:
-            chunks = CsvChunks(stream, max_bytes=MAX_INPUT_BYTES, block_bytes=CSV_BLOCK_BYTES)
+            # A CSV, or an Excel workbook told by its content (shared.workbook_reader): the same chunks either way.
+            expected, _ = expected_columns(contract, dropped.kind)
+            chunks = open_table(
+                stream, sheet=contract.sheet, header_names=[*expected, *contract.passthrough], max_bytes=MAX_INPUT_BYTES, block_bytes=CSV_BLOCK_BYTES
+            )
+            workbook = isinstance(chunks, WorkbookChunks)
             # Outputs stream to the store as they are written; none is staged in /tmp (shared.clean_outputs).
             outputs = CleanOutputs(settings.object_uri("clean", dropped.clean_key()), settings.object_uri("quarantine", dropped.quarantine_key()))
             # A big incoming file becomes shards, scored in parallel (shared.fanout); others one object.
             run = fanout.run_id(generation or info.generation)
-            if dropped.kind == "incoming" and fanout.is_sharded(size, settings.shard_bytes):
+            if dropped.kind == "incoming" and not workbook and fanout.is_sharded(size, settings.shard_bytes):
                 shards = fanout.ShardedParquet(settings, dropped, run)
             shard_rows = 0  # rows per shard: set from the first chunk
             validator: ChunkValidator | None = None
             quarantine_columns: list[str] = []
             rows_clean = rows_quarantined = unknown_categories = 0
-            decimal, decimal_source = contract.decimal, "contract"
+            decimal, decimal_source = (WORKBOOK_DECIMAL, "workbook") if workbook else (contract.decimal, "contract")
             mapping = None
             out_delimiter, out_decimal = chunks.dialect.delimiter, "."
             try:
                 for chunk in chunks:
                     if validator is None:
                         mapping = map_header(list(chunk.columns), contract, dropped.kind, duplicated=chunks.duplicated_names)
+                        # A .xlsx is compressed: whether it fans out is decided on its size as text.
+                        if workbook and dropped.kind == "incoming" and fanout.is_sharded(chunks.estimated_text_bytes(chunk), settings.shard_bytes):
+                            shards = fanout.ShardedParquet(settings, dropped, run)
                         if decimal == "auto":
                             numeric = [s for s, t in mapping.renames.items() if contract.columns.get(t) and contract.columns[t].type == "numeric"]
                             sample = pd.concat([chunk[c] for c in numeric]) if numeric else pd.Series([], dtype="string")
                             decimal, decimal_source = detect_decimal_with_source(sample, chunks.dialect.delimiter, default=locale_decimal(contract.locale))
-                        validator = ChunkValidator(contract, dropped.kind, mapping, decimal, dropped.name, hasher=hasher)
-                        out_delimiter, out_decimal = output_dialect(contract, chunks.dialect.delimiter, decimal)
+                        validator = ChunkValidator(
+                            contract, dropped.kind, mapping, decimal, dropped.name, hasher=hasher, extra_date_formats=ISO_DATE_FORMATS if workbook else ()
+                        )
+                        source_dialect = workbook_output_dialect(contract.locale) if workbook else (chunks.dialect.delimiter, decimal)
+                        out_delimiter, out_decimal = output_dialect(contract, *source_dialect)
                         renamed = [mapping.renames.get(h, h) for h in chunks.header]
                         quarantine_columns = QUARANTINE_COLUMNS + [h for h in renamed if not h.startswith("Unnamed: ")]
+                        if workbook:  # the cell to look at in Excel ("F12") beside the column's name
+                            quarantine_columns.insert(quarantine_columns.index("column") + 1, "cell")
                     if shards is not None and not shard_rows:
                         shard_rows = fanout.rows_per_shard(chunk, settings.shard_bytes)
                     result = validator.validate(chunk, first_row_number=HEADER_ROW + 1 + rows_in, problems=chunks.last_problems)
@@ -279,7 +299,8 @@ def clean_stream(
                     if shards is not None and shards.rows_in_shard >= shard_rows:
                         shards.cut()  # this shard holds its share of the source: it appears, the next one starts
                     if len(result.quarantine):
-                        outputs.write_quarantine(result.quarantine, quarantine_columns, out_delimiter)
+                        quarantined = chunks.with_cells(result.quarantine, mapping.renames) if workbook else result.quarantine
+                        outputs.write_quarantine(quarantined, quarantine_columns, out_delimiter)
                         rows_quarantined += len(result.quarantine)
                 if shards is not None:
                     shards.close()  # the last, partly filled shard
@@ -299,6 +320,8 @@ def clean_stream(
                     quarantine_uri=quarantine_uri, decimal=decimal, decimal_source=decimal_source, out_delimiter=out_delimiter,
                     out_decimal=out_decimal, unknown_categories=unknown_categories,
                 )
+                if workbook:
+                    result.details["workbook"] = chunks.describe()
                 if shards is not None:
                     result.details["fan_out"] = {"run": run, "count": len(shards.shards), "shards": shards.shards, "rows": shards.rows, "shard_bytes": settings.shard_bytes}
                 result.manifest_uri = _write_manifest(settings, dropped, result)
@@ -332,7 +355,7 @@ def _clean_result(
     contract: Contract,
     contract_version: str | None,
     generation: str,
-    chunks: CsvChunks,
+    chunks: CsvChunks | WorkbookChunks,
     mapping: HeaderMapping,
     validator: ChunkValidator,
     *,

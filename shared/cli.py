@@ -42,11 +42,11 @@ def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str
     import pandas as pd
 
     from shared.contract import infer_contract
-    from shared.csv_reader import read_whole
     from shared.parsing import detect_decimal, infer_types
+    from shared.workbook_reader import read_whole_table
 
     with open(args.file, "rb") as stream:
-        raw, dialect = read_whole(stream)
+        raw, dialect = read_whole_table(stream)  # a CSV or an Excel workbook's first sheet
     decimal = detect_decimal(pd.concat([raw[c] for c in raw.columns]), dialect.delimiter)
     typed, date_columns = infer_types(raw, decimal)
     contract = infer_contract(

@@ -155,6 +155,7 @@ class Contract:
     output_delimiter: str = "auto"  # predictions/quarantine CSVs: ";" "," "\t" "|", locale (es-EC: ";") or auto (as the file came)
     output_decimal: str = "auto"    # "," ".", locale (es-EC: ",") or auto (as the file came)
     extra_columns: str = "ignore"   # columns the contract does not name: ignore | passthrough (to predictions)
+    sheet: str | None = None        # the sheet read from an Excel workbook; None = the first visible one
     task: str = "binary"
     # -- model lifecycle (issue 5); every field has a default, so older contracts read unchanged --
     classes: list[str] = field(default_factory=list)          # multiclass: the target's classes, in this order
@@ -188,6 +189,8 @@ class Contract:
             "id_column": self.id_column,
             "locale": self._locale_section(),
             "extra_columns": self.extra_columns,
+            # Written only when set: contracts without it serialize (and fingerprint) as before.
+            **({"sheet": self.sheet} if self.sheet else {}),
             "gates": dict(self.gates),
             "challenger_margin": self.challenger_margin,
             "passthrough": list(self.passthrough),
@@ -285,6 +288,7 @@ class Contract:
             challenger_margin=_number(data.get("challenger_margin", DEFAULT_CHALLENGER_MARGIN), "challenger_margin"),
             passthrough=[str(c) for c in data.get("passthrough") or []],
             **_locale_from_dict(data),
+            sheet=_sheet(data.get("sheet")),
             task=task,
             classes=classes,
             **lifecycle,
@@ -403,6 +407,14 @@ def _locale_from_dict(data: dict[str, Any]) -> dict[str, Any]:
         "output_decimal": output_decimal,
         "extra_columns": extra,
     }
+
+
+def _sheet(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ContractError("sheet must be the name of a workbook sheet, e.g. sheet: Datos")
+    return str(value)
 
 
 def _optional_float(value: Any, what: str = "value") -> float | None:

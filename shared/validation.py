@@ -150,6 +150,8 @@ class ChunkValidator:
     source_name: str
     hasher: PiiHasher | None = None
     extra_policy: str | None = None          # None: the contract's extra_columns
+    # Formats read besides the contract's: a workbook's real dates arrive as ISO text (shared.workbook_reader).
+    extra_date_formats: tuple[str, ...] = ()
     _seen_ids: SeenIds = field(default_factory=SeenIds)  # every id of the file read so far
     repaired: dict[str, list[int]] = field(default_factory=dict)     # column -> row numbers whose leading zero was restored
     error_counts: Counter = field(default_factory=Counter)           # error code -> rows
@@ -232,7 +234,7 @@ class ChunkValidator:
                     flag((numbers > spec.max).to_numpy(), "above_max", name, values, spec.max)
                 clean[name] = numbers
             elif spec.type == "date":
-                date_formats = self.contract.date_formats_for(spec)
+                date_formats = [*self.contract.date_formats_for(spec), *self.extra_date_formats]
                 shown = " | ".join(date_formats)
                 dates = to_dates(values, date_formats)
                 self._check_date_order(name, values, date_formats, dates, flag)

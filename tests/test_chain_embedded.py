@@ -91,7 +91,7 @@ def test_files_that_cannot_be_read_get_a_report_and_no_retry(champion_home: Sett
         report = json.loads(get_store(result["quarantine"]).read_bytes(result["quarantine"]))
         assert report["message_es"] and report["message_en"]
         codes[name] = report["details"]["error_code"]
-    assert codes == {"vacio.csv": "empty_file", "binario.csv": "not_text", "columnas.csv": "no_matching_columns", "solo_encabezado.csv": "no_rows"}
+    assert codes == {"vacio.csv": "empty_file", "binario.csv": "corrupt_workbook", "columnas.csv": "no_matching_columns", "solo_encabezado.csv": "no_rows"}
 
 
 def test_labels_and_training_files_are_kept_not_scored(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
