@@ -29,6 +29,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "La fila contiene caracteres de control (por ejemplo NUL) que no son texto; suele venir de un sistema antiguo.",
         "The row holds control characters (e.g. NUL) that are not text; this usually comes from a legacy system.",
     ),
+    "cell_outside_table": (
+        "La fila tiene un valor fuera de la tabla, en una columna sin encabezado («{excerpt}»): no se sabe a qué columna pertenece. "
+        "Bórrelo o dele un encabezado a esa columna.",
+        "The row has a value outside the table, in a column with no header ('{excerpt}'): there is no telling which column it belongs to. "
+        "Delete it or give that column a header.",
+    ),
     "empty_row": ("La fila está vacía.", "The row is empty."),
     "invalid_cedula": (
         "«{value}» en «{column}» no es una cédula ecuatoriana válida ({reason_es}).",

@@ -279,6 +279,7 @@ class WorkbookChunks:
         )
 
         try:
+            self.stream.seek(0)  # telling an .ods from other zips read the archive's directory
             self._workbook = CalamineWorkbook.from_filelike(self.stream)
             metadata = self._workbook.sheets_metadata
         except (CalamineError, OSError, ValueError) as exc:

@@ -26,6 +26,7 @@ from shared.storage import get_store
 from shared.workbook_reader import WorkbookChunks, open_table
 from shared.xlsx_stream import cell_text, column_letters, number_text
 from tests.conftest import MONTH_ROWS, SyntheticFiles
+from tests.conftest_services import gcs_bucket_uri, gcs_emulator  # noqa: F401 - fixtures, used by name
 
 
 def _workbook(sheets: dict[str, list[list[object]]], *, formulas: dict[tuple[str, int, int], tuple[str, object]] | None = None) -> bytes:
@@ -160,6 +161,61 @@ def test_a_damaged_workbook_is_a_permanent_bilingual_rejection(damage, code: str
     assert "Excel" in caught.value.message_es and "dañado" in caught.value.message_es and "damaged" in caught.value.message_en
 
 
+def _ods(rows: list[list[object]], sheet: str = "Datos") -> bytes:
+    """A LibreOffice .ods as it stores cells: typed values beside the text shown (a decimal comma here)."""
+    import zipfile
+    from xml.sax.saxutils import escape, quoteattr
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "<table:table-cell/>"
+        if isinstance(value, datetime.datetime):
+            shown = value.strftime("%d/%m/%Y")
+            return f'<table:table-cell office:value-type="date" office:date-value="{value.date().isoformat()}"><text:p>{shown}</text:p></table:table-cell>'
+        if isinstance(value, float):
+            shown = str(value).replace(".", ",")
+            return f'<table:table-cell office:value-type="float" office:value={quoteattr(repr(value))}><text:p>{shown}</text:p></table:table-cell>'
+        return f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}</text:p></table:table-cell>'
+
+    body = "".join(f"<table:table-row>{''.join(cell(v) for v in row)}</table:table-row>" for row in rows)
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f'<office:body><office:spreadsheet><table:table table:name={quoteattr(sheet)}>{body}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")  # first, stored
+        archive.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def test_an_ods_is_read_whole_through_calamine_with_the_same_canonical_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shared.workbook_reader
+
+    data = _ods([["Ventas 2026"], [None], ["id", "monto", "fecha"], ["a", 0.1 + 0.2, datetime.datetime(2026, 3, 25)], [None], ["b", 1234.5, None]])
+    chunks = open_table(io.BytesIO(data), header_names=["id", "monto", "fecha"])
+    frame, _ = _frames(chunks)
+    assert (chunks.kind, chunks.sheet_name, chunks.header_row) == ("ods", "Datos", 3)
+    assert frame.loc[4].tolist() == ["a", "0.30000000000000004", "2026-03-25"]
+    assert list(frame.index) == [4, 6] and frame.loc[6, "monto"] == "1234.5"
+
+    monkeypatch.setattr(shared.workbook_reader, "MAX_LOADED_WORKBOOK_BYTES", len(data) - 1)
+    with pytest.raises(BadInputError) as caught:
+        open_table(io.BytesIO(data))
+    assert caught.value.code == "workbook_too_large"
+    assert ".xlsx" in caught.value.message_es and "CSV" in caught.value.message_en
+
+
 _CELLS = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
     st.integers(min_value=-(2**53), max_value=2**53),
@@ -229,6 +285,7 @@ def _month_workbook(synthetic_files: SyntheticFiles, month: int, path: Path, *, 
         column = list(frame.columns).index(numeric)
         formulas[(sheet, 3, column)] = ("=1/0", "#DIV/0!")       # Excel row 4: an error value in a number column
         rows[5][column] = "mucho"                                  # Excel row 6: text where a number goes
+        rows[7] = [*rows[7], None, "llamar el lunes"]              # Excel row 8: a note right of the table
     path.write_bytes(_workbook({"Portada": [["Ver la hoja de datos"]], sheet: rows} if sheet != "Hoja1" else {sheet: rows}, formulas=formulas))
     return path
 
@@ -250,17 +307,18 @@ def test_a_dropped_workbook_scores_like_the_csv_and_quarantines_with_excel_cells
     result = drop_file(champion_home, book, "incoming")
 
     assert result["status"] == "scored", result
-    assert result["rows_in"] == MONTH_ROWS and result["rows_quarantined"] == 2 and result["rows_scored"] == MONTH_ROWS - 2
+    assert result["rows_in"] == MONTH_ROWS and result["rows_quarantined"] == 3 and result["rows_scored"] == MONTH_ROWS - 3
     predictions, delimiter = _read_output(result["output"])
     assert delimiter == ";" and predictions["score"].str.contains(",").any()  # es-EC Excel opens it by double-click
     reference, _ = _read_output(as_csv["output"])
     merged = predictions.merge(reference, on="id_negocio", suffixes=("", "_csv"))
-    assert len(merged) == MONTH_ROWS - 2
+    assert len(merged) == MONTH_ROWS - 3
     assert (merged["score"] == merged["score_csv"]).all(), "a workbook scores exactly as the same data saved as CSV"
     quarantine, _ = _read_output(result["quarantine"])
-    assert quarantine["row_number"].tolist() == ["4", "6"]  # Excel's rows: title, blank, header above
-    assert quarantine["error_code"].tolist() == ["not_a_number", "not_a_number"]
-    assert all(cell.endswith(row) and cell[0].isalpha() for cell, row in zip(quarantine["cell"], quarantine["row_number"], strict=True))
+    assert quarantine["row_number"].tolist() == ["4", "6", "8"]  # Excel's rows: title, blank, header above
+    assert quarantine["error_code"].tolist() == ["not_a_number", "not_a_number", "cell_outside_table"]
+    assert all(cell.endswith(row) and cell[0].isalpha() for cell, row in zip(quarantine["cell"][:2], quarantine["row_number"][:2], strict=True))
+    assert "llamar el lunes" in quarantine["message_es"].iloc[2] and "no header" in quarantine["message_en"].iloc[2]
     manifest = json.loads(get_store(result["manifest"]).read_bytes(result["manifest"]))
     assert manifest["details"]["workbook"] == {
         "format": "xlsx", "sheet": "Hoja1", "sheets": ["Hoja1"], "header_row": 3, "title_rows": [1], "formulas_without_value": 0
@@ -321,11 +379,11 @@ def test_score_command_reads_a_workbook(champion_home: Settings, synthetic_files
 
     result = score_file(champion_home, book, output)
 
-    assert result["rows_in"] == MONTH_ROWS and result["rows_scored"] == MONTH_ROWS - 2
+    assert result["rows_in"] == MONTH_ROWS and result["rows_scored"] == MONTH_ROWS - 3
     predictions, _ = _read_output(str(output))
-    assert len(predictions) == MONTH_ROWS - 2
+    assert len(predictions) == MONTH_ROWS - 3
     quarantine, _ = _read_output(result["quarantine"])
-    assert quarantine["row_number"].tolist() == ["4", "6"]
+    assert quarantine["row_number"].tolist() == ["4", "6", "8"]
 
 
 def test_a_big_workbook_fans_out_and_assembles_every_row(
@@ -374,3 +432,21 @@ def test_csv_and_xlsx_files_never_load_the_calamine_library(tmp_path: Path) -> N
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", READ_FILES, str(root), str(table), str(book)], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(done.stdout.strip().splitlines()[-1]) is False
+
+
+def test_a_workbook_in_a_gcs_bucket_is_read_by_ranges_and_scored(
+    champion_home: Settings, synthetic_files: SyntheticFiles, tmp_path: Path, gcs_bucket_uri: str  # noqa: F811
+) -> None:
+    """The cloud path: the zip is read through the store's seekable stream (range reads of the GCS
+    client against gcp-storage-emulator), nothing staged in /tmp, and the chain scores it."""
+    root = f"{gcs_bucket_uri}/dropscore"
+    on_gcs = dataclasses.replace(champion_home, storage_uri=root, area_uris={area: f"{root}/{area}" for area in champion_home.area_uris})
+    book = _month_workbook(synthetic_files, 2, tmp_path / "libro.xlsx", damage=True)
+
+    result = drop_file(on_gcs, book, "incoming", run_chain=True)
+
+    assert result["status"] == "scored" and result["rows_scored"] == MONTH_ROWS - 3, result
+    assert result["output"] == f"{root}/predictions/libro.predictions.csv"
+    quarantine = get_store(result["quarantine"]).read_bytes(result["quarantine"]).decode("utf-8-sig")
+    assert [line.split(";")[0] for line in quarantine.splitlines()[1:]] == ["4", "6", "8"]
+    services.reset()
