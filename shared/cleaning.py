@@ -38,6 +38,7 @@ from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError
 from shared.i18n import both, locale_decimal
 from shared.locations import DroppedFile, locate
 from shared.parsing import detect_decimal_with_source
+from shared.personal_data import mask_text
 from shared.pii import PiiHasher, PiiKeyError
 from shared.registry import CHAMPION
 from shared.settings import Settings
@@ -178,7 +179,12 @@ def _pii_hasher(settings: Settings, contract: Contract, kind: str) -> PiiHasher 
     expected, _ = expected_columns(contract, kind)
     personal = [name for name in contract.personal_columns if name in expected or name in contract.passthrough]
     if not personal:
-        return None
+        # Columns outside the contract found personal (shared.personal_data) leave as tokens with a
+        # usable key, as ``***`` without one: a file is not refused for columns the contract ignores.
+        try:
+            return PiiHasher(settings.pii_key) if settings.pii_key else None
+        except PiiKeyError:
+            return None
     if not settings.pii_key:
         spanish, english = both("pii_key_missing", columns=", ".join(personal))
         raise BadInputError("pii_key_missing", spanish, english)
@@ -403,6 +409,8 @@ def _clean_result(
                 column: {"count": len(rows), "rows": rows[:REPORTED_ROWS]} for column, rows in validator.repaired.items()
             },
             "personal_columns": [c for c in contract.personal_columns if c in mapping.expected or c in contract.passthrough],
+            # Columns outside the contract masked as personal, and why (name or values: shared.personal_data).
+            "personal_extra_columns": validator.masker.summary(),
             "contract_version": contract_version,
             "processed_at": datetime.now(UTC).isoformat(),
         },
@@ -471,6 +479,9 @@ def _reject(
     fan_out: dict[str, Any] | None = None,
 ) -> CleanResult:
     report_uri = settings.object_uri("quarantine", dropped.report_key("json"))
+    # Messages may quote the file (a header row that is really the first data row, a parser's
+    # excerpt of a bad line): no e-mail, phone or cédula in them reaches the report in the clear.
+    problem = BadInputError(problem.code, mask_text(problem.message_es), mask_text(problem.message_en))
     result = CleanResult(
         source_uri=source_uri,
         kind=dropped.kind,

@@ -24,8 +24,6 @@ COLUMN_TYPES: tuple[str, ...] = ("numeric", "categorical", "date", "identifier",
 # Personal columns are replaced by a keyed hash, so they can only be kinds of text, never model features.
 PERSONAL_TYPES: tuple[str, ...] = ("identifier", "text", "cedula", "ruc")
 EXTRA_COLUMN_POLICIES: tuple[str, ...] = ("ignore", "passthrough")
-# Column names that usually hold personal data (LOPDP): inferred contracts mark them personal.
-_PERSONAL_NAME_WORDS = ("cedula", "ruc", "pasaporte", "nombre", "apellido", "telefono", "celular", "movil", "email", "correo", "direccion", "domicilio")
 
 # From the reference MLOps report this product grew out of (business floors).
 DEFAULT_GATES: dict[str, float] = {"roc_auc": 0.80, "precision": 0.60, "recall": 0.65}
@@ -527,7 +525,7 @@ def infer_contract(
             else:
                 spec = ColumnSpec(column, "text", nullable=True, required=False, observed=observed)
         columns[column] = spec
-    _infer_identifiers_and_personal(typed_frame, columns)
+    _infer_identifiers_and_personal(typed_frame, columns, target=target)
     return Contract(
         name=name,
         target=target,
@@ -539,24 +537,39 @@ def infer_contract(
     )
 
 
-def _infer_identifiers_and_personal(typed_frame: pd.DataFrame, columns: dict[str, ColumnSpec], *, min_share: float = 0.95) -> None:
-    """Cédula / RUC columns by their check digits, and personal data by its column name (LOPDP).
+def _infer_identifiers_and_personal(typed_frame: pd.DataFrame, columns: dict[str, ColumnSpec], *, target: str, min_share: float = 0.95) -> None:
+    """Cédula / RUC columns by their check digits, and personal data by :mod:`shared.personal_data`
+    (the one detector that also masks columns outside the contract: by name or by values, LOPDP).
 
     Marking personal is a suggestion people can undo in the YAML; it is the safe default,
-    because an unmarked cédula would be stored in the clear.
+    because an unmarked cédula would be stored in the clear. A personal column is never a model
+    feature, so a categorical column judged personal (a small file's names) and a numeric one
+    whose values are cédulas or phones become text; a numeric column only *named* like personal
+    data ("telefono_llamadas", a count) keeps its type and stays a feature.
     """
     from shared.identifiers import check_identifiers
+    from shared.personal_data import judge_column
 
     for name, spec in columns.items():
-        if spec.type not in ("identifier", "text"):
+        if name == target or spec.type not in ("identifier", "text", "categorical", "numeric"):
             continue
-        present = typed_frame[name].dropna().astype("string")
+        judgement = judge_column(name, typed_frame[name])
+        if spec.type == "numeric" and judgement.by != "values":
+            continue
+        if spec.type == "categorical" and not judgement.personal:
+            continue
+        if spec.type in ("numeric", "categorical"):
+            spec.type, spec.values, spec.min, spec.max, spec.required = "text", None, None, None, False
+            spec.observed = {"missing_share": spec.observed.get("missing_share", 0.0)}
+        present = typed_frame[name].dropna()
+        if pd.api.types.is_float_dtype(present) and len(present) and (present == present.round()).all():
+            present = present.astype("int64")
+        present = present.astype("string")
         for kind in ("cedula", "ruc"):
             if len(present) and float((~check_identifiers(present.head(5000), kind).invalid).mean()) >= min_share:
                 spec.type = kind
                 break
-        words = normalize_name(name).split("_")
-        if spec.type in ("cedula", "ruc") or any(word.startswith(_PERSONAL_NAME_WORDS) for word in words):
+        if spec.type in ("cedula", "ruc") or judgement.personal:
             spec.personal = True
 
 

@@ -2,7 +2,9 @@
 
 Personal columns (``personal: true`` in the contract) leave this module only as keyed-hash
 tokens: in the clean rows and in the copy of the original row the quarantine keeps, and
-their values are never echoed in a message.
+their values are never echoed in a message. Columns outside the contract are judged by
+:mod:`shared.personal_data` (name and values): personal ones leave as tokens (or ``***``
+without a key), and in every other cell people read an e-mail, phone or cédula is masked.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from shared.errors import BadInputError
 from shared.i18n import both
 from shared.identifiers import IDENTIFIER_TYPES, check_identifiers
 from shared.parsing import date_order_evidence, to_dates, to_numbers
+from shared.personal_data import PersonalDataMasker, mask_cells, mask_text
 from shared.pii import PiiHasher, PiiKeyError
 from shared.seen_ids import SeenIds
 
@@ -156,6 +159,7 @@ class ChunkValidator:
     repaired: dict[str, list[int]] = field(default_factory=dict)     # column -> row numbers whose leading zero was restored
     error_counts: Counter = field(default_factory=Counter)           # error code -> rows
     _date_order_decided: set[str] = field(default_factory=set)
+    masker: PersonalDataMasker = field(default_factory=PersonalDataMasker)  # columns outside the contract
 
     def __post_init__(self) -> None:
         self._source_stem = PurePosixPath(self.source_name).stem
@@ -164,6 +168,14 @@ class ChunkValidator:
             raise PiiKeyError(f"the contract marks {', '.join(personal)} as personal and no DROPSCORE_PII_KEY is set")
         if self.extra_policy is None:
             self.extra_policy = self.contract.extra_columns
+        self.masker.hasher = self.masker.hasher or self.hasher
+        self._personal_in_contract = bool(personal)
+        # Columns the contract does not describe: extra ones and passthrough names without a spec.
+        self._outside_contract = list(self.mapping.extra) + [n for n in self.contract.passthrough if n not in self.contract.columns]
+
+    def _personal_data_present(self) -> bool:
+        """Personal data in this file: a ragged row may then hold it in any position."""
+        return self._personal_in_contract or bool(self.masker.personal_columns)
 
     def _is_personal(self, name: str) -> bool:
         spec = self.contract.columns.get(name)
@@ -176,6 +188,7 @@ class ChunkValidator:
         else:
             row_numbers = np.arange(first_row_number, first_row_number + len(raw))
         raw = raw.reset_index(drop=True)
+        self.masker.judge(raw, self._outside_contract)  # before anything of the chunk is copied for people
         error_code = np.full(len(raw), None, dtype=object)
         error_column = np.full(len(raw), None, dtype=object)
         error_value = np.full(len(raw), None, dtype=object)
@@ -204,7 +217,7 @@ class ChunkValidator:
                 if flag(mask, problem.code, "", None, problem.expected).any():
                     error_value[position] = problem.fields
                     # The row as written may hold personal data in any position: show it only without personal columns.
-                    error_extra[position] = {"excerpt": MASKED_VALUE if self.hasher is not None else problem.excerpt}
+                    error_extra[position] = {"excerpt": MASKED_VALUE if self._personal_data_present() else mask_text(problem.excerpt)}
                     unreadable.append(position)
         # 2. Rows with nothing in them (Excel's ";;;;" lines at the end of a sheet).
         if len(raw.columns):
@@ -311,13 +324,24 @@ class ChunkValidator:
             flag(only_swapped.to_numpy(), "date_order", name, values, " | ".join(date_formats))
 
     def _shown(self, name: str, value: object) -> str:
-        return MASKED_VALUE if self._is_personal(name) else str(value)
+        return MASKED_VALUE if self._is_personal(name) or self.masker.is_personal(name) else mask_text(str(value))
 
-    def _pseudonymize(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _pseudonymize(self, frame: pd.DataFrame, *, for_people: bool = False) -> pd.DataFrame:
+        """Contracted personal columns as tokens; columns outside the contract as :class:`PersonalDataMasker` says.
+
+        ``for_people`` (the quarantine copy): the contract's other columns get their personal-looking
+        cells masked too. Clean rows keep those as the contract describes them: they are the model's data.
+        """
+        outside = set(self._outside_contract)
         for name in frame.columns:
             spec = self.contract.columns.get(name)
-            if spec is not None and spec.personal and self.hasher is not None:
-                frame[name] = self.hasher.tokens(frame[name], spec.type)
+            if spec is not None and spec.personal:
+                if self.hasher is not None:
+                    frame[name] = self.hasher.tokens(frame[name], spec.type)
+            elif name in outside:
+                frame[name] = self.masker.mask(name, frame[name])
+            elif for_people and name in self.contract.columns:
+                frame[name] = mask_cells(frame[name])
         return frame
 
     def _spec(self, name: str) -> ColumnSpec:
@@ -331,7 +355,7 @@ class ChunkValidator:
         messages = []
         for position in np.flatnonzero(bad):
             column, value = columns[position], values[position]
-            shown = "" if pd.isna(value) else (MASKED_VALUE if self._is_personal(column) else value)
+            shown = "" if pd.isna(value) else (self._shown(column, value) if column else mask_text(str(value)))
             messages.append(both(codes[position], column=column, value=shown, limit=limits[position], **extras.get(int(position), {})))
         report = pd.DataFrame(
             {
@@ -343,9 +367,9 @@ class ChunkValidator:
             }
         )
         copy = raw.astype("string")
-        if unreadable and self.hasher is not None:
+        if unreadable and self._personal_data_present():
             # A ragged row's cells are not where the header says: a cédula may sit under "monto".
             # With personal data in the file, none of them is copied (the row number leads to the original).
             copy.iloc[list(unreadable)] = pd.NA
-        original = self._pseudonymize(copy[bad].reset_index(drop=True))
+        original = self._pseudonymize(copy[bad].reset_index(drop=True), for_people=True)
         return pd.concat([report, original], axis=1)
