@@ -450,3 +450,22 @@ def test_a_workbook_in_a_gcs_bucket_is_read_by_ranges_and_scored(
     quarantine = get_store(result["quarantine"]).read_bytes(result["quarantine"]).decode("utf-8-sig")
     assert [line.split(";")[0] for line in quarantine.splitlines()[1:]] == ["4", "6", "8"]
     services.reset()
+
+
+def test_contract_infer_reads_a_workbook(tmp_path: Path, home: Settings) -> None:
+    import argparse
+
+    from shared.cli import cmd_contract_infer
+
+    rows: list[list[object]] = [["Clientes 2026"], [None], ["id", "monto", "fecha", "compro"]]
+    rows += [[f"c{i}", i * 1.25, datetime.datetime(2026, 1, 1) + datetime.timedelta(days=i), "si" if i % 3 else "no"] for i in range(60)]
+    book = tmp_path / "clientes.xlsx"
+    book.write_bytes(_workbook({"Hoja1": rows}))
+
+    result = cmd_contract_infer(
+        argparse.Namespace(file=str(book), target="compro", positive="si", id="id", name=None, output=str(tmp_path / "c.yaml"), json=True), home
+    )
+
+    contract = Contract.from_yaml((tmp_path / "c.yaml").read_text(encoding="utf-8"))
+    assert result["columns"] == 4 and result["encoding"] == "xlsx"
+    assert (contract.columns["monto"].type, contract.columns["fecha"].type, contract.decimal) == ("numeric", "date", ".")
