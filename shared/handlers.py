@@ -54,10 +54,10 @@ def handle_score_event(cloud_event: Any) -> dict[str, Any] | None:
     found = _finalized_object(cloud_event)
     if found is None:
         return None
-    from shared.batch_scoring import score_object
+    from shared.batch_scoring import score_event
 
     settings, uri, generation = found
-    return score_object(settings, uri, generation=generation).to_dict()
+    return score_event(settings, uri, generation=generation).to_dict()
 
 
 def scheduled_time(request: Any) -> datetime | None:

@@ -206,3 +206,26 @@ def test_a_version_without_a_manifest_checks_its_model_file_and_warns(settings: 
     finally:
         client.set_model_version_tag(settings.model_name, "1", artifact_integrity.MANIFEST_TAG, digest)
         services.reset()
+
+
+def test_the_score_function_answers_a_refused_batch_with_a_report_instead_of_a_retry(settings: Settings, tmp_path: Path) -> None:
+    """A real CloudEvent to the score function: 2xx (permanent, not retried), a report for the user, nothing scored."""
+    from shared.cleaning import clean_object
+    from tests.robustness_helpers import put_raw
+    from tests.test_handlers import _app, _post, _storage_event
+
+    source = tmp_path / "refusado.csv"
+    source.write_bytes(generate.excel_es(generate.rows(12, 7)))
+    raw_uri, generation = put_raw(settings, source, "incoming/refusado.csv")
+    assert clean_object(settings, raw_uri, generation=generation).status == "clean"
+    before = _predictions_count(settings)
+    with tampered(settings, "dropscore/meta.json", _threshold_zero):
+        response = _post(_app("score", "cloudevent"), _storage_event("clean", "incoming/refusado.parquet"))
+        assert response.status_code == 200
+        assert "dropscore/meta.json" in _model_alerts(settings).iloc[-1]["title_en"]
+    report_uri = settings.object_uri("quarantine", "incoming/refusado.report.json")
+    report = json.loads(get_store(report_uri).read_bytes(report_uri))
+    assert report["status"] == "refused" and report["details"]["error_code"] == "model_integrity"
+    assert report["details"]["artifacts"] == ["dropscore/meta.json"] and "v1" in report["message_es"]
+    assert _predictions_count(settings) == before
+    assert not get_store(settings.area_uri("predictions")).list(settings.object_uri("predictions", "incoming/"))
