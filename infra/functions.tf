@@ -80,6 +80,19 @@ resource "google_cloudfunctions2_function" "function" {
       version    = google_secret_manager_secret_version.pii_key.version
     }
 
+    # The webhook URL is a credential (whoever has it can post into the channel): it lives in
+    # Secret Manager (secrets.tf) and reaches the code as a secret environment variable, the
+    # shape of the provider's "Cloudfunctions2 Secret Env" example. No webhook, no variable.
+    dynamic "secret_environment_variables" {
+      for_each = local.alert_webhook_secrets
+      content {
+        key        = "DROPSCORE_ALERT_WEBHOOK"
+        project_id = var.project_id
+        secret     = secret_environment_variables.value.secret_id
+        version    = secret_environment_variables.value.version
+      }
+    }
+
     direct_vpc_egress = "VPC_EGRESS_ALL_TRAFFIC"
     direct_vpc_network_interface {
       network    = google_compute_network.vpc.name
@@ -88,8 +101,10 @@ resource "google_cloudfunctions2_function" "function" {
   }
 
   # Storage finalize on the function's trigger bucket (clean: raw, score: clean), retried on failure.
+  # Only while the data lives in GCS: with storage_backend = "s3" the GCS buckets stay empty and
+  # S3 sends no events to Google Cloud, so a trigger would only wait on the wrong bucket.
   dynamic "event_trigger" {
-    for_each = each.value.trigger_area == null ? [] : [each.value.trigger_area]
+    for_each = each.value.trigger_area == null || var.storage_backend != "gcs" ? [] : [each.value.trigger_area]
     content {
       trigger_region        = var.region
       event_type            = "google.cloud.storage.object.v1.finalized"
@@ -103,15 +118,20 @@ resource "google_cloudfunctions2_function" "function" {
   }
 
   # depends_on cannot vary per instance: the Eventarc grants only matter to clean and score,
-  # and merely order drift and retrain after them.
+  # and merely order drift and retrain after them. The two time_sleep resources (iam.tf) come
+  # after the builder and Eventarc grants, so a fresh project's first apply does not race them.
   depends_on = [
     google_project_iam_member.gcs_agent_pubsub_publisher,
     google_project_iam_member.eventarc_receiver,
     google_project_service_identity.eventarc,
     google_secret_manager_secret_iam_member.pii_key_accessor,
+    google_secret_manager_secret_iam_member.alert_webhook_accessor,
     google_project_iam_member.builder,
     google_artifact_registry_repository_iam_member.builder_writer,
     google_storage_bucket_iam_member.builder_sources_reader,
+    google_project_iam_member.builder_gcf_sources_reader,
+    time_sleep.builder_iam_propagation,
+    time_sleep.eventarc_iam_propagation,
   ]
 }
 

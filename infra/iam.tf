@@ -6,13 +6,15 @@
 locals {
   # What each function may do with each storage area: "read" (objectViewer) or "write"
   # (objectUser: read, create, overwrite, delete). The code's flows (docs: DESIGN.md):
-  #   clean   raw -> clean | quarantine (+ file-level reports)
+  #   clean   raw -> clean | quarantine (+ file-level reports); for a file above shard_bytes it
+  #           also assembles the shards' predictions parts into the predictions file, or
+  #           withdraws them when the file is rejected (shared/cleaning.py, shared/fanout.py)
   #   score   clean -> predictions (+ quarantine for unscorable rows, reports)
   #   drift   predictions + clean (labels) -> reports
   #   retrain clean (training data) -> reports
   function_bucket_access = {
     clean = {
-      raw = "read", clean = "write", quarantine = "write", reports = "write"
+      raw = "read", clean = "write", quarantine = "write", predictions = "write", reports = "write"
     }
     score = {
       clean = "read", predictions = "write", quarantine = "write", reports = "write"
@@ -208,6 +210,60 @@ resource "google_storage_bucket_iam_member" "builder_sources_reader" {
   bucket = google_storage_bucket.function_sources.name
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${google_service_account.builder.email}"
+}
+
+# Cloud Functions (2nd gen) copies each zip into its own bucket gcf-v2-sources-<PROJECT_NUMBER>-
+# <REGION> and the build fetches it from there, as the builder service account: without this
+# grant every build fails with "Access to bucket gcf-v2-sources-... denied. You must grant
+# Storage Object Viewer permission to <builder>" (hashicorp/terraform-provider-google#20571,
+# the failing "Cloudfunctions2 Basic Builder" acceptance test). The provider's example grants
+# roles/storage.objectAdmin on the whole project; read access to that one bucket is enough (the
+# condition names the bucket, and its objects, by prefix). The bucket is Google-managed and may
+# not exist before the first deploy, so the grant is a conditional project binding, not a
+# bucket binding.
+resource "google_project_iam_member" "builder_gcf_sources_reader" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = "serviceAccount:${google_service_account.builder.email}"
+
+  condition {
+    title       = "gcf-v2-sources-only"
+    description = "Only the bucket Cloud Functions copies the source zips into, and its objects."
+    expression  = "resource.name == \"projects/_/buckets/${local.gcf_sources_bucket_name}\" || resource.name.startsWith(\"projects/_/buckets/${local.gcf_sources_bucket_name}/\")"
+  }
+}
+
+# IAM is eventually consistent: a grant made seconds ago may not be seen yet by the build or by
+# Eventarc. The waits follow the provider's own examples and the issues filed against them:
+# - builds: website/docs/r/cloudfunctions2_function.html.markdown, "Cloudfunctions2 Basic
+#   Builder": "builder permissions need to stablize before it can pull the source zip" ->
+#   time_sleep 60s;
+# - Eventarc storage triggers on a fresh project: "Permission denied while using the Eventarc
+#   Service Agent. If you recently started to use Eventarc, it may take a few minutes before all
+#   necessary permissions are propagated" (hashicorp/terraform-provider-google#25294, #14584);
+#   terraform-google-modules/terraform-google-bigquery (data_warehouse) waits 180s for it.
+# time_sleep only waits on create, so later applies are not slowed down.
+resource "time_sleep" "builder_iam_propagation" {
+  create_duration = "60s"
+
+  depends_on = [
+    google_project_iam_member.builder,
+    google_artifact_registry_repository_iam_member.builder_writer,
+    google_storage_bucket_iam_member.builder_sources_reader,
+    google_project_iam_member.builder_gcf_sources_reader,
+  ]
+}
+
+resource "time_sleep" "eventarc_iam_propagation" {
+  create_duration = "180s"
+
+  depends_on = [
+    google_project_service_identity.eventarc,
+    google_project_service_identity.pubsub,
+    google_project_iam_member.gcs_agent_pubsub_publisher,
+    google_project_iam_member.eventarc_receiver,
+    google_service_account_iam_member.pubsub_agent_token_creator,
+  ]
 }
 
 # ---------------------------------------------------------------------------------------------

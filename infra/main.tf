@@ -18,6 +18,9 @@ locals {
   sources_bucket_name     = "${var.name_prefix}-function-sources"
   access_logs_bucket_name = "${var.name_prefix}-access-logs"
 
+  # Where Cloud Functions (2nd gen) keeps its copy of every source zip; the build reads it there.
+  gcf_sources_bucket_name = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
+
   s3_bucket_name = coalesce(var.s3_bucket_name, "${var.name_prefix}-data")
   s3_storage_uri = "s3://${local.s3_bucket_name}/${var.s3_prefix}"
 
@@ -36,7 +39,8 @@ locals {
   function_zips = { for name in local.function_names : name => "${local.package_dir}/${name}.zip" }
 
   # Every DROPSCORE_* name shared/settings.py reads, except the embedded-only DROPSCORE_HOME and
-  # DROPSCORE_PII_KEY, which comes from Secret Manager (functions.tf). tests/infra checks this
+  # the secrets DROPSCORE_PII_KEY and DROPSCORE_ALERT_WEBHOOK, which come from Secret Manager
+  # (functions.tf, secrets.tf). tests/infra checks this
   # list against ENVIRONMENT_VARIABLES so code and infrastructure cannot drift apart.
   function_environment = {
     DROPSCORE_STORAGE               = local.storage_uri
@@ -51,9 +55,9 @@ locals {
     DROPSCORE_LANG                  = var.language
     DROPSCORE_MAX_EVENT_AGE_SECONDS = tostring(var.max_event_age_seconds)
     DROPSCORE_RETRAIN_TOPIC         = google_pubsub_topic.retrain.id
-    DROPSCORE_ALERT_WEBHOOK         = var.alert_webhook_url
     DROPSCORE_ALERT_TOPIC           = google_pubsub_topic.alerts.id
     DROPSCORE_SHARD_BYTES           = tostring(var.shard_bytes)
+    DROPSCORE_RETRAIN_JOB           = local.retrain_job_id
   }
 
   # Standard AWS SDK variables, only when the functions store data on S3: boto3 assumes this role
@@ -108,6 +112,12 @@ resource "google_project_service_identity" "eventarc" {
 
   project = var.project_id
   service = "eventarc.googleapis.com"
+
+  depends_on = [google_project_service.enabled]
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
 
   depends_on = [google_project_service.enabled]
 }

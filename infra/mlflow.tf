@@ -148,6 +148,24 @@ resource "google_sql_user" "mlflow" {
 
 locals {
   mlflow_service_name = "${var.name_prefix}-mlflow"
+
+  # Gunicorn/uvicorn worker processes of `mlflow server` per instance; each holds its own
+  # SQLAlchemy pool (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE + MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW).
+  mlflow_workers = 2
+  # Connections MLflow may open at full scale, every instance and worker at the top of its pool.
+  mlflow_peak_connections = var.mlflow_max_instances * local.mlflow_workers * (var.mlflow_db_pool_size + var.mlflow_db_max_overflow)
+  # PostgreSQL max_connections of the shared-core tiers (Cloud SQL "Quotas and limits",
+  # PostgreSQL: db-f1-micro 25, db-g1-small 50); for other tiers say it in mlflow_db_max_connections.
+  mlflow_db_tier_connections = { "db-f1-micro" = 25, "db-g1-small" = 50 }
+  mlflow_db_connection_limit = coalesce(var.mlflow_db_max_connections, lookup(local.mlflow_db_tier_connections, var.mlflow_db_tier, 100))
+  # Cloud SQL keeps some connections for its own superuser and maintenance: leave room for them
+  # and for an operator's psql session.
+  mlflow_db_reserved_connections = 5
+
+  # Startup probes may not wait longer than failure_threshold x period_seconds = 240 s on Cloud
+  # Run (provider docs, google_cloud_run_v2_service, startup_probe: "Maximum value for startup
+  # probe is 240"; Cloud Run "Configure container health checks (services)").
+  startup_probe_limit_seconds = 240
 }
 
 resource "google_cloud_run_v2_service" "mlflow" {
@@ -161,6 +179,9 @@ resource "google_cloud_run_v2_service" "mlflow" {
   template {
     service_account = google_service_account.mlflow.email
     timeout         = "300s"
+    # Cloud Run refuses HTTP/1 requests above 32 MiB, and MLflow's proxied multipart upload needs
+    # a signing key the service account does not have (docs/deploy.md, "Model size"): one
+    # artifact file per request, each under 32 MiB, is the stated cap.
 
     scaling {
       min_instance_count = 0
@@ -213,18 +234,34 @@ resource "google_cloud_run_v2_service" "mlflow" {
           }
         }
       }
+      # One SQLAlchemy pool per worker process: pool_size + max_overflow connections each, so the
+      # whole service stays under the database's max_connections (precondition below).
+      env {
+        name  = "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"
+        value = tostring(var.mlflow_db_pool_size)
+      }
+      env {
+        name  = "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"
+        value = tostring(var.mlflow_db_max_overflow)
+      }
+      # Recycle connections the proxy or the database closed while the instance slept (cpu_idle).
+      env {
+        name  = "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE"
+        value = "1800"
+      }
       # MLflow refuses Host headers it does not know (DNS-rebinding protection).
       env {
         name  = "MLFLOW_SERVER_ALLOWED_HOSTS"
         value = "${local.mlflow_service_name}-*.run.app,localhost,localhost:*,127.0.0.1:*"
       }
 
-      # The first start migrates the database schema, which takes a while on a small instance.
+      # The first start migrates the database schema, which takes a while on a small instance:
+      # 24 x 10 s = 240 s, the most Cloud Run allows (local.startup_probe_limit_seconds).
       startup_probe {
         initial_delay_seconds = 10
         period_seconds        = 10
         timeout_seconds       = 5
-        failure_threshold     = 30
+        failure_threshold     = 24
         tcp_socket {
           port = 8080
         }
@@ -242,8 +279,14 @@ resource "google_cloud_run_v2_service" "mlflow" {
     containers {
       name  = "cloud-sql-proxy"
       image = var.cloud_sql_proxy_image
+      # --lazy-refresh (Cloud SQL Auth Proxy >= 2.11.0): fetch the instance's certificate when a
+      # connection needs it instead of in a background loop. With cpu_idle = true Cloud Run
+      # throttles the CPU between requests, so background refreshes stall and the next
+      # connection fails with an expired certificate; the proxy's documentation recommends lazy
+      # refresh for exactly this ("environments where the CPU may be throttled").
       args = [
         "--private-ip",
+        "--lazy-refresh",
         "--address=127.0.0.1",
         "--port=5432",
         "--health-check",
@@ -278,6 +321,13 @@ resource "google_cloud_run_v2_service" "mlflow" {
     google_sql_user.mlflow,
     google_sql_database.mlflow,
   ]
+
+  lifecycle {
+    precondition {
+      condition     = local.mlflow_peak_connections <= local.mlflow_db_connection_limit - local.mlflow_db_reserved_connections
+      error_message = "MLflow could open ${local.mlflow_peak_connections} database connections (mlflow_max_instances x ${local.mlflow_workers} workers x (mlflow_db_pool_size + mlflow_db_max_overflow)), more than the ${local.mlflow_db_connection_limit} the ${var.mlflow_db_tier} tier allows minus ${local.mlflow_db_reserved_connections} reserved: lower mlflow_max_instances or the pool, or pick a larger tier."
+    }
+  }
 }
 
 # Callers of MLflow: the four functions and the named operators. No allUsers, ever.

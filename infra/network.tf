@@ -1,8 +1,12 @@
 # A small VPC so that everything can stay internal:
 # - the functions reach MLflow (internal ingress) through Direct VPC egress, all traffic;
 # - MLflow reaches Cloud SQL on its private IP (no public IP on the database);
-# - Cloud NAT lets the functions post to an alert webhook outside Google (Slack, Teams); Google
-#   Chat webhooks and every Google API are reached through Private Google Access without it.
+# - Cloud NAT lets the functions post to an alert webhook outside Google (Slack, Teams) and, with
+#   storage_backend = "s3", reach AWS STS and S3; Google Chat webhooks and every Google API are
+#   reached through Private Google Access without it. The functions must keep
+#   VPC_EGRESS_ALL_TRAFFIC (they call MLflow, whose ingress is internal-only, and only traffic that
+#   leaves through the VPC counts as internal), so everything bound for the internet goes through
+#   the VPC and needs this NAT: PRIVATE_RANGES_ONLY would reach AWS directly but lose MLflow.
 # Direct VPC egress has no idle cost (unlike a Serverless VPC Access connector).
 
 resource "google_compute_network" "vpc" {
@@ -32,8 +36,13 @@ resource "google_compute_subnetwork" "serverless" {
   }
 }
 
+locals {
+  # S3 on AWS is on the internet: the S3 backend needs the NAT whatever internet_egress_enabled says.
+  nat_enabled = var.internet_egress_enabled || var.storage_backend == "s3"
+}
+
 resource "google_compute_router" "nat" {
-  count = var.internet_egress_enabled ? 1 : 0
+  count = local.nat_enabled ? 1 : 0
 
   name    = "${var.name_prefix}-router"
   project = var.project_id
@@ -42,7 +51,7 @@ resource "google_compute_router" "nat" {
 }
 
 resource "google_compute_router_nat" "nat" {
-  count = var.internet_egress_enabled ? 1 : 0
+  count = local.nat_enabled ? 1 : 0
 
   name                               = "${var.name_prefix}-nat"
   project                            = var.project_id

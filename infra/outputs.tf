@@ -1,11 +1,11 @@
 output "bucket_names" {
-  description = "GCS bucket of each data area (raw, clean, quarantine, predictions, reports) plus model_artifacts, function_sources and access_logs."
+  description = "GCS bucket of each data area (raw, clean, quarantine, predictions, reports) plus model_artifacts, function_sources and access_logs (null while access_logs_enabled is false)."
   value = merge(
     { for area, bucket in google_storage_bucket.data : area => bucket.name },
     {
       model_artifacts  = google_storage_bucket.model_artifacts.name
       function_sources = google_storage_bucket.function_sources.name
-      access_logs      = google_storage_bucket.access_logs.name
+      access_logs      = one(google_storage_bucket.access_logs[*].name)
     },
   )
 }

@@ -313,12 +313,28 @@ resource "aws_iam_policy" "s3_access" {
   })
 }
 
-# Trusts Google-signed identity tokens of the four function service accounts only
-# (accounts.google.com:aud is the token's azp, the service account's unique ID).
+locals {
+  s3_role_name = "${var.name_prefix}-dropscore-functions"
+  # The audience the functions ask the metadata server for (shared/aws_credentials.py uses
+  # AWS_ROLE_ARN itself), so a token minted for anything else is refused here. Built from the
+  # account and the name, not from aws_iam_role.functions.arn, which would refer to itself.
+  s3_role_arn = local.s3_enabled ? "arn:${data.aws_partition.current[0].partition}:iam::${data.aws_caller_identity.current[0].account_id}:role/${local.s3_role_name}" : null
+  # Who may assume the role: the functions' service accounts and the retrain job's (the same
+  # account as the retrain function).
+  s3_web_identity_subjects = [for name in local.function_names : google_service_account.function[name].unique_id]
+}
+
+# Trusts Google-signed identity tokens of the function service accounts only. For Google, AWS
+# maps the token's claims to condition keys this way (IAM User Guide, "Available keys for AWS web
+# identity federation"): accounts.google.com:aud is the token's azp claim when it has one, and a
+# service account's ID token carries azp = its unique ID; accounts.google.com:oaud is then the
+# token's aud claim (the audience requested from the metadata server); accounts.google.com:sub
+# is the sub claim, again the service account's unique ID. All three are pinned: aud and sub to
+# the functions' accounts, oaud to this role's ARN.
 resource "aws_iam_role" "functions" {
   count = local.s3_count
 
-  name                 = "${var.name_prefix}-dropscore-functions"
+  name                 = local.s3_role_name
   description          = "Assumed by the dropscore Cloud Run functions through Google web identity federation."
   max_session_duration = 3600
   assume_role_policy = jsonencode({
@@ -330,7 +346,9 @@ resource "aws_iam_role" "functions" {
         Action    = "sts:AssumeRoleWithWebIdentity"
         Condition = {
           StringEquals = {
-            "accounts.google.com:aud" = [for name in local.function_names : google_service_account.function[name].unique_id]
+            "accounts.google.com:aud"  = local.s3_web_identity_subjects
+            "accounts.google.com:sub"  = local.s3_web_identity_subjects
+            "accounts.google.com:oaud" = local.s3_role_arn
           }
         }
       },

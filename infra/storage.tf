@@ -1,6 +1,13 @@
 # Buckets: one per data area (raw, clean, quarantine, predictions, reports), the MLflow model
-# artifacts, the function source zips, and the access logs of all of them. Every bucket has
-# uniform bucket-level access, enforced public access prevention and versioning.
+# artifacts, the function source zips, and (access_logs_enabled) the access logs of all of them.
+# Every bucket has uniform bucket-level access, enforced public access prevention and versioning.
+#
+# Usage logs are written by the Google-owned group cloud-storage-analytics@google.com, which must
+# be granted objectCreator on the log bucket. Organisations with domain restricted sharing
+# (constraint iam.allowedPolicyMemberDomains, part of Google's secure-by-default organisation
+# policies) refuse that binding and the whole apply fails, so the logs are off by default. Turn
+# them on where the constraint allows it; Cloud Audit Logs (Data Access logs for
+# storage.googleapis.com, docs/deploy.md) record object reads and writes either way.
 
 locals {
   # Days after which live objects of an area are deleted; null keeps them.
@@ -13,8 +20,15 @@ locals {
   }
 }
 
+locals {
+  # The log bucket as a one-element list while the logs are on: what the logging blocks iterate.
+  access_log_buckets = google_storage_bucket.access_logs[*].name
+}
+
 resource "google_storage_bucket" "access_logs" {
   #checkov:skip=CKV_GCP_62:This bucket receives the access logs of every other bucket; logging it into itself would log its own log writes.
+  count = var.access_logs_enabled ? 1 : 0
+
   name                        = local.access_logs_bucket_name
   project                     = var.project_id
   location                    = upper(var.region)
@@ -50,7 +64,9 @@ resource "google_storage_bucket" "access_logs" {
 
 # Cloud Storage writes usage logs as this Google-owned group.
 resource "google_storage_bucket_iam_member" "access_logs_writer" {
-  bucket = google_storage_bucket.access_logs.name
+  count = var.access_logs_enabled ? 1 : 0
+
+  bucket = google_storage_bucket.access_logs[0].name
   role   = "roles/storage.objectCreator"
   member = "group:cloud-storage-analytics@google.com"
 }
@@ -70,9 +86,12 @@ resource "google_storage_bucket" "data" {
     enabled = true
   }
 
-  logging {
-    log_bucket        = google_storage_bucket.access_logs.name
-    log_object_prefix = each.value
+  dynamic "logging" {
+    for_each = local.access_log_buckets
+    content {
+      log_bucket        = logging.value
+      log_object_prefix = each.value
+    }
   }
 
   dynamic "lifecycle_rule" {
@@ -122,9 +141,12 @@ resource "google_storage_bucket" "model_artifacts" {
     enabled = true
   }
 
-  logging {
-    log_bucket        = google_storage_bucket.access_logs.name
-    log_object_prefix = local.artifacts_bucket_name
+  dynamic "logging" {
+    for_each = local.access_log_buckets
+    content {
+      log_bucket        = logging.value
+      log_object_prefix = local.artifacts_bucket_name
+    }
   }
 
   lifecycle_rule {
@@ -153,9 +175,12 @@ resource "google_storage_bucket" "function_sources" {
     enabled = true
   }
 
-  logging {
-    log_bucket        = google_storage_bucket.access_logs.name
-    log_object_prefix = local.sources_bucket_name
+  dynamic "logging" {
+    for_each = local.access_log_buckets
+    content {
+      log_bucket        = logging.value
+      log_object_prefix = local.sources_bucket_name
+    }
   }
 
   # Old zips are only needed to roll back a deploy.

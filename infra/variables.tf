@@ -127,6 +127,12 @@ variable "noncurrent_version_retention_days" {
   }
 }
 
+variable "access_logs_enabled" {
+  type        = bool
+  description = "Write Cloud Storage usage logs of every bucket into <name_prefix>-access-logs. Needs an IAM grant to the Google-owned group cloud-storage-analytics@google.com, which organisations with domain restricted sharing (iam.allowedPolicyMemberDomains) refuse: off by default; turn on where that constraint allows it."
+  default     = false
+}
+
 variable "access_log_retention_days" {
   type        = number
   description = "Days the bucket access logs are kept."
@@ -182,7 +188,7 @@ variable "function_settings" {
     clean   = { memory = "2Gi", timeout_seconds = 540, max_instances = 10 }
     score   = { memory = "2Gi", timeout_seconds = 540, max_instances = 10 }
     drift   = { memory = "2Gi", timeout_seconds = 1800, max_instances = 1 }
-    retrain = { memory = "4Gi", timeout_seconds = 540, max_instances = 1 }
+    retrain = { memory = "1Gi", timeout_seconds = 540, max_instances = 1 }
   }
 
   validation {
@@ -303,6 +309,61 @@ variable "retrain_max_delivery_attempts" {
   }
 }
 
+variable "retrain_image" {
+  type        = string
+  description = "Container image of the retrain Cloud Run job, built from the retrain function's zip by infra/retrain/Dockerfile (cloudbuild.yaml does it), e.g. us-central1-docker.pkg.dev/PROJECT/PREFIX-images/retrain:<zip sha256>."
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+(:[0-9]+)?/.+[:@].+$", var.retrain_image))
+    error_message = "retrain_image must be a full image reference with a tag or digest, e.g. us-central1-docker.pkg.dev/PROJECT/PREFIX-images/retrain:TAG."
+  }
+}
+
+variable "retrain_job_settings" {
+  type = object({
+    cpu             = string
+    memory          = string
+    timeout_seconds = number
+    max_retries     = number
+  })
+  description = "vCPU, memory, task timeout and retries of the retrain Cloud Run job. Memory bounds the labeled rows a retrain can load (roughly 1 GiB per 250 000 rows of 30 columns); Cloud Run jobs allow up to 8 vCPU, 32 GiB and 168 hours."
+  default = {
+    cpu             = "4"
+    memory          = "16Gi"
+    timeout_seconds = 21600
+    max_retries     = 1
+  }
+
+  validation {
+    condition     = contains(["1", "2", "4", "8"], var.retrain_job_settings.cpu)
+    error_message = "retrain_job_settings.cpu must be \"1\", \"2\", \"4\" or \"8\"."
+  }
+
+  validation {
+    condition     = contains(["2Gi", "4Gi", "8Gi", "16Gi", "24Gi", "32Gi"], var.retrain_job_settings.memory)
+    error_message = "retrain_job_settings.memory must be one of 2Gi, 4Gi, 8Gi, 16Gi, 24Gi, 32Gi."
+  }
+
+  # Cloud Run's minimum vCPU per memory size: above 4 GiB 2 vCPU, above 8 GiB 4, above 16 GiB 6
+  # (so 8 among the choices here), above 24 GiB 8.
+  validation {
+    condition = tonumber(var.retrain_job_settings.cpu) >= lookup(
+      { "2Gi" = 1, "4Gi" = 1, "8Gi" = 2, "16Gi" = 4, "24Gi" = 8, "32Gi" = 8 }, var.retrain_job_settings.memory, 8
+    )
+    error_message = "retrain_job_settings: 8Gi needs at least 2 vCPU, 16Gi at least 4, 24Gi and 32Gi need 8 (Cloud Run minimums)."
+  }
+
+  validation {
+    condition     = var.retrain_job_settings.timeout_seconds >= 600 && var.retrain_job_settings.timeout_seconds <= 604800
+    error_message = "retrain_job_settings.timeout_seconds must be between 600 and 604800 (168 hours, the Cloud Run jobs limit)."
+  }
+
+  validation {
+    condition     = var.retrain_job_settings.max_retries >= 0 && var.retrain_job_settings.max_retries <= 10
+    error_message = "retrain_job_settings.max_retries must be between 0 and 10."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # MLflow
 # ---------------------------------------------------------------------------------------------
@@ -358,6 +419,40 @@ variable "mlflow_max_instances" {
   validation {
     condition     = var.mlflow_max_instances >= 1 && var.mlflow_max_instances <= 20
     error_message = "mlflow_max_instances must be between 1 and 20."
+  }
+}
+
+variable "mlflow_db_pool_size" {
+  type        = number
+  description = "Connections each MLflow worker process keeps open to the database (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE). With mlflow_max_instances and 2 workers per instance the total must fit the tier's max_connections (checked at plan time)."
+  default     = 2
+
+  validation {
+    condition     = var.mlflow_db_pool_size >= 1 && var.mlflow_db_pool_size <= 20
+    error_message = "mlflow_db_pool_size must be between 1 and 20."
+  }
+}
+
+variable "mlflow_db_max_overflow" {
+  type        = number
+  description = "Extra connections each MLflow worker may open above its pool under load (MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW)."
+  default     = 1
+
+  validation {
+    condition     = var.mlflow_db_max_overflow >= 0 && var.mlflow_db_max_overflow <= 20
+    error_message = "mlflow_db_max_overflow must be between 0 and 20."
+  }
+}
+
+variable "mlflow_db_max_connections" {
+  type        = number
+  description = "max_connections of the MLflow database; null uses the Cloud SQL default of the tier (db-f1-micro 25, db-g1-small 50, others assumed 100). Set it when you pick a custom tier or change the flag."
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.mlflow_db_max_connections == null || try(var.mlflow_db_max_connections >= 10, false)
+    error_message = "mlflow_db_max_connections must be null or at least 10."
   }
 }
 

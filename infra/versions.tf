@@ -14,7 +14,7 @@ terraform {
     }
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.80, < 7.0"
+      version = ">= 6.0, < 7.0"
     }
     # Not used to zip the functions: `make package` (shared/packaging.py) builds them
     # byte-for-byte reproducibly, which archive_file does not promise across versions. Pinned so
@@ -26,6 +26,12 @@ terraform {
     random = {
       source  = "hashicorp/random"
       version = ">= 3.6, < 4.0"
+    }
+    # time_sleep waits for IAM grants to propagate before the function builds and Eventarc
+    # triggers use them, as the provider's "Cloudfunctions2 Basic Builder" example does.
+    time = {
+      source  = "hashicorp/time"
+      version = ">= 0.12, < 1.0"
     }
   }
 

@@ -127,8 +127,14 @@ class Claims:
     def _attempt_uri(self, attempt: int) -> str:
         return self.uri(f"{ATTEMPT_PREFIX}{attempt:04d}.json")
 
-    def acquire(self) -> Claim | dict[str, Any]:
-        """A :class:`Claim` to work under, or the finished record. Raises ClaimInProgressError."""
+    def acquire(
+        self, *, take_over: Callable[[dict[str, Any]], bool] | None = None, extra: dict[str, Any] | None = None
+    ) -> Claim | dict[str, Any]:
+        """A :class:`Claim` to work under, or the finished record. Raises ClaimInProgressError.
+
+        ``take_over(body)`` may say that a running, unexpired claim is known dead (a Cloud Run
+        job retry takes over its own execution's failed attempt); ``extra`` is recorded in the claim.
+        """
         record = self.finished()
         if record is not None:
             return record
@@ -141,7 +147,8 @@ class Claims:
             except (ObjectNotFoundError, ValueError):
                 body = {}
             expires = datetime.fromisoformat(body["expires_at"]) if body.get("expires_at") else None
-            if body.get("state") == "running" and expires is not None and expires > _now():
+            alive = body.get("state") == "running" and expires is not None and expires > _now()
+            if alive and not (take_over is not None and take_over(body)):
                 raise ClaimInProgressError(
                     f"{self.key.step} of {self.key.bucket}/{self.key.name}@{self.key.generation} is being done by "
                     f"{body.get('owner')} since {body.get('claimed_at')}; retry later"
@@ -161,6 +168,7 @@ class Claims:
             "owner": f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
             "claimed_at": now.isoformat(),
             "expires_at": (now + self.ttl).isoformat(),
+            **(extra or {}),
         }
         uri = self._attempt_uri(attempt)
         if not services.store(uri).create_if_absent(uri, json.dumps(body).encode("utf-8")):

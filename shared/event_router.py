@@ -304,6 +304,7 @@ class RouterConfig:
     poll_seconds: float = DEFAULT_POLL_SECONDS
     workers: int = DEFAULT_WORKERS
     push: PushSubscription | None = None
+    run_api: dict[str, Any] | None = None  # shared.stack.run_api.RunApiConfig.to_dict(): jobs run as processes
 
     def to_json(self) -> str:
         return json.dumps(
@@ -315,6 +316,7 @@ class RouterConfig:
                 "poll_seconds": self.poll_seconds,
                 "workers": self.workers,
                 "push": asdict(self.push) if self.push else None,
+                "run_api": self.run_api,
             },
             indent=2,
         )
@@ -330,6 +332,7 @@ class RouterConfig:
             poll_seconds=float(raw.get("poll_seconds", DEFAULT_POLL_SECONDS)),
             workers=int(raw.get("workers", DEFAULT_WORKERS)),
             push=PushSubscription(**raw["push"]) if raw.get("push") else None,
+            run_api=raw.get("run_api"),
         )
 
 
@@ -474,6 +477,13 @@ class EventRouter:
                 lambda message: self.push_message(message.topic, message.message_id, message.data, message.attributes, message.publish_time),
             )
             pubsub.start()
+        run_api = None
+        if self.config.run_api is not None:
+            # Cloud Run's jobs.run, locally: the retrain function starts the retrain job through it.
+            from shared.stack.run_api import LocalRunApi, RunApiConfig
+
+            run_api = LocalRunApi(RunApiConfig.from_dict(self.config.run_api))
+            run_api.start_serving()
         watched = ", ".join(f"{route.watch_uri} -> {route.target_name}" for route in self.config.routes)
         if self.config.push is not None:
             watched += f", {self.config.push.topic} -> {self.config.push.target_name}"
@@ -485,6 +495,8 @@ class EventRouter:
         finally:
             if pubsub is not None:
                 pubsub.stop()
+            if run_api is not None:
+                run_api.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

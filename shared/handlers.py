@@ -95,10 +95,17 @@ def handle_retrain_event(cloud_event: Any) -> dict[str, Any] | None:
     message = events.pubsub_message(cloud_event, settings.max_event_age_seconds)
     if message is None:
         return None
+    reason = str(message.data.get("reason", ""))
+    if settings.retrain_job:
+        # In the cloud, retraining runs as a Cloud Run job (no 540 s / memory cap): start it,
+        # once per message id. A failed start raises, so Pub/Sub redelivers.
+        from shared.retrain_job import start_retrain
+
+        return start_retrain(settings, message.message_id, reason).to_dict()
     from shared.lifecycle import run_retrain
 
     try:
-        return run_retrain(settings, reason=str(message.data.get("reason", "")), trigger=message.message_id).to_dict()
+        return run_retrain(settings, reason=reason, trigger=message.message_id).to_dict()
     except ModelNotFoundError as exc:
         logger.error("retrain request %s cannot run: %s", message.message_id, exc)  # permanent: no retry
         return None

@@ -49,6 +49,7 @@ from shared.errors import PermanentError
 from shared.registry import CHAMPION, LoadedModel
 from shared.reports import drift_report_html
 from shared.settings import Settings
+from shared.smoke_rows import is_smoke_uri
 
 logger = logging.getLogger(__name__)
 
@@ -606,6 +607,9 @@ def current_window(
     """
     warehouse = services.warehouse(settings)
     batches = warehouse.read("batches", since=window_start, until=window_end, where={"kind": "incoming", "status": "scored"})
+    if not batches.empty and "source_uri" in batches:
+        # The deployment smoke test's rows are real scores of test data, not production traffic.
+        batches = batches[~batches["source_uri"].map(is_smoke_uri)]
     if window_start is not None and not batches.empty:
         batches = batches[batches["processed_at"] > pd.Timestamp(window_start)]
     batches = batches.dropna(subset=["clean_uri"]).drop_duplicates("clean_uri", keep="last") if not batches.empty else batches

@@ -35,6 +35,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "DROPSCORE_ALERT_WEBHOOK": "URL receiving alert messages (Google Chat / Slack / Teams style JSON POST)",
     "DROPSCORE_ALERT_TOPIC": "Pub/Sub topic (projects/P/topics/T) receiving alert records",
     "DROPSCORE_PII_KEY": "secret key for the keyed hash (HMAC-SHA256) of personal-data columns",
+    "DROPSCORE_RETRAIN_JOB": "Cloud Run job that retrains (projects/P/locations/R/jobs/J; locally the http:// URL of the stack's run API); unset = retrain inside the retrain function",
     "DROPSCORE_SHARD_BYTES": "files larger than this many bytes are cleaned into shards scored in parallel (default 268435456, 256 MiB)",
 }
 
@@ -78,6 +79,7 @@ class Settings:
     pii_key: str | None = field(default=None, repr=False)  # never printed or logged
     shard_bytes: int = DEFAULT_SHARD_BYTES
     registry_uri: str = ""  # "" = the tracking URI (what MLflow itself assumes)
+    retrain_job: str | None = None
 
     def area_uri(self, area: str) -> str:
         """URI of a logical bucket ("raw", "clean", ...), without a trailing slash."""
@@ -134,4 +136,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pii_key=get("DROPSCORE_PII_KEY"),
         shard_bytes=max(1, int(shard_text)) if shard_text and shard_text.isdigit() else DEFAULT_SHARD_BYTES,
         registry_uri=get("MLFLOW_REGISTRY_URI") or tracking_uri,
+        retrain_job=get("DROPSCORE_RETRAIN_JOB"),
     )

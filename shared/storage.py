@@ -811,16 +811,19 @@ class S3ObjectStore(_VendorStore):
     """Amazon S3 (or any S3-compatible endpoint named by AWS_ENDPOINT_URL). PUTs are atomic."""
 
     def __init__(self, client: Any = None, config: Any = None) -> None:
-        import boto3
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError
+
+        from shared import aws_credentials
 
         if client is None:
             # A Session per store: boto3's default session is not safe to share while
             # threads build clients. boto3 reads AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 itself.
             config = config or Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10)
             try:
-                client = boto3.session.Session().client("s3", config=config)
+                # On Google Cloud with only AWS_ROLE_ARN set, the session trades the runtime's
+                # Google ID token for the role's credentials (shared/aws_credentials.py).
+                client = aws_credentials.aws_session().client("s3", config=config)
             except BotoCoreError as exc:
                 raise PermanentError(f"Amazon S3 is not configured: {exc}") from exc
         self.client = client

@@ -30,7 +30,7 @@ from typing import Any
 from shared.errors import PermanentError, ServiceUnavailableError
 from shared.event_router import READY_LINE, PushSubscription, RetryPolicy, Route, RouterConfig
 from shared.settings import load_settings
-from shared.stack import emulators, mlflow_server
+from shared.stack import emulators, mlflow_server, run_api
 from shared.stack.function_servers import (
     REPOSITORY_ROOT,
     SIGNATURE_TYPES,
@@ -50,13 +50,14 @@ from shared.stack.processes import (
 )
 
 DEFAULT_GCS_PREFIX = "dropscore-local"
+RETRAIN_JOB_NAME = f"{DEFAULT_GCS_PREFIX}-retrain"
 DEFAULT_S3_BUCKET = "dropscore-local"
 STATE_FILE = "stack.json"
 ENV_FILE = "env"
 # Variables the stack decides; the same names from the caller's shell would point elsewhere.
 STACK_OWNED_PREFIXES = ("DROPSCORE_BUCKET_",)
 STACK_OWNED_VARIABLES = frozenset(
-    {"DROPSCORE_HOME", "DROPSCORE_STORAGE", "DROPSCORE_WAREHOUSE", "DROPSCORE_MLFLOW_TRACKING_URI", "DROPSCORE_RETRAIN_TOPIC"}
+    {"DROPSCORE_HOME", "DROPSCORE_STORAGE", "DROPSCORE_WAREHOUSE", "DROPSCORE_MLFLOW_TRACKING_URI", "DROPSCORE_RETRAIN_TOPIC", "DROPSCORE_RETRAIN_JOB"}
 )
 # Passed to the functions but never written to stack.json or the env file (a webhook URL holds its token).
 SECRET_VARIABLES = frozenset({"DROPSCORE_PII_KEY", "DROPSCORE_ALERT_WEBHOOK"})
@@ -247,6 +248,9 @@ class LocalStack:
         # took it in between, the router exits and start() says so with the router's log.
         self.pubsub_address = f"{LOOPBACK}:{free_loopback_port()}"
         self.retrain_topic = f"projects/{emulators.LOCAL_PROJECT}/topics/{DEFAULT_GCS_PREFIX}-retrain"
+        # The router also stands in for Cloud Run's jobs.run (shared/stack/run_api.py): the retrain
+        # function starts the retrain job there, as it does in the cloud.
+        self.run_api_port = free_loopback_port()
         env = dict(self.options.passthrough)
         env.update(
             {
@@ -254,6 +258,7 @@ class LocalStack:
                 "DROPSCORE_WAREHOUSE": f"duckdb:///{self.folder / 'warehouse.duckdb'}",
                 "DROPSCORE_MLFLOW_TRACKING_URI": self.tracking_uri,
                 "DROPSCORE_RETRAIN_TOPIC": self.retrain_topic,
+                "DROPSCORE_RETRAIN_JOB": run_api.job_url(self.run_api_port, RETRAIN_JOB_NAME),
                 "PUBSUB_EMULATOR_HOST": self.pubsub_address,
                 "PUBSUB_PROJECT_ID": emulators.LOCAL_PROJECT,
             }
@@ -283,11 +288,20 @@ class LocalStack:
             retry=self.options.retry,
             poll_seconds=self.options.poll_seconds,
             push=push,
+            run_api=run_api.RunApiConfig(
+                port=self.run_api_port,
+                log_dir=self.logs,
+                # infra/retrain_job.tf: the container runs this, with max_retries 1 by default.
+                jobs={RETRAIN_JOB_NAME: run_api.LocalJob([sys.executable, "-m", "shared.retrain_job"], max_retries=1)},
+            ).to_dict(),
         )
         config_path = self.folder / "router" / "config.json"
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(config.to_json(), encoding="utf-8")
+        # The router starts the job executions, which get what a job task would: the functions'
+        # environment (the job runs the retrain function's code with its settings).
         env = base_environment()
+        env.update(self.client_environment)
         env.update(self._storage_client_environment())
         env["PYTHONPATH"] = str(REPOSITORY_ROOT)
         log_path = self.logs / "router.log"

@@ -129,7 +129,11 @@ def strings(value: Any) -> Iterator[str]:
 FOR_EACH_LOCAL = re.compile(r"\$\{local\.(\w+)\}")
 FOR_EACH_LOCAL_SET = re.compile(r"\$\{toset\(local\.(\w+)\)\}")
 EACH_VALUE_ATTRIBUTE = re.compile(r"\$\{each\.value\.(\w+)\}")
-OPTIONAL_DYNAMIC = re.compile(r"\$\{each\.value\.(\w+) == null \? \[\] : \[each\.value\.\1\]\}")
+# `each.value.X == null ? [] : [each.value.X]`, optionally also empty unless the data lives in GCS
+# (the storage triggers: `... == null || var.storage_backend != "gcs" ? [] : ...`).
+OPTIONAL_DYNAMIC = re.compile(
+    r"\$\{each\.value\.(\w+) == null( \|\| var\.storage_backend != \"gcs\")? \? \[\] : \[each\.value\.\1\]\}"
+)
 
 
 def for_each_instances(body: dict[str, Any]) -> dict[str, Any]:
@@ -162,8 +166,11 @@ def resolve_iterator(reference: str, value: str, text: str) -> str:
     return text.replace(f"[{reference}]", f'["{value}"]')
 
 
-def instantiate(body: dict[str, Any], key: str, item: Any) -> dict[str, Any]:
-    """One instance of a for_each resource: each.key / each.value resolved, dynamic blocks expanded."""
+def instantiate(body: dict[str, Any], key: str, item: Any, storage_backend: str = "gcs") -> dict[str, Any]:
+    """One instance of a for_each resource: each.key / each.value resolved, dynamic blocks expanded.
+
+    ``storage_backend`` is the value of var.storage_backend the instance is expanded for.
+    """
 
     def resolve_each(text: str) -> Any:
         if text == "${each.key}":
@@ -181,7 +188,9 @@ def instantiate(body: dict[str, Any], key: str, item: Any) -> dict[str, Any]:
             match = OPTIONAL_DYNAMIC.fullmatch(spec["for_each"])
             assert match, f'dynamic "{block_name}" for_each {spec["for_each"]!r} is not understood'
             assert isinstance(item, dict) and match.group(1) in item, f"{key} has no {match.group(1)}"
-            values = [] if item[match.group(1)] is None else [item[match.group(1)]]
+            only_on_gcs = match.group(2) is not None
+            empty = item[match.group(1)] is None or (only_on_gcs and storage_backend != "gcs")
+            values = [] if empty else [item[match.group(1)]]
             assert len(spec["content"]) == 1, f'dynamic "{block_name}" needs exactly one content block'
             assert block_name not in instance, f"{block_name} is both a static and a dynamic block"
             if values:
@@ -197,7 +206,7 @@ def instantiate(body: dict[str, Any], key: str, item: Any) -> dict[str, Any]:
     return instance
 
 
-def function_resources() -> dict[str, dict[str, Any]]:
+def function_resources(storage_backend: str = "gcs") -> dict[str, dict[str, Any]]:
     """Cloud Functions keyed by their entry point, for_each resources expanded to their instances.
 
     Each carries "address", the Terraform address other resources must use to reach it.
@@ -206,7 +215,7 @@ def function_resources() -> dict[str, dict[str, Any]]:
     for name, body in resources("google_cloudfunctions2_function").items():
         if "for_each" in body:
             instances = {
-                f'google_cloudfunctions2_function.{name}["{key}"]': instantiate(body, key, item)
+                f'google_cloudfunctions2_function.{name}["{key}"]': instantiate(body, key, item, storage_backend)
                 for key, item in for_each_instances(body).items()
             }
         else:
@@ -322,6 +331,11 @@ def test_every_dropscore_variable_the_code_reads_is_set_on_the_function(name: st
 
     plain_names = set(plain_environment)
     secret_names = {secret["key"] for secret in service_config.get("secret_environment_variables", [])}
+    secret_names |= {
+        content["key"]
+        for dynamic in service_config.get("dynamic", [])
+        for content in dynamic.get("secret_environment_variables", {}).get("content", [])
+    }
     extra_environment = terraform()["locals"]["aws_environment"]
 
     assert "DROPSCORE_" not in extra_environment, "local.aws_environment must not set DROPSCORE_* names"
@@ -375,7 +389,7 @@ def test_warehouse_topics_and_mlflow_variables_name_the_right_resources() -> Non
     assert environment["DROPSCORE_RETRAIN_TOPIC"] == "${google_pubsub_topic.retrain.id}"
     assert environment["DROPSCORE_ALERT_TOPIC"] == "${google_pubsub_topic.alerts.id}"
     assert environment["DROPSCORE_MLFLOW_TRACKING_URI"] == "${google_cloud_run_v2_service.mlflow.uri}"
-    assert environment["DROPSCORE_ALERT_WEBHOOK"] == "${var.alert_webhook_url}"
+    assert environment["DROPSCORE_RETRAIN_JOB"] == "${local.retrain_job_id}"
 
 
 # --------------------------------------------------------------------------- triggers
@@ -499,7 +513,12 @@ def test_buckets_are_private_uniform_versioned_and_logged() -> None:
         assert bucket["public_access_prevention"] == "enforced", name
         assert block(bucket, "versioning")["enabled"] is True, name
         if name != "access_logs":
-            assert block(bucket, "logging")["log_bucket"] == "${google_storage_bucket.access_logs.name}", name
+            # Optional (access_logs_enabled): a dynamic block over the log bucket, when it exists.
+            logging_blocks = [d["logging"] for d in bucket.get("dynamic", []) if "logging" in d]
+            assert len(logging_blocks) == 1, f"{name} has no dynamic logging block"
+            assert logging_blocks[0]["for_each"] == "${local.access_log_buckets}", name
+            assert logging_blocks[0]["content"][0]["log_bucket"] == "${logging.value}", name
+    assert terraform()["locals"]["access_log_buckets"] == "${google_storage_bucket.access_logs[*].name}"
 
 
 def test_raw_and_quarantine_expire_after_configurable_days() -> None:
@@ -627,11 +646,25 @@ def test_provider_versions_are_pinned_to_a_range() -> None:
     for terraform_block in terraform()["terraform"]:
         for providers in terraform_block.get("required_providers", []):
             required.update(providers)
-    assert set(required) == {"google", "google-beta", "aws", "archive", "random"}
+    assert set(required) == {"google", "google-beta", "aws", "archive", "random", "time"}
     for name, provider in required.items():
         assert "<" in provider["version"] and ">=" in provider["version"], (
             f"{name} version {provider['version']!r}"
         )
+
+
+VERSION_RANGE = re.compile(r"^>= ?(\d+)\.(\d+)(?:\.\d+)?, ?< ?(\d+)\.0$")
+
+
+def test_each_provider_range_stays_inside_one_major_version() -> None:
+    """Issue 14, item 7: ">= 5.80, < 7.0" let one machine lock aws 5.x and the next 6.x."""
+    for terraform_block in terraform()["terraform"]:
+        for providers in terraform_block.get("required_providers", []):
+            for name, provider in providers.items():
+                match = VERSION_RANGE.match(provider["version"])
+                assert match, f"{name}: {provider['version']!r} is not '>= X.Y, < Z.0'"
+                lower_major, upper_major = int(match.group(1)), int(match.group(3))
+                assert upper_major == lower_major + 1, f"{name} {provider['version']!r} spans more than one major version"
 
 
 def test_s3_fallback_is_conditional_and_policy_limited_to_the_bucket() -> None:
