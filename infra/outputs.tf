@@ -94,3 +94,48 @@ output "s3_functions_role_arn" {
   description = "AWS role the functions assume (web identity federation) to reach the S3 bucket. Null when the fallback is off."
   value       = one(aws_iam_role.functions[*].arn)
 }
+
+# ---------------------------------------------------------------------------------------------
+# What a laptop needs to talk to this deployment: `dropscore env --from-terraform` (shared/
+# deploy_env.py) turns these into DROPSCORE_* exports. Nothing here is secret.
+# ---------------------------------------------------------------------------------------------
+
+output "dropscore_environment" {
+  description = "The DROPSCORE_* variables the functions and the retrain job run with (secrets excluded): buckets, warehouse, MLflow, model name, topics. `dropscore env --from-terraform` exports them on a laptop."
+  value       = local.function_environment
+}
+
+output "project_id" {
+  description = "Google Cloud project of the deployment."
+  value       = var.project_id
+}
+
+output "region" {
+  description = "Region of the buckets, functions, job and MLflow."
+  value       = var.region
+}
+
+output "model_name" {
+  description = "Registered model name in MLflow (DROPSCORE_MODEL_NAME)."
+  value       = var.model_name
+}
+
+output "area_uris" {
+  description = "URI of each data area (DROPSCORE_BUCKET_<AREA>): gs://<bucket> or s3://<bucket>/<prefix>/<area>."
+  value       = local.area_uris
+}
+
+output "tracking_uri" {
+  description = "DROPSCORE_MLFLOW_TRACKING_URI of the functions (internal ingress: from a laptop go through `gcloud run services proxy`)."
+  value       = google_cloud_run_v2_service.mlflow.uri
+}
+
+output "pii_key_secret" {
+  description = "Secret Manager secret holding DROPSCORE_PII_KEY (the value never leaves Secret Manager through Terraform outputs)."
+  value       = google_secret_manager_secret.pii_key.secret_id
+}
+
+output "retrain_job" {
+  description = "Cloud Run job that retrains (`gcloud run jobs executions list --job` it to follow retrains)."
+  value       = google_cloud_run_v2_job.retrain.name
+}

@@ -371,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--reason", default="manual retrain (tick)", help="with tick retrain: why (recorded)")
 
     command("report", cmd_report, "build the management dashboard (static HTML, Spanish by default; --lang en) and print its path")
+
+    from shared import deploy_env
+
+    deploy_env.register(command)
     return parser
 
 

@@ -40,6 +40,7 @@ STAGE_ORDER = [
     "test",
     "checkov",
     "package",
+    "retrain-image",
     "terraform-init",
     "terraform-validate",
     "terraform-plan",
@@ -115,7 +116,7 @@ def test_make_targets_and_commands(cloudbuild: dict[str, Any]) -> None:
     assert steps["package"]["entrypoint"] == "make" and steps["package"]["args"] == ["package"]
     assert steps["checkov"]["args"] == ["infra-check"]
     assert "ruff" in " ".join(steps["lint"]["args"]) or steps["lint"]["args"] == ["lint"]
-    assert "-chdir=infra" in steps["terraform-plan"]["args"]
+    assert "-chdir=infra" in " ".join(steps["terraform-plan"]["args"])
 
 
 def test_apply_is_skipped_unless_enabled(cloudbuild: dict[str, Any]) -> None:
@@ -138,3 +139,85 @@ def test_makefile_targets_used_by_the_build_exist() -> None:
     assert re.search(r"^test:.*\$\(INFRA_VENV\)/\.installed", makefile, re.MULTILINE), (
         "make test must install .venv-infra"
     )
+
+
+# ------------------------------------------------------------------ issue 14, item 7
+
+
+def test_build_runs_as_the_dedicated_deployer_account(cloudbuild: dict[str, Any]) -> None:
+    """Not Cloud Build's default account (effectively Owner); logs then must go to Cloud Logging."""
+    assert cloudbuild["serviceAccount"] == (
+        "projects/${PROJECT_ID}/serviceAccounts/${_NAME_PREFIX}-deployer@${PROJECT_ID}.iam.gserviceaccount.com"
+    )
+    assert cloudbuild["options"]["logging"] == "CLOUD_LOGGING_ONLY"
+    roles = (REPOSITORY_ROOT / "infra" / "deployer-roles.txt").read_text(encoding="utf-8")
+    assert "roles/logging.logWriter" in roles
+
+
+def test_timeout_fits_tests_a_first_apply_and_the_smoke_test(cloudbuild: dict[str, Any]) -> None:
+    timeout = int(cloudbuild["timeout"].removesuffix("s"))
+    smoke = " ".join(step for step in next(s for s in cloudbuild["steps"] if s["id"] == "smoke-test")["args"])
+    # ~20 min of checks and packaging, ~45 min of first apply, up to 15 min of smoke test.
+    assert timeout >= 80 * 60, f"{timeout} s cannot hold tests + a first apply + the smoke test"
+    assert timeout <= 24 * 3600, "Cloud Build's maximum"
+    assert "--timeout" not in smoke or "900" in smoke
+
+
+def test_terraform_init_uses_the_committed_lock_file_read_only(cloudbuild: dict[str, Any]) -> None:
+    steps = {step["id"]: step for step in cloudbuild["steps"]}
+    script = " ".join(steps["terraform-init"]["args"])
+    assert "-lockfile=readonly" in script
+    assert "infra/.terraform.lock.hcl" in script, "a missing lock file must stop the build with a message"
+
+
+def test_retrain_image_is_built_from_the_packaged_zip_and_passed_to_the_plan(cloudbuild: dict[str, Any]) -> None:
+    steps = {step["id"]: step for step in cloudbuild["steps"]}
+    build = " ".join(steps["retrain-image"]["args"])
+    assert "infra/retrain/Dockerfile" in build and "sha256sum dist/functions/retrain.zip" in build
+    assert "docker push" in build
+    assert "-var=retrain_image=$$(cat retrain-image.txt)" in " ".join(steps["terraform-plan"]["args"])
+
+
+# Which deployer role creates each resource type infra/ uses (longest prefix wins). A new
+# resource type fails test_deployer_roles_cover_every_resource_type until it is mapped here and
+# its role is in infra/deployer-roles.txt.
+ROLE_FOR_RESOURCE_PREFIX = {
+    "google_artifact_registry_": "roles/artifactregistry.admin",
+    "google_bigquery_": "roles/bigquery.admin",
+    "google_cloudfunctions2_": "roles/cloudfunctions.admin",
+    "google_cloud_run_v2_": "roles/run.admin",
+    "google_cloud_scheduler_": "roles/cloudscheduler.admin",
+    "google_compute_firewall": "roles/compute.securityAdmin",
+    "google_compute_": "roles/compute.networkAdmin",
+    "google_project_iam_": "roles/resourcemanager.projectIamAdmin",
+    "google_project_service": "roles/serviceusage.serviceUsageAdmin",
+    "google_pubsub_": "roles/pubsub.admin",
+    "google_secret_manager_": "roles/secretmanager.admin",
+    "google_service_account": "roles/iam.serviceAccountAdmin",
+    "google_service_networking_": "roles/servicenetworking.networksAdmin",
+    "google_sql_": "roles/cloudsql.admin",
+    "google_storage_": "roles/storage.admin",
+    # No Google Cloud role: local to Terraform, or on AWS (applied with AWS credentials).
+    "random_": None,
+    "time_": None,
+    "aws_": None,
+}
+
+
+def deployer_roles() -> set[str]:
+    text = (REPOSITORY_ROOT / "infra" / "deployer-roles.txt").read_text(encoding="utf-8")
+    return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+
+
+def test_deployer_roles_cover_every_resource_type() -> None:
+    from tests.infra.test_terraform import terraform
+
+    roles = deployer_roles()
+    for resource_type in sorted({kind for kind, _ in terraform()["resource"]}):
+        prefixes = [prefix for prefix in ROLE_FOR_RESOURCE_PREFIX if resource_type.startswith(prefix)]
+        assert prefixes, f"{resource_type}: which deployer role creates it? (map it in ROLE_FOR_RESOURCE_PREFIX)"
+        role = ROLE_FOR_RESOURCE_PREFIX[max(prefixes, key=len)]
+        assert role is None or role in roles, f"{resource_type} needs {role} in infra/deployer-roles.txt"
+    # Storage triggers create Eventarc triggers; deploying functions and the job acts as their accounts.
+    assert {"roles/eventarc.admin", "roles/iam.serviceAccountUser", "roles/logging.logWriter"} <= roles
+    assert not roles & {"roles/owner", "roles/editor"}, "the deployer must not be Owner or Editor"

@@ -98,12 +98,26 @@ def test_drift_tick_calls_the_function_and_writes_the_report(gcs_stack: LocalSta
     assert report["rows_current"] > 0
 
 
-def _purposes(gcs_stack: LocalStack) -> set[str]:
+def _purpose_tags(gcs_stack: LocalStack) -> list[str]:
     """The purpose tag of every registered version; a retrain records the message id that asked for it."""
     from mlflow import MlflowClient
 
     versions = MlflowClient(tracking_uri=gcs_stack.tracking_uri).search_model_versions("name = 'dropscore'")
-    return {version.tags.get("purpose", "") for version in versions}
+    return [version.tags.get("purpose", "") for version in versions]
+
+
+def _purposes(gcs_stack: LocalStack) -> set[str]:
+    return set(_purpose_tags(gcs_stack))
+
+
+def _wait_for_retrain(gcs_stack: LocalStack, message_id: str) -> None:
+    """The retrain function only starts the job (as in the cloud); the job registers the version."""
+    wait_for(
+        lambda: f"retrain:{message_id}" in _purposes(gcs_stack),
+        f"a model version trained for request {message_id}",
+        timeout=300,
+        on_timeout=lambda: logs_of(gcs_stack),
+    )
 
 
 def test_retrain_request_published_on_pubsub_is_pushed_to_retrain(
@@ -117,14 +131,43 @@ def test_retrain_request_published_on_pubsub_is_pushed_to_retrain(
     message_id = publisher.publish(gcs_stack.retrain_topic, json.dumps({"reason": "integration test", "check_id": "it-1"}).encode()).result(timeout=60)
 
     wait_for_log_line(gcs_stack.logs / "router.log", f"message {message_id} on {gcs_stack.retrain_topic} -> retrain: 200", timeout=300)
-    assert f"retrain:{message_id}" in _purposes(gcs_stack)
+    _wait_for_retrain(gcs_stack, message_id)
 
 
 def test_tick_retrain_pushes_like_the_subscription(gcs_stack: LocalStack, gcs_champion: Champion, gcs_cli_env: dict[str, str]) -> None:
     result = cli_json(["serve", "tick", "retrain", "--reason", "tick from the tests"], gcs_cli_env)
 
     assert result["delivered"] and result["status"] == 200, result
-    assert f"retrain:{result['message_id']}" in _purposes(gcs_stack)
+    _wait_for_retrain(gcs_stack, result["message_id"])
+
+
+def test_retrain_message_delivered_twice_runs_the_job_process_once(gcs_stack: LocalStack, gcs_champion: Champion) -> None:
+    """Issue 14, item 5: the push starts the retrain job (a process the router starts, as Cloud Run
+    would start an execution); a redelivery of the same message neither starts nor trains again."""
+    from shared.event_router import RetryPolicy, deliver, pubsub_push_request
+
+    message_id = "it-twice-1"
+    body = json.dumps({"reason": "delivered twice", "check_id": "it-twice"}).encode()
+    logs_before = set(gcs_stack.logs.glob("job-*.log"))
+    for _ in range(2):
+        event = pubsub_push_request(gcs_stack.retrain_topic, body, message_id=message_id)
+        result = deliver(gcs_stack.functions["retrain"], event, target_name="retrain", policy=RetryPolicy(), dead_letter_dir=gcs_stack.dead_letter_dir)
+        assert result.delivered and result.status == 200, result
+    _wait_for_retrain(gcs_stack, message_id)
+    # The job prints its record when it is done (after the version is registered).
+    finished = f'"request_id": "{message_id}"'
+    wait_for(
+        lambda: [path for path in set(gcs_stack.logs.glob("job-*.log")) - logs_before if finished in log_text(path)],
+        f"the job of request {message_id} to finish",
+        timeout=300,
+        on_timeout=lambda: logs_of(gcs_stack),
+    )
+
+    executions = sorted(set(gcs_stack.logs.glob("job-*.log")) - logs_before)
+    assert len(executions) == 1, [path.name for path in executions]
+    assert '"status": "trained"' in log_text(executions[0])
+    assert _purpose_tags(gcs_stack).count(f"retrain:{message_id}") == 1
+    assert "already started" in log_text(gcs_stack.logs / "function-retrain.log")
 
 
 def _event(stack: LocalStack, key: str, *, event_type: str = STORAGE_FINALIZED, age: timedelta = timedelta(0), event_id: str):
