@@ -89,7 +89,7 @@ def clean_and_score(source: Path, name: str, *, reasons: bool, repeats: int = 1,
     Each is run ``repeats`` times (a new generation of the object each time, so the exactly-once
     claims let it through); the fastest run is kept, with the highest peak.
     """
-    stem = name.rsplit(".", 1)[0]
+    stem = name  # outputs are named after the whole name, extension kept (shared.locations)
     parquet = common.HOME / "buckets" / "clean" / "incoming" / f"{stem}.parquet"
     result: dict[str, Any] = {"rows_file_bytes": source.stat().st_size, "reasons": reasons}
     if not score_only_again:
@@ -117,7 +117,7 @@ def clean_and_score(source: Path, name: str, *, reasons: bool, repeats: int = 1,
 def warm_clean_and_score(source: Path, name: str, repeats: int) -> dict[str, Any]:
     """Clean, then score (reasons off) on warm instances: each process first handles a small file
     (200 rows) untimed, as an instance that has already served an event, then the timed one."""
-    stem = name.rsplit(".", 1)[0]
+    stem = name  # outputs are named after the whole name, extension kept (shared.locations)
     warm_source = common.small_csv(200, "warm_up", seed=7)
     common.place_in_raw(warm_source, "warm_up.csv")
     parquet = common.HOME / "buckets" / "clean" / "incoming" / f"{stem}.parquet"
@@ -129,7 +129,7 @@ def warm_clean_and_score(source: Path, name: str, repeats: int) -> dict[str, Any
         clean_runs.append(cleaned.summary() | cleaned.last_json())
         touch(parquet)
         log(f"warm score {name} (reasons off, {attempt + 1}/{repeats})")
-        scored = task("event", "score", "clean", f"incoming/{stem}.parquet", "--warm-up", "clean", "incoming/warm_up.parquet", extra_env={"BENCH_NO_REASONS": "1"})
+        scored = task("event", "score", "clean", f"incoming/{stem}.parquet", "--warm-up", "clean", "incoming/warm_up.csv.parquet", extra_env={"BENCH_NO_REASONS": "1"})
         score_runs.append(scored.summary() | scored.last_json())
     fastest = lambda runs: min(runs, key=lambda run: run["handler_seconds"])  # noqa: E731
     return {"clean": fastest(clean_runs), "score": fastest(score_runs), "peak_mib": max(run["peak_mib"] for run in clean_runs + score_runs)}
@@ -196,7 +196,7 @@ def cold_starts(repeats: int = 1) -> dict[str, Any]:
     objects = [common.place_in_raw(first, "cold_a.csv"), common.place_in_raw(second, "cold_b.csv")]
     for function, pairs in (
         ("clean", objects),
-        ("score", [("clean", "incoming/cold_a.parquet"), ("clean", "incoming/cold_b.parquet")]),
+        ("score", [("clean", "incoming/cold_a.csv.parquet"), ("clean", "incoming/cold_b.csv.parquet")]),
     ):
         runs = []
         for attempt in range(repeats):
@@ -286,7 +286,7 @@ def fan_out(source: Path, *, processes: int, shard_bytes: int, single_score_seco
                 outcomes.append(box)
         time.sleep(0.05)
     seconds = time.perf_counter() - started
-    stem = name.rsplit(".", 1)[0]
+    stem = name  # outputs are named after the whole name, extension kept (shared.locations)
     predictions = common.HOME / "buckets" / "predictions" / f"{stem}.predictions.csv"
     rows = 0
     headers = 0

@@ -5,7 +5,7 @@
 --outputs is `terraform output -json` (bucket names come from it); --csv is a CSV that matches
 the deployed model's contract (a local path or a gs:// URI), of which only the header and the
 first --rows rows are sent. The file lands as incoming/smoke/<run id>.csv, so the predictions
-are expected at predictions/smoke/<run id>.predictions.csv (shared/locations.py). A file-level
+are expected at predictions/smoke/<run id>.csv.predictions.csv (shared/locations.py). A file-level
 report in the quarantine bucket means the file was rejected as a whole: that fails at once.
 
 Exit status: 0 when predictions with a score column and at least one row appear in time.
@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     raw_key = f"incoming/smoke/{run_id}.csv"
-    predictions_key = f"smoke/{run_id}.predictions.csv"
-    report_key = f"incoming/smoke/{run_id}.report.json"
+    predictions_key = f"smoke/{run_id}.csv.predictions.csv"
+    report_key = f"incoming/smoke/{run_id}.csv.report.json"
 
     client.bucket(buckets["raw"]).blob(raw_key).upload_from_string(
         read_head(arguments.csv, arguments.rows), content_type="text/csv"

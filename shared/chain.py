@@ -12,7 +12,7 @@ from typing import Any
 from shared import services
 from shared.batch_scoring import score_object
 from shared.cleaning import clean_object
-from shared.locations import DroppedFile
+from shared.locations import dropped_file
 from shared.settings import Settings
 
 
@@ -55,7 +55,7 @@ def drop_file(settings: Settings, path: Path, kind: str = "incoming", *, run_cha
         result.update(
             status="scored" if all(s.status in ("scored", "duplicate") for s in scored_shards) else scored_shards[-1].status,
             rows_scored=sum(s.rows_scored for s in scored_shards),
-            output=settings.object_uri("predictions", DroppedFile.from_raw_key(f"{kind}/{path.name}").predictions_key()),
+            output=settings.object_uri("predictions", dropped_file(settings, f"{kind}/{path.name}").predictions_key()),
             model_version=scored_shards[-1].model_version,
             shards=len(shards),
         )

@@ -45,6 +45,8 @@ from shared.settings import Settings
 logger = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 600.0
+# Object names longer than this (or with a folder name over half of it) are claimed under their hash.
+CLAIM_NAME_BYTES = 400
 DONE = "done.json"
 ATTEMPT_PREFIX = "attempt-"
 
@@ -65,7 +67,13 @@ class ClaimKey:
     def base_key(self) -> str:
         # The generation is hashed: on S3 it is an ETag plus a time, with characters keys should not carry.
         digest = hashlib.sha256(self.generation.encode("utf-8")).hexdigest()[:20]
-        return f"claims/{self.step}/{self.bucket}/{self.name}/{digest}"
+        name = self.name
+        if len(name.encode("utf-8")) > CLAIM_NAME_BYTES or any(len(part.encode("utf-8")) > CLAIM_NAME_BYTES // 2 for part in name.split("/")):
+            # A name near the platform's limits (1,024 bytes; 255 per local folder name) would make the
+            # claim's own key too long: claim it under a hash of the name instead, so that its refusal
+            # (shared.refused_names) still runs exactly once.
+            name = "_long/" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"claims/{self.step}/{self.bucket}/{name}/{digest}"
 
 
 def _now() -> datetime:

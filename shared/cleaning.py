@@ -36,10 +36,12 @@ from shared.csv_output import SOURCE_ROW_COLUMN
 from shared.csv_reader import CsvChunks, too_large
 from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, ObjectNotFoundError
 from shared.i18n import both, locale_decimal
-from shared.locations import DroppedFile, locate
+from shared.locations import DroppedFile, dropped_file, locate
+from shared.object_names import ObjectNameError
 from shared.parsing import detect_decimal_with_source
 from shared.personal_data import mask_text
 from shared.pii import PiiHasher, PiiKeyError
+from shared.refused_names import check_output_names, refuse_name
 from shared.registry import CHAMPION
 from shared.settings import Settings
 from shared.validation import (
@@ -132,17 +134,22 @@ def contract_in_force(settings: Settings) -> tuple[Contract, str]:
 
 def _is_dropped_file(settings: Settings, uri: str) -> bool:
     located = locate(settings, uri)
-    return bool(located and located[0] == "raw" and DroppedFile.from_raw_key(located[1]))
+    return bool(located and located[0] == "raw" and dropped_file(settings, located[1]))
 
 
 # At-least-once delivery: each (bucket, object, generation) is cleaned once; duplicates return the first result.
 @exactly_once("clean", CleanResult, claim_if=_is_dropped_file, passes_generation=True)
 def clean_object(settings: Settings, source_uri: str, *, generation: str = "") -> CleanResult:
     located = locate(settings, source_uri)
-    dropped = DroppedFile.from_raw_key(located[1]) if located and located[0] == "raw" else None
+    dropped = dropped_file(settings, located[1]) if located and located[0] == "raw" else None
     if dropped is None:
         logger.info("not a dropped file under incoming/, labels/ or training/: %s", source_uri)
         return CleanResult(source_uri, None, "ignored")
+    try:
+        check_output_names(settings, dropped)
+    except ObjectNameError as problem:
+        # Permanent: the name will not fit on retry either. Reported under a short key of its own.
+        return refuse_name(settings, "raw", located[1], problem)
     try:
         contract, contract_version = contract_in_force(settings)
     except ModelNotFoundError:

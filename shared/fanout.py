@@ -35,7 +35,7 @@ from typing import Any
 from shared import services
 from shared.claims import ClaimInProgressError, ClaimKey, Claims
 from shared.errors import ObjectNotFoundError
-from shared.locations import DroppedFile
+from shared.locations import DroppedFile, locate
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -94,9 +94,13 @@ def part_key(whole: DroppedFile, run: str, index: int) -> str:
     return f"{PARTS_FOLDER}/{whole.relative}/{run}/part-{index:05d}.csv"
 
 
-def _marker_uri(settings: Settings, whole: DroppedFile, run: str, index: int | None = None) -> str:
-    base = settings.object_uri("reports", f"fanout/{whole.kind}/{whole.relative}/{run}")
+def _marker_key(whole: DroppedFile, run: str, index: int | None = None) -> str:
+    base = f"fanout/{whole.kind}/{whole.relative}/{run}"
     return base if index is None else f"{base}/scored-{index:05d}.json"
+
+
+def _marker_uri(settings: Settings, whole: DroppedFile, run: str, index: int | None = None) -> str:
+    return settings.object_uri("reports", _marker_key(whole, run, index))
 
 
 @dataclass
@@ -309,10 +313,11 @@ def stale_shards(settings: Settings, whole: DroppedFile, keep_run: str | None) -
     prefix = settings.object_uri("clean", folder_key) if folder_key else settings.area_uri("clean")
     found = []
     for info in services.store(prefix).list(prefix + "/"):
-        name = info.uri.rsplit("/", 1)[-1]
+        key = (locate(settings, info.uri) or ("", ""))[1]
+        name = key.rsplit("/", 1)[-1]
         if not name.startswith(f"{stem}.shard-") or not name.endswith(".parquet"):
             continue
-        located = DroppedFile.from_clean_key(info.uri[len(settings.area_uri("clean")) + 1 :])
+        located = DroppedFile.from_clean_key(key)
         shard = shard_of(located) if located else None
         if shard is not None and shard.whole == whole and shard.run != keep_run:
             found.append(info.uri)

@@ -11,6 +11,7 @@ from typing import Any
 from shared import events
 from shared.errors import ModelNotFoundError
 from shared.locations import object_uri_from_event
+from shared.object_names import ObjectNameError
 from shared.settings import Settings, load_settings
 
 # The flows (pandas, pyarrow, LightGBM, MLflow) are imported inside each handler, not here:
@@ -31,17 +32,43 @@ def configure_logging() -> None:
 
 
 def _finalized_object(cloud_event: Any) -> tuple[Settings, str, str] | None:
-    """(settings, object URI, generation) of a storage event worth handling, or None (logged, no retry)."""
+    """(settings, object URI, generation) of a storage event worth handling, or None (logged, no retry).
+
+    Raises :class:`RefusedName` for an object whose name cannot be worked with (it would climb out
+    of its bucket, or it is too long to store what is named after it).
+    """
     configure_logging()
     settings = load_settings()
     storage_event = events.storage_object(cloud_event, settings.max_event_age_seconds)
     if storage_event is None:
         return None
-    return settings, object_uri_from_event(settings, storage_event.bucket, storage_event.name), storage_event.generation
+    try:
+        uri = object_uri_from_event(settings, storage_event.bucket, storage_event.name)
+    except ObjectNameError as problem:
+        raise RefusedName(settings, storage_event, problem) from problem
+    return settings, uri, storage_event.generation
+
+
+class RefusedName(Exception):
+    """An event naming an object whose name is refused (shared.object_names)."""
+
+    def __init__(self, settings: Settings, storage_event: events.StorageObjectEvent, problem: ObjectNameError) -> None:
+        super().__init__(problem.message_en)
+        self.settings, self.storage_event, self.problem = settings, storage_event, problem
 
 
 def handle_clean_event(cloud_event: Any) -> dict[str, Any] | None:
-    found = _finalized_object(cloud_event)
+    try:
+        found = _finalized_object(cloud_event)
+    except RefusedName as refused:
+        from shared.refused_names import kind_of, refuse_name
+
+        name = refused.storage_event.name
+        if kind_of(name) is None:  # not a drop (outside incoming/, labels/, training/): nothing to tell anyone
+            logger.error("ignoring object with a refused name %r: %s", name[:200], refused.problem.message_en)
+            return None
+        # Permanent: the name stays what it is on every retry. Reported (under a short key) and answered 2xx.
+        return refuse_name(refused.settings, refused.storage_event.bucket, name, refused.problem).to_dict()
     if found is None:
         return None
     from shared.cleaning import clean_object
@@ -51,7 +78,12 @@ def handle_clean_event(cloud_event: Any) -> dict[str, Any] | None:
 
 
 def handle_score_event(cloud_event: Any) -> dict[str, Any] | None:
-    found = _finalized_object(cloud_event)
+    try:
+        found = _finalized_object(cloud_event)
+    except RefusedName as refused:
+        # Only the clean step names clean objects, and only after checking the name: not ours. No retry.
+        logger.error("ignoring clean object with a refused name %r: %s", refused.storage_event.name[:200], refused.problem.message_en)
+        return None
     if found is None:
         return None
     from shared.batch_scoring import score_event

@@ -24,7 +24,7 @@ from shared.cleaning import clean_stream
 from shared.contract import Contract
 from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, PermanentError
 from shared.features import model_matrix, target_for_task, target_vector
-from shared.locations import DroppedFile
+from shared.locations import dropped_file
 from shared.model_card import model_cards
 from shared.parquet_io import read_parquet
 from shared.registry import CHALLENGER, CHAMPION, LoadedModel, current_actor
@@ -258,7 +258,8 @@ def _leak_text(trained: TrainedModel, language: str) -> str:
 
 def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, seed: int = 42, time_budget_seconds: float | None = None) -> TrainOutcome:
     """``dropscore train``: validate the file like any drop, keep it for retraining, train, register, gate."""
-    dropped = DroppedFile("training", Path(csv_path).stem)
+    dropped = dropped_file(settings, f"training/{Path(csv_path).name}")
+    assert dropped is not None  # a training/ key always names a dropped file
     # The original is kept in the raw bucket for lineage, but under archive/, which no trigger
     # watches: under training/ the clean function would re-clean it against the *old*
     # champion's contract while this run uses the new one.

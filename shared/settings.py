@@ -86,7 +86,20 @@ class Settings:
         return self.area_uris[area]
 
     def object_uri(self, area: str, key: str) -> str:
-        return f"{self.area_uris[area]}/{key.lstrip('/')}"
+        """The URI of ``key`` in ``area``. Every key is checked on the way in (shared.object_names):
+        one that would leave the area or that the backend cannot store raises ObjectNameError
+        (permanent, bilingual). On the folder store the key is percent-escaped into the URI, so the
+        store's one decoding gives back the key exactly and reaches no other file."""
+        from shared.object_names import check_key, encode_for_uri, local_path
+
+        root = self.area_uris[area]
+        body, folder = (key[:-1], "/") if key.endswith("/") else (key, "")  # "labels/": a folder to list
+        if root.startswith("file://"):
+            from shared.storage import split_uri
+
+            local_path(split_uri(root)[2], body)  # checks the key, symlinks included
+            return f"{root}/{encode_for_uri(body)}{folder}"
+        return f"{root}/{check_key(body, local=False)}{folder}"
 
     @property
     def embedded(self) -> bool:

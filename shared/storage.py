@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, cast, runtime_checkable
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from shared.errors import (
     DropscoreError,
@@ -40,11 +40,11 @@ from shared.errors import (
     ServiceUnavailableError,
     TransientError,
 )
+from shared.object_names import TEMP_PREFIX, ObjectNameError, printable
 
 SUPPORTED_SCHEMES = ("file", "gs", "s3")
 
-# Files the local backend is still writing start with this prefix; list() skips them.
-TEMP_PREFIX = ".tmp-"
+# Files the local backend is still writing start with TEMP_PREFIX (".tmp-"); list() skips them.
 
 # open_read() hands callers a buffered stream of this size over the vendor stream, so
 # a chunked CSV reader issues few network reads without ever holding the whole object.
@@ -135,7 +135,7 @@ def split_uri(uri: str) -> tuple[str, str, str]:
     uri = os.fspath(uri)
     if "://" not in uri:
         if os.path.isabs(uri):
-            return "file", "", os.path.normpath(uri)
+            return "file", "", _local_path_of(uri, uri)
         raise PermanentError(
             f"Not a storage URI: {uri!r}. Use file:///absolute/path, gs://bucket/key or s3://bucket/key."
         )
@@ -145,7 +145,7 @@ def split_uri(uri: str) -> tuple[str, str, str]:
         host, slash, path = rest.partition("/")
         if host not in ("", "localhost") or not slash:
             raise PermanentError(f"Not a local file URI: {uri!r}. Use file:///absolute/path.")
-        return "file", "", os.path.normpath("/" + unquote(path))
+        return "file", "", _local_path_of("/" + unquote(path), uri)
     if scheme not in SUPPORTED_SCHEMES:
         raise PermanentError(
             f"Unsupported storage scheme {scheme!r} in {uri!r}: use file://, gs:// or s3://."
@@ -154,6 +154,19 @@ def split_uri(uri: str) -> tuple[str, str, str]:
     if not bucket:
         raise PermanentError(f"Storage URI {uri!r} names no bucket.")
     return scheme, bucket, key
+
+
+def _local_path_of(path: str, uri: str) -> str:
+    """The decoded path of a file URI, refused when it steps up (``..``) or holds NUL: a path is never
+    "normalised" into another file. Keys become URIs through ``Settings.object_uri``, which escapes
+    them (shared.object_names); this is the second line, for URIs built any other way."""
+    if "\x00" in path or any(part in (".", "..") for part in path.split("/")):
+        raise ObjectNameError(
+            "unsafe_name",
+            f"La ruta {printable(uri)} sale de su carpeta o contiene caracteres no válidos; no se usó.",
+            f"The path {printable(uri)} leaves its folder or holds invalid characters; it was not used.",
+        )
+    return os.path.normpath(path)
 
 
 def _object_key(uri: str, scheme: str) -> tuple[str, str]:
@@ -414,7 +427,8 @@ class LocalObjectStore:
                     except FileNotFoundError:
                         continue  # deleted while we walked
                     relative = path.relative_to(root).as_posix()
-                    found.append(self._info(f"{base}/{relative}", status))
+                    # Escaped as Settings.object_uri escapes keys, so listed URIs equal built ones.
+                    found.append(self._info(f"{base}/{quote(relative, safe='/')}", status))
         return sorted(found, key=lambda info: info.uri)
 
     def delete(self, uri: str) -> None:

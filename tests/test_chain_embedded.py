@@ -98,7 +98,7 @@ def test_labels_and_training_files_are_kept_not_scored(champion_home: Settings, 
     result = drop_file(champion_home, synthetic_files.labels[1], "labels")
 
     assert result["status"] == "clean" and result["rows_clean"] == MONTH_ROWS
-    assert result["output"].endswith("clean/labels/etiquetas_1.parquet")
+    assert result["output"].endswith("clean/labels/etiquetas_1.csv.parquet")
     assert services.warehouse(champion_home).read("predictions").empty
 
 

@@ -28,12 +28,12 @@ def test_train_drop_and_score_on_s3(s3_bucket_uri: str, moto_server: str, tmp_pa
     keys = {o["Key"] for o in boto3.client("s3", endpoint_url=moto_server).list_objects_v2(Bucket=bucket)["Contents"]}
     assert {
         "dropscore/raw/incoming/mes_1.csv",
-        "dropscore/clean/incoming/mes_1.parquet",
-        "dropscore/clean/manifests/incoming/mes_1.json",
-        "dropscore/predictions/mes_1.predictions.csv",
+        "dropscore/clean/incoming/mes_1.csv.parquet",
+        "dropscore/clean/manifests/incoming/mes_1.csv.json",
+        "dropscore/predictions/mes_1.csv.predictions.csv",
         "dropscore/raw/archive/training/entrenamiento.csv",
     } <= keys
-    assert result["output"] == f"{s3_bucket_uri}/dropscore/predictions/mes_1.predictions.csv"
+    assert result["output"] == f"{s3_bucket_uri}/dropscore/predictions/mes_1.csv.predictions.csv"
     assert len(services.warehouse(settings).read("predictions")) == MONTH_ROWS
 
 

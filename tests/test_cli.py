@@ -72,7 +72,7 @@ def test_every_command_on_an_unseen_csv(tmp_path: Path, monkeypatch: pytest.Monk
 
     dropped = _run(capsys, "drop", str(new_path))
     assert dropped["rows_in"] == dropped["rows_scored"] + dropped["rows_quarantined"] == 700
-    assert dropped["output"].endswith("churn_new.predictions.csv")
+    assert dropped["output"].endswith("churn_new.csv.predictions.csv")
 
     drift = _run(capsys, "drift", "--no-retrain")
     assert {"drifted_features", "retrain_requested", "report"} <= set(drift)

@@ -79,7 +79,7 @@ def test_a_big_file_is_sharded_scored_in_any_order_and_assembled_once(champion_h
     assert assemblies.count("assembled") == 1
     assert sum(r.rows_scored for r in results if r.status == "scored") == cleaned.rows_clean
 
-    sharded_predictions = _read_csv(champion_home.object_uri("predictions", "grande.predictions.csv"))
+    sharded_predictions = _read_csv(champion_home.object_uri("predictions", "grande.csv.predictions.csv"))
     whole = drop_file(champion_home, _copy(big_months[1], "entero.csv"), "incoming")  # the same rows, unsharded
     whole_predictions = _read_csv(whole["output"])
     assert len(sharded_predictions) == cleaned.rows_clean == whole["rows_scored"]
@@ -118,7 +118,7 @@ def test_shards_scored_before_clean_finishes_are_assembled_by_clean(
     monkeypatch.setattr(fanout.ShardedParquet, "cut", cut_and_score_at_once)
     cleaned = clean_object(sharded, _drop_raw(sharded, big_months[3], "rapido.csv"))
     assert cleaned.details["fan_out"]["count"] >= 3 and cleaned.details["assembly"] == "assembled"
-    assert len(_read_csv(champion_home.object_uri("predictions", "rapido.predictions.csv"))) == cleaned.rows_clean
+    assert len(_read_csv(champion_home.object_uri("predictions", "rapido.csv.predictions.csv"))) == cleaned.rows_clean
 
 
 def test_a_file_rejected_half_way_leaves_no_predictions_of_its_published_shards(

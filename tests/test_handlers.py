@@ -54,13 +54,13 @@ def test_clean_then_score_through_cloudevents(champion_home: Settings, synthetic
     response = _post(clean, _storage_event("raw", "incoming/mes_1.csv"), structured=structured)
     assert response.status_code == 200
 
-    clean_uri = champion_home.object_uri("clean", "incoming/mes_1.parquet")
+    clean_uri = champion_home.object_uri("clean", "incoming/mes_1.csv.parquet")
     assert get_store(clean_uri).exists(clean_uri)
     score = _app("score", "cloudevent")
-    response = _post(score, _storage_event("clean", "incoming/mes_1.parquet"), structured=structured)
+    response = _post(score, _storage_event("clean", "incoming/mes_1.csv.parquet"), structured=structured)
     assert response.status_code == 200
 
-    predictions_uri = champion_home.object_uri("predictions", "mes_1.predictions.csv")
+    predictions_uri = champion_home.object_uri("predictions", "mes_1.csv.predictions.csv")
     lines = get_store(predictions_uri).read_bytes(predictions_uri).decode("utf-8-sig").splitlines()
     assert len(lines) == MONTH_ROWS + 1
     assert len(services.warehouse(champion_home).read("predictions")) == MONTH_ROWS
@@ -79,7 +79,7 @@ def test_stale_event_is_dropped(champion_home: Settings, synthetic_files: Synthe
     _put_raw(champion_home, synthetic_files.months[1], "incoming/viejo.csv")
     response = _post(_app("clean", "cloudevent"), _storage_event("raw", "incoming/viejo.csv", age=timedelta(minutes=5)))
     assert response.status_code == 200
-    clean_uri = champion_home.object_uri("clean", "incoming/viejo.parquet")
+    clean_uri = champion_home.object_uri("clean", "incoming/viejo.csv.parquet")
     assert not get_store(clean_uri).exists(clean_uri)
 
 
@@ -89,7 +89,7 @@ def test_permanent_bad_file_returns_normally_with_a_report(champion_home: Settin
     _put_raw(champion_home, bad, "incoming/malo.csv")
     response = _post(_app("clean", "cloudevent"), _storage_event("raw", "incoming/malo.csv"))
     assert response.status_code == 200
-    report_uri = champion_home.object_uri("quarantine", "incoming/malo.report.json")
+    report_uri = champion_home.object_uri("quarantine", "incoming/malo.csv.report.json")
     assert json.loads(get_store(report_uri).read_bytes(report_uri))["details"]["error_code"] == "not_text"
 
 

@@ -18,6 +18,7 @@ from shared.events import (
     pubsub_message,
     storage_object,
 )
+from shared.object_names import ObjectNameError
 from shared.locations import DroppedFile, event_bucket_and_name, locate, object_uri_from_event
 from shared.settings import (
     AREAS,
@@ -49,22 +50,22 @@ def _s3_settings(tmp_path: Path) -> Settings:
 
 def test_dropped_file_key_derivations() -> None:
     dropped = DroppedFile.from_raw_key("incoming/2026-01/ventas.csv")
-    assert dropped == DroppedFile("incoming", "2026-01/ventas")
-    assert dropped.name == "ventas"
-    assert dropped.clean_key() == "incoming/2026-01/ventas.parquet"
-    assert dropped.manifest_key() == "manifests/incoming/2026-01/ventas.json"
-    assert dropped.quarantine_key() == "incoming/2026-01/ventas.quarantine.csv"
-    assert dropped.report_key() == "incoming/2026-01/ventas.report.json"
-    assert dropped.report_key("txt") == "incoming/2026-01/ventas.report.txt"
-    assert dropped.predictions_key() == "2026-01/ventas.predictions.csv"
+    assert dropped == DroppedFile("incoming", "2026-01/ventas.csv")
+    assert dropped.name == "ventas"  # generated ids keep starting with the bare name
+    assert dropped.clean_key() == "incoming/2026-01/ventas.csv.parquet"
+    assert dropped.manifest_key() == "manifests/incoming/2026-01/ventas.csv.json"
+    assert dropped.quarantine_key() == "incoming/2026-01/ventas.csv.quarantine.csv"
+    assert dropped.report_key() == "incoming/2026-01/ventas.csv.report.json"
+    assert dropped.report_key("txt") == "incoming/2026-01/ventas.csv.report.txt"
+    assert dropped.predictions_key() == "2026-01/ventas.csv.predictions.csv"
 
 
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        ("labels/resultados.CSV", DroppedFile("labels", "resultados")),
-        ("training/2025/historico.csv", DroppedFile("training", "2025/historico")),
-        ("incoming/a/b/c.csv", DroppedFile("incoming", "a/b/c")),
+        ("labels/resultados.CSV", DroppedFile("labels", "resultados.CSV")),
+        ("training/2025/historico.csv", DroppedFile("training", "2025/historico.csv")),
+        ("incoming/a/b/c.csv", DroppedFile("incoming", "a/b/c.csv")),
         ("otros/ventas.csv", None),
         ("incoming/2026-01/", None),  # a folder placeholder object, not a file
         ("incoming", None),
@@ -78,7 +79,7 @@ def test_dropped_file_from_raw_key(key: str, expected: DroppedFile | None) -> No
 def test_clean_key_round_trip() -> None:
     dropped = DroppedFile.from_raw_key("incoming/2026-01/ventas.csv")
     assert DroppedFile.from_clean_key(dropped.clean_key()) == dropped
-    assert DroppedFile.from_clean_key("manifests/incoming/2026-01/ventas.json") is None
+    assert DroppedFile.from_clean_key("manifests/incoming/2026-01/ventas.csv.json") is None
     assert DroppedFile.from_clean_key("incoming/2026-01/ventas.csv") is None
 
 
@@ -89,7 +90,8 @@ def test_locate_local(local_settings: Settings) -> None:
     uri = local_settings.object_uri("raw", "incoming/ventas.csv")
     assert uri == local_settings.area_uri("raw") + "/incoming/ventas.csv"
     assert locate(local_settings, uri) == ("raw", "incoming/ventas.csv")
-    assert locate(local_settings, local_settings.object_uri("clean", "/incoming/x.parquet")) == ("clean", "incoming/x.parquet")
+    with pytest.raises(ObjectNameError):  # an absolute key is refused, not quietly made relative
+        local_settings.object_uri("clean", "/incoming/x.parquet")
     assert locate(local_settings, "file:///elsewhere/raw/incoming/ventas.csv") is None
     assert locate(local_settings, local_settings.area_uri("raw") + "x/incoming/a.csv") is None  # prefix of a name
 

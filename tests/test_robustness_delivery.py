@@ -256,7 +256,7 @@ class FlakyStores:
     [
         (".quarantine.csv", "clean"),   # the first output of clean
         ("mes_2.json", "clean"),        # the manifest, after the quarantine file
-        ("mes_2.parquet", "clean"),     # the clean rows, last (the score trigger)
+        ("mes_2.csv.parquet", "clean"),     # the clean rows, last (the score trigger)
         (".predictions.csv", "score"),  # the predictions, before the warehouse
     ],
 )
@@ -292,7 +292,7 @@ def test_storage_fails_while_writing_outputs_and_the_retry_completes(
 
     outputs = _objects(backend)
     names = sorted(uri.rsplit("/", 1)[-1] for uri in outputs)
-    assert names == ["mes_2.json", "mes_2.parquet", "mes_2.predictions.csv", "mes_2.quarantine.csv"], names
+    assert names == ["mes_2.csv.json", "mes_2.csv.parquet", "mes_2.csv.predictions.csv", "mes_2.csv.quarantine.csv"], names
     for uri in outputs:  # every object whole: readable to the end
         data = get_store(uri).read_bytes(uri)
         if uri.endswith(".json"):
@@ -333,6 +333,6 @@ def test_an_event_for_an_object_deleted_since_is_answered_not_retried(backend: S
     uri, event = _upload(backend, synthetic_files.months[1], "borrado.csv")
     get_store(uri).delete(uri)
     assert handlers.handle_clean_event(event)["status"] == "ignored"  # a 2xx: the platform does not retry
-    gone = backend.object_uri("clean", "incoming/borrado.parquet")
+    gone = backend.object_uri("clean", "incoming/borrado.csv.parquet")
     bucket, key = event_bucket_and_name(backend, gone)
     assert handlers.handle_score_event(storage_event(bucket, key, "1"))["status"] == "ignored"

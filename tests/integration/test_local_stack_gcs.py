@@ -27,8 +27,8 @@ from tests.integration.helpers import cli_json, gcs_client, log_text, logs_of, w
 pytestmark = pytest.mark.integration
 
 MONTH_KEY = "incoming/2024-01/mes_1.csv"
-PREDICTIONS_KEY = "2024-01/mes_1.predictions.csv"
-CLEAN_KEY = "incoming/2024-01/mes_1.parquet"
+PREDICTIONS_KEY = "2024-01/mes_1.csv.predictions.csv"
+CLEAN_KEY = "incoming/2024-01/mes_1.csv.parquet"
 
 
 def bucket_of(stack: LocalStack, area: str) -> str:
@@ -74,7 +74,7 @@ def test_training_goes_through_the_mlflow_server(gcs_stack: LocalStack, gcs_cham
 
 
 def test_csv_uploaded_to_the_emulator_comes_back_scored(gcs_stack: LocalStack, gcs_champion: Champion, scored_month: bytes) -> None:
-    manifest = json.loads(blob_or_none(gcs_stack, "clean", "manifests/" + MONTH_KEY.replace(".csv", ".json")).download_as_bytes())
+    manifest = json.loads(blob_or_none(gcs_stack, "clean", "manifests/" + MONTH_KEY + ".json").download_as_bytes())
     rows = list(csv.DictReader(io.StringIO(scored_month.decode("utf-8-sig")), delimiter=";"))
 
     assert manifest["rows_in"] == MONTH_ROWS
@@ -204,7 +204,7 @@ def test_event_older_than_the_maximum_age_is_dropped(gcs_stack: LocalStack) -> N
 
 
 def test_failing_event_is_retried_with_backoff_then_dead_lettered(gcs_stack: LocalStack, gcs_champion: Champion) -> None:
-    key = "incoming/2024-02/roto.parquet"
+    key = "incoming/2024-02/roto.csv.parquet"
     gcs_client(gcs_stack.storage_endpoint).bucket(bucket_of(gcs_stack, "clean")).blob(key).upload_from_string(b"not parquet at all")
 
     def dead_letter() -> dict | None:

@@ -44,7 +44,7 @@ pytestmark = pytest.mark.integration
 
 PACKAGE_STORAGE = "gs://dropscore-pkg"
 MONTH_KEY = "incoming/mes_3.csv"
-CLEAN_KEY = "incoming/mes_3.parquet"
+CLEAN_KEY = "incoming/mes_3.csv.parquet"
 
 
 @dataclass
@@ -161,7 +161,7 @@ def test_score_package_scores_the_clean_batch_from_a_structured_cloudevent(deplo
     response = _post(deployed.url("score"), event.headers, event.body)
 
     assert response.status_code == 200, deployed.log("score")[-3000:]
-    assert gcs_client(deployed.stack.storage_endpoint).bucket(deployed.bucket("predictions")).get_blob("mes_3.predictions.csv") is not None
+    assert gcs_client(deployed.stack.storage_endpoint).bucket(deployed.bucket("predictions")).get_blob("mes_3.csv.predictions.csv") is not None
 
 
 def test_drift_package_answers_the_scheduler(deployed: Deployed) -> None:

@@ -106,7 +106,7 @@ def test_csv_uploaded_with_boto3_comes_back_scored(serve: ServeProcess, syntheti
 
     s3.upload_file(str(synthetic_files.months[2]), BUCKET, f"{PREFIX}/raw/incoming/mes_2.csv")
 
-    key = f"{PREFIX}/predictions/mes_2.predictions.csv"
+    key = f"{PREFIX}/predictions/mes_2.csv.predictions.csv"
 
     def predictions() -> bytes | None:
         listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=key).get("Contents", [])
@@ -114,7 +114,7 @@ def test_csv_uploaded_with_boto3_comes_back_scored(serve: ServeProcess, syntheti
 
     body = wait_for(predictions, f"s3://{BUCKET}/{key}", on_timeout=serve.output)
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
-    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/clean/manifests/incoming/mes_2.json")["Body"].read())
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/clean/manifests/incoming/mes_2.csv.json")["Body"].read())
     assert manifest["rows_in"] == MONTH_ROWS and len(rows) == manifest["rows_clean"] > 0
     assert {row["model_version"] for row in rows} == {str(trained["model_version"])}
     line = f"s3://{BUCKET}/{PREFIX}/raw/incoming/mes_2.csv -> clean: 200"

@@ -1,0 +1,201 @@
+"""What an object key may be, and how a key becomes a local path that stays inside its bucket.
+
+A key arrives from outside (a storage event names the object a user dropped) and is joined
+onto an area's root to name the object and every output derived from it. Two things must
+hold on every backend:
+
+- **No key leaves its area.** On the embedded store a key is a path below a folder; a name
+  such as ``%2e%2e%2f%2e%2e%2fX.csv`` (``../../X.csv`` once percent-decoded) or one reaching a
+  symlink that points elsewhere must never write outside it. On GCS and S3 ``..`` is just two
+  dots in a flat name, but our derived keys must still never climb out of their area's prefix
+  for whoever mirrors the bucket to disk. So a key is refused when any spelling of it climbs:
+  as written, percent-decoded (repeatedly: ``%252e`` is ``%2e`` is ``.``), with backslashes read
+  as separators (Windows), and after Unicode compatibility folding (``．．／`` is ``../`` under
+  NFKC). Refused, not repaired: a name that needs repairing was made to attack.
+- **Every key can be stored.** Cloud Storage object names are 1–1,024 bytes of UTF-8, without
+  carriage return or line feed, never ``.`` or ``..``, never under ``.well-known/acme-challenge/``
+  (https://cloud.google.com/storage/docs/objects#naming, "Object naming requirements"); S3 keys
+  are at most 1,024 bytes of UTF-8 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html);
+  a local folder holds names of at most 255 bytes per path component (ext4, APFS, NTFS's 255
+  UTF-16 units are more). A key that breaks a limit is a permanent problem with the file's name,
+  reported to the user, never a "storage error" retried for a day.
+
+Both checks raise :class:`ObjectNameError`, a :class:`~shared.errors.BadInputError`: permanent,
+with a message in Spanish and English.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from shared.errors import BadInputError
+
+MAX_KEY_BYTES = 1024            # GCS and S3, UTF-8
+MAX_LOCAL_COMPONENT_BYTES = 255  # one folder or file name on a local filesystem
+# Where the local store writes a file while it is incomplete (shared.storage); such names are ours.
+TEMP_PREFIX = ".tmp-"
+# Characters no object name of ours may hold: C0 controls (NUL, CR, LF...), DEL and the C1 controls
+# (XML 1.0 cannot list names holding the C1 ones, Cloud Storage's documentation warns).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_RESERVED_GCS_PREFIX = ".well-known/acme-challenge/"
+# Percent-decoding more times than this and still changing is an attack, not a name.
+_MAX_DECODING_ROUNDS = 8
+
+
+class ObjectNameError(BadInputError):
+    """A key that would leave its area or that a backend cannot store: permanent, bilingual."""
+
+
+def _refuse(code: str, name: str, spanish: str, english: str) -> ObjectNameError:
+    shown = printable(name)
+    return ObjectNameError(code, spanish.format(name=shown), english.format(name=shown))
+
+
+def printable(name: str, limit: int = 120) -> str:
+    """The name as a person can read it in a report: controls escaped, long names cut."""
+    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", name.encode("utf-8", "backslashreplace").decode("utf-8"))
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
+
+
+def spellings(key: str) -> list[str]:
+    """Every way some layer could read ``key``: as written, percent-decoded until it stops
+    changing, each also Unicode-compatibility folded (NFKC) — with backslashes as separators."""
+    found = [key]
+    current = key
+    for _ in range(_MAX_DECODING_ROUNDS):
+        decoded = unquote(current, errors="surrogateescape")
+        if decoded == current:
+            break
+        found.append(decoded)
+        current = decoded
+    else:
+        found.append(unquote(current, errors="surrogateescape"))
+    found += [unicodedata.normalize("NFKC", text) for text in list(found)]
+    return [text.replace("\\", "/") for text in dict.fromkeys(found)]
+
+
+def climbs(key: str) -> bool:
+    """Whether some spelling of ``key`` is absolute or steps up a folder (``..``) or stays put (``.``)."""
+    for text in spellings(key):
+        if text.startswith("/") or re.match(r"^[A-Za-z]:", text):  # POSIX root or a Windows drive
+            return True
+        if any(part in (".", "..") for part in text.split("/")):
+            return True
+    return False
+
+
+def check_key(key: str, *, local: bool) -> str:
+    """``key`` if an object may bear it on this backend (``local``: the embedded folder store); else
+    :class:`ObjectNameError`. The same rules on every backend but the local folder's name length."""
+    if not key:
+        raise _refuse("unsafe_name", key, "El nombre del archivo está vacío.", "The file name is empty.")
+    try:
+        encoded = key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _refuse(
+            "unsafe_name", key,
+            "El nombre «{name}» no es texto Unicode válido; cámbielo y vuelva a subir el archivo.",
+            "The name '{name}' is not valid Unicode text; rename the file and upload it again.",
+        ) from None
+    if _CONTROL.search(key) or any(_CONTROL.search(text) for text in spellings(key)):
+        raise _refuse(
+            "unsafe_name", key,
+            "El nombre «{name}» contiene caracteres de control (saltos de línea, NUL...); cámbielo y vuelva a subir el archivo.",
+            "The name '{name}' holds control characters (line breaks, NUL...); rename the file and upload it again.",
+        )
+    if climbs(key) or "//" in key or key.endswith("/") or key.startswith(_RESERVED_GCS_PREFIX):
+        raise _refuse(
+            "unsafe_name", key,
+            "El nombre «{name}» intenta salir de su carpeta (contiene «..», «/» o su forma codificada %2e%2e%2f); "
+            "por seguridad no se procesó. Cámbielo y vuelva a subir el archivo.",
+            "The name '{name}' tries to leave its folder (it holds '..', '/' or its encoded form %2e%2e%2f); "
+            "for safety it was not processed. Rename the file and upload it again.",
+        )
+    if any(part.startswith(TEMP_PREFIX) for part in key.split("/")):
+        raise _refuse(
+            "unsafe_name", key,
+            f"Los nombres que empiezan por «{TEMP_PREFIX}» están reservados para archivos a medio escribir: «{{name}}». Cámbielo y vuelva a subir el archivo.",
+            f"Names starting with '{TEMP_PREFIX}' are reserved for files being written: '{{name}}'. Rename the file and upload it again.",
+        )
+    if len(encoded) > MAX_KEY_BYTES:
+        raise name_too_long(key, f"{len(encoded)} bytes > {MAX_KEY_BYTES}")
+    if local:
+        longest = max(key.split("/"), key=lambda part: len(part.encode("utf-8")))
+        if len(longest.encode("utf-8")) > MAX_LOCAL_COMPONENT_BYTES:
+            raise name_too_long(key, f"{len(longest.encode('utf-8'))} bytes > {MAX_LOCAL_COMPONENT_BYTES} in one folder name")
+    return key
+
+
+def name_too_long(key: str, detail: str) -> ObjectNameError:
+    return _refuse(
+        "name_too_long", key,
+        f"El nombre «{{name}}» es demasiado largo para guardar el archivo y sus resultados ({detail}). "
+        "Use un nombre más corto y vuelva a subir el archivo.",
+        f"The name '{{name}}' is too long to store the file and its results ({detail}). "
+        "Use a shorter name and upload the file again.",
+    )
+
+
+def check_component(name: str, *, local: bool) -> str:
+    """A bucket (or area folder) named by an event: one safe path component."""
+    check_key(name, local=local)
+    if "/" in name:
+        raise _refuse("unsafe_name", name, "«{name}» no es un nombre de carpeta válido.", "'{name}' is not a valid folder name.")
+    return name
+
+
+def encode_for_uri(key: str) -> str:
+    """The key as the path of a ``file://`` URI: every byte but unreserved characters and ``/`` escaped,
+    so :func:`shared.storage.split_uri`'s one decoding gives the key back exactly (``%2e`` stays ``%2e``)."""
+    return quote(key, safe="/")
+
+
+def local_path(root: Path | str, key: str) -> Path:
+    """The file of ``key`` below the folder ``root``: the one way a key becomes a local path.
+
+    Refuses (:class:`ObjectNameError`) a key that is unsafe (:func:`check_key`) and one whose path,
+    symlinks resolved, is not inside ``root`` (a folder inside the bucket that links elsewhere).
+    """
+    check_key(key, local=True)
+    base = Path(root)
+    candidate = base.joinpath(*key.split("/"))
+    real_root = os.path.realpath(base)
+    real = os.path.realpath(candidate)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise _refuse(
+            "unsafe_name", key,
+            "«{name}» lleva fuera de la carpeta del depósito (un enlace simbólico apunta a otra parte); no se procesó.",
+            "'{name}' leads outside the bucket's folder (a symbolic link points elsewhere); it was not processed.",
+        )
+    return candidate
+
+
+def short_key(name: str, *, keep_chars: int = 40) -> str:
+    """A short, safe stand-in for a name that cannot be stored or that climbs: a readable, sanitized
+    excerpt and a hash of the exact name (so two refused names never share a report)."""
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    leaf = name.replace("\\", "/").rsplit("/", 1)[-1]
+    readable = re.sub(r"[^0-9A-Za-z._-]+", "_", unicodedata.normalize("NFKD", leaf).encode("ascii", "ignore").decode("ascii"))
+    readable = readable.strip("._")[:keep_chars] or "file"
+    return f"{readable}-{digest}"
+
+
+__all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_LOCAL_COMPONENT_BYTES",
+    "ObjectNameError",
+    "check_component",
+    "check_key",
+    "climbs",
+    "encode_for_uri",
+    "local_path",
+    "name_too_long",
+    "printable",
+    "short_key",
+    "spellings",
+]
