@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from shared import fanout, services
+from shared import fanout, lineage, services, temp_sweep
 from shared.claims import exactly_once
 from shared.csv_output import (
     csv_rows,
@@ -98,8 +98,11 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
     source_uri = manifest.get("source_uri", clean_uri)
     scored_at = datetime.now(UTC)
     warehouse = services.warehouse(settings)
-    # Keyed on the clean object: a duplicate or retried event replaces, never duplicates.
-    with batch_writer(warehouse, "predictions", clean_uri) as rows_out:
+    # Keyed on the clean object and the upload (shared.lineage): a duplicate or retried event
+    # replaces, never duplicates; another upload of the same name keeps the earlier rows.
+    source_generation = str(details.get("generation") or "") or None
+    key = lineage.batch_key(clean_uri, source_generation)
+    with batch_writer(warehouse, "predictions", key) as rows_out:
         rows_scored = _write_predictions(
             settings, clean_uri, target.uri, rows_out, model=model, challenger=challenger, header=target.header,
             details=details, source_uri=source_uri, scored_at=scored_at,
@@ -125,11 +128,14 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
                     "model_version": model.version,
                     "status": "scored",
                     "processed_at": scored_at,
+                    "source_generation": source_generation,
                 }
             ]
         ),
-        batch_key=clean_uri,
+        batch_key=key,
     )
+    lineage.supersede_earlier_uploads(warehouse, manifest.get("source_uri"), source_generation, key)
+    temp_sweep.sweep_beside([target.uri, predictions_uri])  # temp files killed runs left beside ours
     if target.shard is not None:
         assembly = fanout.shard_scored(settings, target, rows_scored=rows_scored, clean_uri=clean_uri)
         manifest = {**manifest, "details": {**details, "assembly": assembly.status}}

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from shared import fanout, services
+from shared import fanout, scoring_contract, services, temp_sweep
 from shared.claims import exactly_once
 from shared.clean_outputs import CleanOutputs
 from shared.contract import Contract
@@ -152,6 +152,8 @@ def clean_object(settings: Settings, source_uri: str, *, generation: str = "") -
         return refuse_name(settings, "raw", located[1], problem)
     try:
         contract, contract_version = contract_in_force(settings)
+        if dropped.kind == "incoming":  # columns the model never reads (leakage guard) are not asked of files to score
+            contract = scoring_contract.for_scoring(settings, contract, contract_version)
     except ModelNotFoundError:
         if dropped.kind == "training":
             # `dropscore train` uploads its file here and cleans it with its own contract; the
@@ -243,6 +245,7 @@ def clean_stream(
     try:
         info = store.stat(source_uri)
         size = info.size
+        generation = generation or info.generation  # lineage names the upload (shared.lineage)
     except ObjectNotFoundError:
         # Deleted after the event was sent: permanent, a retry would find nothing either.
         logger.warning("%s no longer exists; nothing to clean", source_uri)
@@ -345,6 +348,7 @@ def clean_stream(
                     shards.abort(*sys.exc_info())
                 raise
             _remove_stale_outputs(settings, dropped, keep={clean_uri, quarantine_uri}, keep_run=run if shards is not None else None)
+            temp_sweep.sweep_beside([outputs.clean_uri, outputs.quarantine_uri, result.manifest_uri])  # what killed runs left
             if shards is not None and shards.shards:
                 # Every shard may have been scored before this manifest said how many there are.
                 predictions_uri = settings.object_uri("predictions", dropped.predictions_key())
@@ -357,7 +361,7 @@ def clean_stream(
         fan_out = {"run": run, "withdrawn": len(published)} if published else None
         rejected = _reject(settings, dropped, source_uri, problem, rows_in=rows_in, generation=generation, fan_out=fan_out)
         if published:  # rejected half way (an unclosed quote at row 800 000): take back what its shards produced
-            fanout.withdraw(settings, dropped, run, published)
+            fanout.withdraw(settings, dropped, run, published, generation or None)
         return rejected
 
 

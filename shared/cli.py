@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.errors import DropscoreError, PermanentError
+from shared.errors import DropscoreError, PermanentError, SettingsError
 from shared.settings import Settings, load_settings
 
 logger = logging.getLogger("dropscore")
@@ -383,8 +383,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "lang", None):
         os.environ["DROPSCORE_LANG"] = args.lang
-    settings = load_settings()
     as_json = bool(getattr(args, "json", False))
+    try:
+        settings = load_settings()
+    except SettingsError as exc:  # a setting that cannot work: say which, in the user's language, no traceback
+        message = exc.message(getattr(args, "lang", None) or os.environ.get("DROPSCORE_LANG", "es")[:2].lower())
+        print(json.dumps({"error": "SettingsError", "message": message}, ensure_ascii=False) if as_json else f"error: {message}", file=sys.stdout if as_json else sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     real_stdout = sys.stdout
     try:

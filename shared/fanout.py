@@ -155,8 +155,11 @@ def _record_file_row(settings: Settings, whole: DroppedFile, predictions_uri: st
     """
     import pandas as pd
 
+    from shared import lineage
+
     manifest = read_manifest(settings, whole)
     quarantined = int(manifest.get("rows_quarantined") or 0)
+    generation = str((manifest.get("details") or {}).get("generation") or "") or None
     row = {
         "kind": whole.kind,
         "source_uri": manifest.get("source_uri"),
@@ -168,8 +171,9 @@ def _record_file_row(settings: Settings, whole: DroppedFile, predictions_uri: st
         "rows_scored": 0,
         "status": "assembled",
         "processed_at": datetime.now(UTC),
+        "source_generation": generation,
     }
-    services.warehouse(settings).write_batch("batches", pd.DataFrame([row]), batch_key=f"{predictions_uri}#file")
+    services.warehouse(settings).write_batch("batches", pd.DataFrame([row]), batch_key=lineage.batch_key(predictions_uri, generation) + "#file")
 
 
 def rejected_run(manifest: dict[str, Any], run: str) -> bool:
@@ -178,7 +182,7 @@ def rejected_run(manifest: dict[str, Any], run: str) -> bool:
     return manifest.get("status") == "rejected" and fan_out.get("run") == run
 
 
-def withdraw(settings: Settings, whole: DroppedFile, run: str, shard_clean_uris: list[str]) -> None:
+def withdraw(settings: Settings, whole: DroppedFile, run: str, shard_clean_uris: list[str], generation: str | None = None) -> None:
     """Take back what the shards of a file rejected half way produced: their warehouse rows, their
     predictions parts and their markers. A rejected file has no predictions, not some of them.
 
@@ -188,10 +192,13 @@ def withdraw(settings: Settings, whole: DroppedFile, run: str, shard_clean_uris:
     """
     import pandas as pd
 
+    from shared import lineage
+
     warehouse = services.warehouse(settings)
     for uri in shard_clean_uris:
         for table in ("predictions", "batches"):
-            warehouse.write_batch(table, pd.DataFrame(), batch_key=uri)  # no rows: the batch's rows are deleted
+            # No rows: the batch's rows are deleted (keyed as the score step keyed them, shared.lineage).
+            warehouse.write_batch(table, pd.DataFrame(), batch_key=lineage.batch_key(uri, generation))
     for prefix in (settings.object_uri("predictions", f"{PARTS_FOLDER}/{whole.relative}/{run}"), _marker_uri(settings, whole, run)):
         store = services.store(prefix)
         for info in store.list(prefix + "/"):
@@ -364,7 +371,7 @@ def shard_scored(settings: Settings, target: PredictionsTarget, *, rows_scored: 
     record_scored(settings, target.shard, rows_scored=rows_scored, part_uri=target.uri, clean_uri=clean_uri)
     manifest = read_manifest(settings, target.whole)
     if rejected_run(manifest, target.shard.run):
-        withdraw(settings, target.whole, target.shard.run, [clean_uri])
+        withdraw(settings, target.whole, target.shard.run, [clean_uri], str((manifest.get("details") or {}).get("generation") or "") or None)
         return Assembly("withdrawn")
     count = shards_in_manifest(manifest, target.shard.run)
     return assemble_if_complete(settings, target.whole, target.shard.run, count, target.predictions_uri)

@@ -45,7 +45,7 @@ from shared.drift_stats import (
     missing_rate_drift,
     numeric_drift,
 )
-from shared.errors import PermanentError
+from shared.errors import ObjectNotFoundError, PermanentError
 from shared.registry import CHAMPION, LoadedModel
 from shared.reports import drift_report_html
 from shared.settings import Settings
@@ -152,6 +152,7 @@ class DriftCheckResult:
     previous_window_rows: int = 0
     performance: dict[str, Any] | None = None
     dashboard: str | None = None
+    skipped_batches: list[dict[str, Any]] = field(default_factory=list)  # batches of the window whose clean rows are gone
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -176,6 +177,7 @@ class DriftCheckResult:
             "dashboard": self.dashboard,
             "alert_id": self.alert.get("alert_id") if self.alert else None,
             "retrain": self.retrain,
+            "skipped_batches": self.skipped_batches,
             "features": [
                 {k: v for k, v in asdict(f).items() if k != "bins"} for f in self.features if f.kind != "missing_rate" or f.drifted
             ],
@@ -606,7 +608,10 @@ def current_window(
     to each batch's size, so memory holds one batch and the sample, never the whole window.
     """
     warehouse = services.warehouse(settings)
-    batches = warehouse.read("batches", since=window_start, until=window_end, where={"kind": "incoming", "status": "scored"})
+    # Superseded uploads are history: a name dropped again counts once, with its latest rows (shared.lineage).
+    batches = warehouse.read(
+        "batches", since=window_start, until=window_end, where={"kind": "incoming", "status": "scored", "superseded_by": None}
+    )
     if not batches.empty and "source_uri" in batches:
         # The deployment smoke test's rows are real scores of test data, not production traffic.
         batches = batches[~batches["source_uri"].map(is_smoke_uri)]
@@ -614,22 +619,34 @@ def current_window(
         batches = batches[batches["processed_at"] > pd.Timestamp(window_start)]
     batches = batches.dropna(subset=["clean_uri"]).drop_duplicates("clean_uri", keep="last") if not batches.empty else batches
     wanted = model.features + [model.contract.output_id_column]
+    skipped: list[dict[str, Any]] = []
+    empty = pd.DataFrame(columns=wanted + [SCORE_FEATURE])
+    empty.attrs["skipped_batches"] = skipped
     if batches.empty:
-        return pd.DataFrame(columns=wanted + [SCORE_FEATURE])
+        return empty
     total_rows = float(pd.to_numeric(batches["rows_clean"], errors="coerce").fillna(0).sum())
     fraction = min(1.0, sample_cap / total_rows) if total_rows > 0 else 1.0
     random_generator = np.random.default_rng(seed)
     frames = []
-    for clean_uri in batches["clean_uri"]:
+    for clean_uri, key in zip(batches["clean_uri"], batches["batch_key"], strict=True):
         store = services.store(clean_uri)
-        with store.open_read(clean_uri) as stream:
-            parquet = pq.ParquetFile(stream)
-            table = parquet.read(columns=[c for c in wanted if c in parquet.schema_arrow.names])
+        try:
+            with store.open_read(clean_uri) as stream:
+                parquet = pq.ParquetFile(stream)
+                table = parquet.read(columns=[c for c in wanted if c in parquet.schema_arrow.names])
+        except ObjectNotFoundError:
+            # Its clean rows are gone (a later upload of the name was rejected and took them, or someone
+            # deleted them): judge the window on the rest and say so in the report, never fail the check.
+            logger.warning("drift window: the clean rows of %s are gone; batch skipped", clean_uri)
+            skipped.append({"batch_key": str(key), "clean_uri": str(clean_uri), "reason": "clean_data_missing"})
+            continue
         frame = table.to_pandas()
         if fraction < 1.0 and len(frame):
             keep = random_generator.random(len(frame)) < fraction
             frame = frame[keep]
-        frames.append(frame.assign(_batch=clean_uri))
+        frames.append(frame.assign(_batch=str(key) if pd.notna(key) else str(clean_uri)))
+    if not frames:
+        return empty
     current = pd.concat(frames, ignore_index=True)
     predictions = warehouse.read(
         "predictions", since=window_start, until=window_end, where={"model_role": CHAMPION, "model_version": model.version}, columns=["batch_key", "row_id", "score"]
@@ -643,7 +660,9 @@ def current_window(
         current[SCORE_FEATURE] = np.nan
     if len(current) > sample_cap:
         current = current.sample(sample_cap, random_state=seed)
-    return current.drop(columns=["_batch"]).reset_index(drop=True)
+    current = current.drop(columns=["_batch"]).reset_index(drop=True)
+    current.attrs["skipped_batches"] = skipped
+    return current
 
 
 # --------------------------------------------------------------------------- the check
@@ -665,6 +684,13 @@ def run_drift_check(settings: Settings, *, now: datetime | None = None, allow_re
     checks = drift_history.past_checks(history)
     window_start, previous_check = _window_bounds(checks)
     current = current_window(settings, model, window_start, checked_at)
+    skipped_batches = [
+        entry | {
+            "message_es": "Los datos limpios de este lote ya no existen (otra subida con el mismo nombre fue rechazada, o se borraron): no entra en la ventana.",
+            "message_en": "This batch's clean rows no longer exist (another upload of the same name was rejected, or they were deleted): it is left out of the window.",
+        }
+        for entry in current.attrs.get("skipped_batches", [])
+    ]
     kinds = kinds_of(model.reference_sample, model.contract, model.features)
     features = compare_windows(model.reference_sample, current, model.contract, model.features, model.feature_importance, kinds=kinds)
 
@@ -704,6 +730,7 @@ def run_drift_check(settings: Settings, *, now: datetime | None = None, allow_re
         weighted_drift_share=decision.weighted_drift_share,
         previous_check_id=previous_check.check_id if previous_check else None,
         previous_window_rows=previous_rows,
+        skipped_batches=skipped_batches,
         performance=measured.to_dict() if measured else None,
     )
     result.report, result.report_html = _report_uris(settings, result)

@@ -36,7 +36,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "DROPSCORE_ALERT_TOPIC": "Pub/Sub topic (projects/P/topics/T) receiving alert records",
     "DROPSCORE_PII_KEY": "secret key for the keyed hash (HMAC-SHA256) of personal-data columns",
     "DROPSCORE_RETRAIN_JOB": "Cloud Run job that retrains (projects/P/locations/R/jobs/J; locally the http:// URL of the stack's run API); unset = retrain inside the retrain function",
-    "DROPSCORE_SHARD_BYTES": "files larger than this many bytes are cleaned into shards scored in parallel (default 268435456, 256 MiB)",
+    "DROPSCORE_SHARD_BYTES": "files larger than this many bytes are cleaned into shards scored in parallel (default 268435456, 256 MiB; at least 2097152, the CSV read block)",
 }
 
 EMBEDDED_ONLY_VARIABLES = frozenset({"DROPSCORE_HOME"})
@@ -60,6 +60,9 @@ DEFAULT_MAX_EVENT_AGE_SECONDS = 24 * 3600  # Eventarc keeps retrying for up to 2
 # Above this size the clean step shards a file (shared.fanout): each shard is scored by its own
 # invocation, well inside the 540 s and the memory cap of one.
 DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
+# The clean step reads a CSV in blocks of this many bytes (shared.cleaning.CSV_BLOCK_BYTES) and can only
+# cut a shard between blocks: a smaller shard size could not be honoured, so it is refused.
+MIN_SHARD_BYTES = 2 * 1024 * 1024
 SUPPORTED_LANGUAGES = ("es", "en")
 
 
@@ -147,7 +150,30 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alert_webhook=get("DROPSCORE_ALERT_WEBHOOK"),
         alert_topic=get("DROPSCORE_ALERT_TOPIC"),
         pii_key=get("DROPSCORE_PII_KEY"),
-        shard_bytes=max(1, int(shard_text)) if shard_text and shard_text.isdigit() else DEFAULT_SHARD_BYTES,
+        shard_bytes=_shard_bytes(shard_text),
         registry_uri=get("MLFLOW_REGISTRY_URI") or tracking_uri,
         retrain_job=get("DROPSCORE_RETRAIN_JOB"),
     )
+
+
+def _shard_bytes(text: str | None) -> int:
+    """DROPSCORE_SHARD_BYTES, refused (not silently replaced) when it is not a whole number of at least MIN_SHARD_BYTES."""
+    from shared.errors import SettingsError
+
+    if text is None:
+        return DEFAULT_SHARD_BYTES
+    cleaned = text.replace("_", "")
+    if not cleaned.isdigit():
+        raise SettingsError(
+            f"DROPSCORE_SHARD_BYTES={text!r} no es un número entero de bytes (por ejemplo 268435456, 256 MiB).",
+            f"DROPSCORE_SHARD_BYTES={text!r} is not a whole number of bytes (for example 268435456, 256 MiB).",
+        )
+    value = int(cleaned)
+    if value < MIN_SHARD_BYTES:
+        raise SettingsError(
+            f"DROPSCORE_SHARD_BYTES={value} es menor que el mínimo {MIN_SHARD_BYTES} (2 MiB): el archivo se lee en bloques "
+            "de 2 MiB y un fragmento no puede ser menor que un bloque. Use 2097152 o más (por defecto 268435456).",
+            f"DROPSCORE_SHARD_BYTES={value} is below the minimum {MIN_SHARD_BYTES} (2 MiB): files are read in 2 MiB "
+            "blocks and a shard cannot be smaller than one block. Use 2097152 or more (default 268435456).",
+        )
+    return value

@@ -25,6 +25,7 @@ import os
 import secrets
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,6 +113,11 @@ class ObjectStore(Protocol):
     def list(self, prefix_uri: str) -> list[ObjectInfo]: ...
 
     def delete(self, uri: str) -> None: ...
+
+    def sweep_temp(self, folder_uri: str, older_than_seconds: float) -> list[str]:
+        """Delete the temp objects (``.tmp-…``) directly in ``folder_uri`` untouched for longer than
+        ``older_than_seconds``: what runs killed mid-write left behind. Returns what was deleted."""
+        ...
 
     def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
         """Write ``target_uri`` as the bytes of ``source_uris`` one after the other, atomically.
@@ -435,6 +441,29 @@ class LocalObjectStore:
         with self._errors(uri):
             self._path(uri).unlink(missing_ok=True)
 
+    def sweep_temp(self, folder_uri: str, older_than_seconds: float) -> list[str]:
+        # A live writer's temp file is written to as it goes (every row group, every CSV chunk), so its
+        # modification time stays fresh; one untouched for longer than the threshold belongs to a dead run.
+        folder = self._path(folder_uri.rstrip("/"))
+        cutoff_ns = time.time_ns() - int(older_than_seconds * 1e9)
+        removed: list[str] = []
+        with self._errors(folder_uri):
+            try:
+                entries = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+            for entry in entries:
+                if not entry.name.startswith(TEMP_PREFIX) or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    if entry.stat(follow_symlinks=False).st_mtime_ns >= cutoff_ns:
+                        continue
+                    os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue  # its writer finished (renamed it) or another sweep got there first
+                removed.append(entry.path)
+        return removed
+
     def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
         if not source_uris:
             raise PermanentError(f"compose of {target_uri} needs at least one source")
@@ -644,6 +673,19 @@ class GcsObjectStore(_VendorStore):
                 self._blob(uri).delete(**self._calls())
             except NotFound:
                 pass
+
+    def sweep_temp(self, folder_uri: str, older_than_seconds: float) -> list[str]:
+        # Uploads are atomic here: the only temp objects are compose intermediates of a killed compose.
+        _, bucket_name, key = split_uri(folder_uri)
+        cutoff = datetime.now(UTC).timestamp() - older_than_seconds
+        removed: list[str] = []
+        with self._errors(folder_uri):
+            blobs = list(self.client.list_blobs(bucket_name, prefix=_folder_prefix(key), delimiter="/", **self._calls()))
+            for blob in blobs:
+                if TEMP_PREFIX in blob.name.rsplit("/", 1)[-1] and blob.updated is not None and _as_utc(blob.updated).timestamp() < cutoff:
+                    self.delete(f"gs://{bucket_name}/{blob.name}")
+                    removed.append(f"gs://{bucket_name}/{blob.name}")
+        return removed
 
     def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
         bucket_name, target_key, keys = _compose_keys(target_uri, source_uris, "gs")
@@ -967,6 +1009,11 @@ class S3ObjectStore(_VendorStore):
         bucket, key = _object_key(uri, "s3")
         with self._errors(uri):
             self.client.delete_object(Bucket=bucket, Key=key)  # S3 answers 204 for a missing key too
+
+    def sweep_temp(self, folder_uri: str, older_than_seconds: float) -> list[str]:
+        # Nothing to sweep: an unfinished write is a multipart upload, not an object, and the bucket's
+        # lifecycle rule aborts those (infra/); compose never makes intermediates here.
+        return []
 
     def compose(self, target_uri: str, source_uris: list[str], content_type: str = "application/octet-stream") -> ObjectInfo:
         """A multipart upload (:class:`_S3PartWriter`): sources of 5 MiB or more are copied server

@@ -17,6 +17,7 @@ import pandas as pd
 from shared import services
 from shared.contract import Contract
 from shared.events import STORAGE_FINALIZED
+from shared.lineage import clean_uri_of
 from shared.parquet_io import read_parquet
 from shared.settings import Settings
 from shared.spreadsheet_safety import is_dangerous
@@ -119,7 +120,8 @@ def check_predictions(settings: Settings, scored: dict[str, Any], rows_clean: in
     assert frame["source_row"].astype(int).ge(2).all(), "a hashed id comes with the row it came from"
     scores = frame["score"].str.replace(",", ".").astype(float)
     assert scores.between(0, 1).all()
-    warehouse = services.warehouse(settings).read("predictions", where={"batch_key": scored["clean_uri"]})
+    predictions = services.warehouse(settings).read("predictions")
+    warehouse = predictions[predictions["batch_key"].map(clean_uri_of) == scored["clean_uri"]]
     assert len(warehouse) == rows_clean, "one warehouse row per scored row, no duplicates"
     assert warehouse["row_id"].astype(str).str.match(TOKEN).all()
     return frame

@@ -21,6 +21,7 @@ from shared.batch_scoring import score_object
 from shared.chain import drop_file
 from shared.claims import ClaimInProgressError
 from shared.cleaning import clean_object
+from shared.lineage import batch_key, clean_uri_of
 from shared.locations import DroppedFile
 from shared.settings import Settings
 from shared.storage import get_store
@@ -93,7 +94,7 @@ def test_a_big_file_is_sharded_scored_in_any_order_and_assembled_once(champion_h
     assert int(file_rows["rows_in"].sum()) == ROWS == cleaned.rows_in
     assert int(file_rows["rows_scored"].sum()) == cleaned.rows_clean
     predictions = warehouse.read("predictions")
-    assert int(predictions["batch_key"].isin(fan_out["shards"]).sum()) == cleaned.rows_clean
+    assert int(predictions["batch_key"].map(clean_uri_of).isin(fan_out["shards"]).sum()) == cleaned.rows_clean
 
     from shared.dashboard import gather
 
@@ -151,8 +152,8 @@ def test_a_file_rejected_half_way_leaves_no_predictions_of_its_published_shards(
 
     assert cleaned.status == "rejected" and cleaned.details["fan_out"]["withdrawn"] == len(published) == 2
     warehouse = services.warehouse(champion_home)
-    assert not warehouse.read("predictions")["batch_key"].isin(published).any()
-    assert not warehouse.read("batches")["batch_key"].isin(published).any()
+    assert not warehouse.read("predictions")["batch_key"].map(clean_uri_of).isin(published).any()
+    assert not warehouse.read("batches")["batch_key"].map(clean_uri_of).isin(published).any()
     predictions_area = get_store(champion_home.area_uri("predictions"))
     assert not [info.uri for info in predictions_area.list(champion_home.area_uri("predictions")) if "cortado" in info.uri]
     clean_area = get_store(champion_home.area_uri("clean"))
@@ -163,9 +164,10 @@ def test_a_file_rejected_half_way_leaves_no_predictions_of_its_published_shards(
     located = DroppedFile.from_clean_key(late.split("/clean/", 1)[1])
     assert located is not None
     target = fanout.predictions_target(sharded, located)
-    warehouse.write_batch("batches", pd.DataFrame([{"kind": "incoming", "status": "scored", "rows_scored": 1}]), batch_key=late)
+    late_key = batch_key(late, cleaned.details["generation"])  # as the score step keys it (shared.lineage)
+    warehouse.write_batch("batches", pd.DataFrame([{"kind": "incoming", "status": "scored", "rows_scored": 1}]), batch_key=late_key)
     assert fanout.shard_scored(sharded, target, rows_scored=1, clean_uri=late).status == "withdrawn"
-    assert not warehouse.read("batches")["batch_key"].isin([late]).any()
+    assert not warehouse.read("batches")["batch_key"].isin([late_key]).any()
 
 
 def test_drop_and_a_new_upload_replace_the_shards(champion_home: Settings, big_months: dict[int, Path], synthetic_files: SyntheticFiles) -> None:

@@ -135,3 +135,36 @@ def test_regression_and_multiclass_guards() -> None:
     matrix = pd.DataFrame({"code": pd.Categorical(np.array(["x", "y", "z"])[classes]), "noise": rng.normal(size=500), "level": classes * 10.0})
     assert {f.column for f in leakage.find_leaks(matrix, classes, "multiclass")} == {"code", "level"}
     assert REGIONS and SEXES  # the world module's constants stay importable
+
+
+def test_a_column_the_guard_excluded_is_not_asked_of_files_to_score(tmp_path, monkeypatch) -> None:
+    """Issue 13 item 7: a file to score without the excluded columns is scored whole (before: rejected
+    for "missing column" though the model never reads them); with them, holding junk, they are ignored."""
+    from shared import services
+    from shared.chain import drop_file
+    from shared.cli import main
+    from shared.settings import load_settings
+    from tests.lifecycle_world import embedded_home
+
+    embedded_home(tmp_path, monkeypatch)
+    data = tmp_path / "ventas.csv"
+    _with_leaks(1200).to_csv(data, index=False)
+    contract_path = tmp_path / "contrato.yaml"
+    contract_path.write_text(_leaky_contract().to_yaml(), encoding="utf-8")
+    assert main(["train", str(data), "--contract", str(contract_path), "--json"]) == 0
+    settings = load_settings()
+    to_score = _with_leaks(300, seed=9).drop(columns=["compra"])
+
+    without = tmp_path / "sin_fuga.csv"
+    to_score.drop(columns=["motivo_perdida", "dias_cobranza"]).to_csv(without, index=False)
+    result = drop_file(settings, without)
+    assert result["status"] == "scored", result.get("message_en")
+    assert result["rows_scored"] == 300 and result["rows_quarantined"] == 0
+
+    junk = tmp_path / "con_fuga.csv"
+    to_score.assign(dias_cobranza="no es número", motivo_perdida="otro motivo").to_csv(junk, index=False)
+    result = drop_file(settings, junk)
+    assert result["status"] == "scored" and result["rows_scored"] == 300 and result["rows_quarantined"] == 0
+    clean = pd.read_parquet(result["clean"].removeprefix("file://"))
+    assert "dias_cobranza" not in clean.columns and "motivo_perdida" not in clean.columns
+    services.reset()

@@ -18,8 +18,8 @@ from shared.events import (
     pubsub_message,
     storage_object,
 )
-from shared.object_names import ObjectNameError
 from shared.locations import DroppedFile, event_bucket_and_name, locate, object_uri_from_event
+from shared.object_names import ObjectNameError
 from shared.settings import (
     AREAS,
     DEFAULT_MAX_EVENT_AGE_SECONDS,
