@@ -21,6 +21,7 @@ from stdnum.ec import ci
 
 from shared import handlers, services
 from shared.lineage import clean_uri_of
+from shared.locations import locate
 from shared.parquet_io import read_parquet
 from shared.settings import Settings, load_settings
 from shared.storage import get_store
@@ -69,7 +70,7 @@ def _run(settings: Settings, path: Path) -> tuple[dict, dict | None]:
     assert cleaned is not None
     scored = None
     if cleaned["clean_uri"]:
-        clean_key = cleaned["clean_uri"].removeprefix(settings.area_uri("clean") + "/")
+        _, clean_key = locate(settings, cleaned["clean_uri"])  # the key itself (file:// URIs escape it)
         generation = get_store(cleaned["clean_uri"]).stat(cleaned["clean_uri"]).generation
         scored = handlers.handle_score_event(storage_event("clean", clean_key, generation))
     return cleaned, scored
