@@ -276,6 +276,11 @@ def gather(settings: Settings, *, now: datetime | None = None) -> DashboardData:
     since = now - timedelta(days=LOOKBACK_DAYS)
     batches = warehouse.read("batches", since=since, where={"kind": "incoming"})
     predictions = performance.read_predictions(settings, since=since, until=None)
+    # A name dropped again replaced its earlier upload for the user: count what is current (shared.lineage).
+    superseded = batches["superseded_by"].notna() if not batches.empty else pd.Series(dtype=bool)
+    if superseded.any():
+        predictions = predictions[~predictions["batch_key"].isin(set(batches.loc[superseded, "batch_key"]))]
+        batches = batches[~superseded]
     if len(predictions) >= performance.MAX_PREDICTION_ROWS:
         data.truncated_rows = len(predictions)
     labels = performance.read_labels(settings, model.contract) if model is not None else pd.DataFrame(columns=["row_id", "actual"])

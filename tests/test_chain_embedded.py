@@ -47,11 +47,17 @@ def test_drop_scores_every_row_and_lands_in_the_warehouse(champion_home: Setting
 
 
 def test_duplicate_drop_does_not_duplicate_warehouse_rows(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
+    """The same file dropped twice is two uploads: the earlier one's rows are kept for history but
+    marked superseded (shared.lineage), so what is current holds each row once."""
     first = drop_file(champion_home, synthetic_files.months[1], "incoming")
     second = drop_file(champion_home, synthetic_files.months[1], "incoming")
 
     assert first["rows_scored"] == second["rows_scored"]
-    assert len(services.warehouse(champion_home).read("predictions")) == first["rows_scored"]
+    warehouse = services.warehouse(champion_home)
+    current = warehouse.read("batches", where={"superseded_by": None})
+    assert len(current) == 1
+    predictions = warehouse.read("predictions")
+    assert int(predictions["batch_key"].isin(set(current["batch_key"])).sum()) == first["rows_scored"]
 
 
 def test_bad_rows_are_quarantined_with_reasons(champion_home: Settings, synthetic_files: SyntheticFiles, tmp_path: Path) -> None:

@@ -43,7 +43,10 @@ def test_dropping_a_name_again_keeps_the_earlier_upload_rows_marked_superseded(
     assert pd.isna(batches.loc[1, "superseded_by"])
     predictions = warehouse.read("predictions", where={"model_role": "champion"})
     assert predictions.groupby("batch_key").size().to_dict() == {key: MONTH_ROWS for key in batches["batch_key"]}
-    # The drift window counts the name once, with its latest rows.
+    # The dashboard and the drift window count the name once, with its latest rows.
+    from shared.dashboard import gather
+
+    assert gather(champion_home).kpis["rows"] == MONTH_ROWS
     check = run_drift_check(champion_home, now=datetime.now(UTC) + timedelta(seconds=1), allow_retrain=False)
     assert check.rows_current == MONTH_ROWS
     assert check.skipped_batches == []
