@@ -220,10 +220,10 @@ def test_the_score_function_answers_a_refused_batch_with_a_report_instead_of_a_r
     assert clean_object(settings, raw_uri, generation=generation).status == "clean"
     before = _predictions_count(settings)
     with tampered(settings, "dropscore/meta.json", _threshold_zero):
-        response = _post(_app("score", "cloudevent"), _storage_event("clean", "incoming/refusado.parquet"))
+        response = _post(_app("score", "cloudevent"), _storage_event("clean", "incoming/refusado.csv.parquet"))
         assert response.status_code == 200
         assert "dropscore/meta.json" in _model_alerts(settings).iloc[-1]["title_en"]
-    report_uri = settings.object_uri("quarantine", "incoming/refusado.report.json")
+    report_uri = settings.object_uri("quarantine", "incoming/refusado.csv.report.json")
     report = json.loads(get_store(report_uri).read_bytes(report_uri))
     assert report["status"] == "refused" and report["details"]["error_code"] == "model_integrity"
     assert report["details"]["artifacts"] == ["dropscore/meta.json"] and "v1" in report["message_es"]
