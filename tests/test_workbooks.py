@@ -446,7 +446,7 @@ def test_a_workbook_in_a_gcs_bucket_is_read_by_ranges_and_scored(
     result = drop_file(on_gcs, book, "incoming", run_chain=True)
 
     assert result["status"] == "scored" and result["rows_scored"] == MONTH_ROWS - 3, result
-    assert result["output"] == f"{root}/predictions/libro.predictions.csv"
+    assert result["output"] == f"{root}/predictions/libro.xlsx.predictions.csv"
     quarantine = get_store(result["quarantine"]).read_bytes(result["quarantine"]).decode("utf-8-sig")
     assert [line.split(";")[0] for line in quarantine.splitlines()[1:]] == ["4", "6", "8"]
     services.reset()
