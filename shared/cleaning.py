@@ -184,6 +184,10 @@ def _integrity_rejection(exc: ModelIntegrityError) -> BadInputError:
 
 
 def _pii_hasher(settings: Settings, contract: Contract, kind: str) -> PiiHasher | None:
+    return pii_hasher(settings.pii_key, contract, kind)
+
+
+def pii_hasher(pii_key: str | None, contract: Contract, kind: str) -> PiiHasher | None:
     """The keyed hasher when this kind of file carries personal columns; refuse rather than store them in the clear."""
     expected, _ = expected_columns(contract, kind)
     personal = [name for name in contract.personal_columns if name in expected or name in contract.passthrough]
@@ -191,14 +195,14 @@ def _pii_hasher(settings: Settings, contract: Contract, kind: str) -> PiiHasher 
         # Columns outside the contract found personal (shared.personal_data) leave as tokens with a
         # usable key, as ``***`` without one: a file is not refused for columns the contract ignores.
         try:
-            return PiiHasher(settings.pii_key) if settings.pii_key else None
+            return PiiHasher(pii_key) if pii_key else None
         except PiiKeyError:
             return None
-    if not settings.pii_key:
+    if not pii_key:
         spanish, english = both("pii_key_missing", columns=", ".join(personal))
         raise BadInputError("pii_key_missing", spanish, english)
     try:
-        return PiiHasher(settings.pii_key)
+        return PiiHasher(pii_key)
     except PiiKeyError as exc:
         raise BadInputError(
             "pii_key_invalid",

@@ -1,13 +1,20 @@
 """Every MLflow call dropscore makes lives here. The registry works by alias only.
 
-A model version's artifact folder holds ``model.lgb`` (LightGBM's native text format,
-never pickle, logged with the MLflow ``lightgbm`` flavor; note that ``mlflow models predict``
-cannot score it from a CSV, because a CSV never parses into the pandas categorical columns the
-booster was trained on — see docs/performance.md)
-and a ``dropscore/`` folder: the contract, the metadata (features, threshold, metrics,
-gates, importances, the model file's sha256) and the reference sample for drift.
-Every file of a version is checked on load against the hashes recorded at registration
-(:mod:`shared.artifact_integrity`).
+A model version's artifact folder is an MLflow model that MLflow's own tools run
+(``mlflow models predict``, ``mlflow.pyfunc.load_model``, ``spark_udf``): a pyfunc logged "from
+code" (shared/pyfunc_model.py, with the ``shared`` package as its ``code/``; nothing pickled)
+whose artifacts are ``artifacts/model.lgb`` (LightGBM's native text format, also declared as the
+``lightgbm`` flavor), the contract and the metadata. Its input signature is the contract's
+columns as text; its output the predictions plus each quarantined row's reason
+(:mod:`shared.frame_scoring`). Beside it a ``dropscore/`` folder holds the contract, the metadata
+(features, threshold, metrics, gates, importances, the model file's path and sha256) and the
+reference sample for drift. Versions registered before the pyfunc have ``model.lgb`` at the root
+(their meta.json names no ``model_file``) and load as before.
+
+The sha256 of every file of a version, the pyfunc's too, is recorded at registration and
+checked on load (:mod:`shared.artifact_integrity`). The pyfunc's code travels as one deterministic
+zip of the package (``code/shared.zip``), not a hundred loose files: each file is one more
+download on every cold start and one more line to check.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,8 +54,27 @@ logger = logging.getLogger(__name__)
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 ALIASES = (CHAMPION, CHALLENGER, PREVIOUS)
 EXPERIMENT_NAME = "dropscore"
-MODEL_FILE = "model.lgb"
+MODEL_FILE = "artifacts/model.lgb"  # where the pyfunc's booster artifact lands (meta.json's "model_file")
+LEGACY_MODEL_FILE = "model.lgb"     # versions logged with the lightgbm flavor alone
 META_DIR = "dropscore"
+PYFUNC_CODE_FILE = Path(__file__).with_name("pyfunc_model.py")
+CODE_ARCHIVE = "shared.zip"  # the package as the pyfunc's code: code/shared.zip in the version's folder
+# The pyfunc's artifacts, by the names shared/pyfunc_model.py reads them.
+BOOSTER_ARTIFACT, CONTRACT_ARTIFACT, META_ARTIFACT = "booster", "contract", "meta"
+# Third-party distributions the pyfunc's code imports, pinned in its requirements.txt to the versions
+# that trained it (tests/test_mlflow_pyfunc.py checks the list against what loading and predicting import).
+PYFUNC_REQUIREMENTS = (
+    "mlflow",
+    "lightgbm",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "scikit-learn",
+    "PyYAML",
+    "python-stdnum",
+    "charset-normalizer",
+)
 MANIFEST_PATH = f"{META_DIR}/{artifact_integrity.MANIFEST_FILE}"
 # What a version is scored with; a version without a manifest can vouch only for the model file.
 SCORED_FILES = ("contract.yaml", "meta.json", "reference_sample.parquet")
@@ -269,14 +296,13 @@ class ModelRegistry:
         ``attach(meta, version)`` returns text files (the model card) stored beside the metadata.
         """
         import lightgbm as lgb
-        import mlflow
-        import mlflow.lightgbm
 
         with self._translated("register a model version"), tempfile.TemporaryDirectory() as scratch:
-            model_dir = Path(scratch) / "model"
-            mlflow.lightgbm.save_model(trained.booster, str(model_dir), pip_requirements=[f"lightgbm=={lgb.__version__}"])
-            meta_dir = model_dir / META_DIR
-            meta_dir.mkdir()
+            staging = Path(scratch) / "staging"
+            meta_dir = staging / META_DIR
+            meta_dir.mkdir(parents=True)
+            booster_file = staging / Path(MODEL_FILE).name
+            trained.booster.save_model(str(booster_file))  # LightGBM's text format, what the lightgbm flavor writes
             (meta_dir / "contract.yaml").write_text(contract.to_yaml(), encoding="utf-8")
             trained.reference_sample.to_parquet(meta_dir / "reference_sample.parquet", index=False)
             meta = {
@@ -294,7 +320,8 @@ class ModelRegistry:
                 "purpose": purpose,
                 "positive": contract.positive,
                 "negative": contract.negative,
-                "model_sha256": sha256_of(model_dir / MODEL_FILE),
+                "model_file": MODEL_FILE,
+                "model_sha256": sha256_of(booster_file),
                 "trained_at": datetime.now(UTC).isoformat(),
                 # issue 5: task, leakage guard, threshold and expected value, fairness, search, lineage
                 "task": trained.task,
@@ -309,6 +336,9 @@ class ModelRegistry:
                 "lineage": {"sources": sources, "code_version": code_version(), "lightgbm": lgb.__version__},
             }
             (meta_dir / "meta.json").write_text(json.dumps(meta, indent=2, default=float), encoding="utf-8")
+            model_dir = Path(scratch) / "model"
+            save_pyfunc(model_dir, booster_file, meta_dir, contract, trained.task, list(trained.classes or []))
+            shutil.copytree(meta_dir, model_dir / META_DIR)
             # Last, once every file of the version is written: their hashes, whose digest goes into a tag.
             manifest_digest = artifact_integrity.write_manifest(model_dir, MANIFEST_PATH)
             client = self.client
@@ -461,21 +491,22 @@ class ModelRegistry:
             else:
                 _warn_unverifiable(version)
             meta = json.loads((local / META_DIR / "meta.json").read_text(encoding="utf-8"))
-            actual = sha256_of(local / MODEL_FILE)
+            model_file = str(meta.get("model_file") or LEGACY_MODEL_FILE)
+            actual = sha256_of(local / model_file)
             # The tag lives in the registry's database, apart from the artifact store: editing both the
             # model file and meta.json beside it still does not match it.
             registered = tags.get("model_sha256") or meta["model_sha256"]
             if actual != registered or actual != meta["model_sha256"]:
                 error = ModelIntegrityError(
-                    f"model version {version}: {MODEL_FILE} sha256 {actual[:12]}… does not match the registered "
+                    f"model version {version}: {model_file} sha256 {actual[:12]}… does not match the registered "
                     f"{registered[:12]}…; refusing to score with it"
                 )
                 error.version, error.expected, error.actual = version, registered, actual  # type: ignore[attr-defined]
-                error.artifacts = [MODEL_FILE]  # type: ignore[attr-defined]
+                error.artifacts = [model_file]  # type: ignore[attr-defined]
                 raise error
             loaded = LoadedModel(
                 version=version,
-                booster=lgb.Booster(model_file=str(local / MODEL_FILE)),
+                booster=lgb.Booster(model_file=str(local / model_file)),
                 contract=Contract.from_yaml((local / META_DIR / "contract.yaml").read_text(encoding="utf-8")),
                 meta=meta,
                 reference_sample=pd.read_parquet(local / META_DIR / "reference_sample.parquet"),
@@ -517,3 +548,95 @@ class ModelRegistry:
                     }
                 )
             return out
+
+
+# -- the MLflow model other tools run --------------------------------------------------------------
+
+
+def save_pyfunc(model_dir: Path, booster_file: Path, meta_dir: Path, contract: Contract, task: str, classes: list[str]) -> None:
+    """Write a version's MLflow model: a pyfunc from code (shared/pyfunc_model.py) with its signature.
+
+    The ``shared`` package goes in as ``code_paths``: a zip of what a function zip ships of it, which
+    shared/pyfunc_model.py puts on ``sys.path``; so the model needs no dropscore install and nothing
+    is pickled. The booster is also declared as the
+    ``lightgbm`` flavor: ``mlflow.lightgbm.load_model`` hands out the raw booster.
+    """
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    import lightgbm as lgb
+    import mlflow.pyfunc
+    from mlflow.models import Model
+
+    from shared.packaging import shared_package_files, write_deterministic_zip
+
+    with tempfile.TemporaryDirectory() as scratch:
+        code = Path(scratch) / CODE_ARCHIVE
+        write_deterministic_zip(list(shared_package_files(PYFUNC_CODE_FILE.parent.parent)), code)
+        mlflow_model = Model()
+        mlflow_model.add_flavor("lightgbm", lgb_version=lgb.__version__, data=MODEL_FILE, model_class="lightgbm.basic.Booster", code=None)
+        requirements = []
+        for name in PYFUNC_REQUIREMENTS:
+            try:
+                requirements.append(f"{name}=={installed(name)}")
+            except PackageNotFoundError:
+                requirements.append(name)
+        with _quiet_mlflow():
+            mlflow.pyfunc.save_model(
+                path=str(model_dir),
+                python_model=str(PYFUNC_CODE_FILE),
+                artifacts={
+                    BOOSTER_ARTIFACT: str(booster_file),
+                    CONTRACT_ARTIFACT: str(meta_dir / "contract.yaml"),
+                    META_ARTIFACT: str(meta_dir / "meta.json"),
+                },
+                code_paths=[str(code)],
+                signature=pyfunc_signature(contract, task, classes),
+                pip_requirements=requirements,
+                mlflow_model=mlflow_model,
+                metadata={"dropscore_contract": contract.fingerprint()},
+            )
+
+
+def pyfunc_signature(contract: Contract, task: str, classes: list[str]):  # noqa: ANN201 - mlflow.models.ModelSignature, imported lazily
+    """Input: the columns an incoming file may carry, by name, required as the contract says; output:
+    what the pyfunc returns; params: language, decimal mark, source name.
+
+    The input columns are of MLflow's ``Any`` type: the pyfunc takes text as written ("1.234,5",
+    "0912345678") and typed values alike (``mlflow models predict -t csv`` reads the CSV with pandas,
+    which types numbers; Spark columns are typed), and validates every cell itself as the clean step
+    does, quarantining a row rather than failing the request. A "string" column would refuse a
+    numeric pandas column before the pyfunc sees it; a "double" one would refuse "1.234,5".
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
+
+    from shared.frame_scoring import DEFAULT_SOURCE_NAME, input_columns, output_columns_for
+
+    columns, required = input_columns(contract)
+    inputs = Schema([ColSpec(AnyType(), name, required=name in required) for name in columns])
+    outputs = Schema([ColSpec(kind, name) for name, kind in output_columns_for(contract, task, classes)])
+    params = ParamSchema(
+        [
+            ParamSpec("language", "string", ""),       # reasons and messages: es or en ("" = DROPSCORE_LANG, else es)
+            ParamSpec("decimal", "string", "auto"),    # "," or "." for text numbers; auto = as the clean step decides
+            ParamSpec("source_name", "string", DEFAULT_SOURCE_NAME),  # ids "<name>-<row>" when the contract has no id
+        ]
+    )
+    return ModelSignature(inputs=inputs, outputs=outputs, params=params)
+
+
+@contextlib.contextmanager
+def _quiet_mlflow():
+    """MLflow logs and warns while it saves a model (no input example, inferred environments): not the user's business."""
+    import warnings
+
+    mlflow_logger = logging.getLogger("mlflow")
+    level = mlflow_logger.level
+    mlflow_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        mlflow_logger.setLevel(level)
