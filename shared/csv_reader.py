@@ -301,17 +301,19 @@ def _is_unnamed(name: str) -> bool:
     return name.startswith("Unnamed: ")
 
 
-def normalize_cells(table: pa.Table) -> pa.Table:
-    """Strip spaces (also non-breaking ones) and turn missing-value tokens into nulls.
-
-    What every cell read from a file goes through; the pyfunc does the same to the text it is given
-    (shared.frame_scoring)."""
+def _normalize_table(table: pa.Table) -> pa.Table:
+    """Strip spaces (also non-breaking ones) and turn missing-value tokens into nulls."""
     columns = []
     for column in table.columns:
         stripped = pc.utf8_trim_whitespace(column)
         missing = pc.is_in(stripped, value_set=_MISSING_TOKENS_ARRAY)
         columns.append(pc.if_else(missing, pa.scalar(None, pa.string()), stripped))
     return pa.table(columns, names=table.column_names)
+
+
+# What every cell read from a file goes through; the pyfunc does the same to the text it is given
+# (shared.frame_scoring).
+normalize_cells = _normalize_table
 
 
 def _string_frame(table: pa.Table, index: np.ndarray) -> pd.DataFrame:
@@ -589,7 +591,7 @@ class CsvChunks:
                 order = np.argsort(numbers, kind="stable")
                 table, numbers = table.take(pa.array(order)), numbers[order]
         assert table is not None
-        table = normalize_cells(table.rename_columns(self.header))
+        table = _normalize_table(table.rename_columns(self.header))
         if self._source.saw_nul:
             for row_number in _rows_with_nul(table, numbers + HEADER_ROW):
                 problems.setdefault(row_number, RowProblem(ROW_PROBLEM_CONTROL))
