@@ -217,6 +217,21 @@ def sections(meta: dict[str, Any], contract: Contract, version: str, language: s
               [[s["name"], _number(s.get("cv_score")), _number(s.get("rounds")), _number(s.get("seconds"), 1), ("sí" if es else "yes") if s.get("chosen") else (s.get("skipped") and ("omitida: tiempo" if es else "skipped: time") or "")] for s in search])],
         ))
 
+    # Outside dropscore: the version is an MLflow pyfunc (shared/pyfunc_model.py)
+    out.append((
+        "Uso fuera de dropscore" if es else "Use outside dropscore",
+        [[
+            (f"Esta versión es también un modelo MLflow (pyfunc) que limpia y valida las filas como dropscore: "
+             f"mlflow.pyfunc.load_model(\"models:/<nombre>/{version}\"), mlflow models predict y mlflow.pyfunc.spark_udf "
+             "dan las mismas puntuaciones que dropscore score; una fila que dropscore pondría en cuarentena vuelve con su motivo."
+             if es else
+             f"This version is also an MLflow model (pyfunc) that cleans and validates rows as dropscore does: "
+             f"mlflow.pyfunc.load_model(\"models:/<name>/{version}\"), mlflow models predict and mlflow.pyfunc.spark_udf "
+             "give the scores dropscore score gives; a row dropscore would quarantine comes back with its reason."),
+            ("Detalles: README, sección «MLflow interoperability»." if es else "Details: README, section 'MLflow interoperability'."),
+        ]],
+    ))
+
     # Known limits
     limits_es = [
         "Las métricas vienen de datos del pasado; con datos que cambian (deriva) el rendimiento real puede bajar: el control mensual lo vigila.",

@@ -107,6 +107,8 @@ def test_the_version_is_a_pyfunc_from_code_with_a_signature(champion_home: Setti
     assert {"score", "label", "reason_1", "quarantine_code", "quarantine_message"} <= set(model.signature.outputs.input_names())
     assert model.flavors["lightgbm"]["data"] == MODEL_FILE
     assert json.loads((folder / "dropscore" / "meta.json").read_text(encoding="utf-8"))["model_file"] == MODEL_FILE
+    for language in ("es", "en"):  # the model card tells its readers the model runs outside dropscore too
+        assert f"models:/<{'nombre' if language == 'es' else 'name'}>/{champion.version}" in registry.read_file(champion.version, f"model_card.{language}.md")
 
 
 def test_pyfunc_predict_scores_raw_rows_as_dropscore_score_does(
