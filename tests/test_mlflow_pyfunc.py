@@ -127,7 +127,7 @@ def test_pyfunc_predict_scores_raw_rows_as_dropscore_score_does(
     csv_path = tmp_path / "raw.csv"
     month.to_csv(csv_path, index=False)
     typed = pd.read_csv(csv_path)
-    assert sum(pd.api.types.is_numeric_dtype(dtype) for dtype in typed.dtypes) > 20
+    assert sum(pd.api.types.is_numeric_dtype(dtype) for dtype in typed.dtypes) > 10  # numbers typed by pandas
     assert _assert_same_as_dropscore(model.predict(typed), predictions, quarantine, ROWS) <= TOLERANCE
     english = model.predict(month.head(2), params={"language": "en"})
     assert english["reason_1"].str.contains(r" = | (low|medium|high|missing) ").all()
