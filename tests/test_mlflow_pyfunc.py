@@ -10,6 +10,7 @@ in place with its reason.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
@@ -28,11 +29,14 @@ from hypothesis import strategies as st
 
 from shared import services
 from shared.chain import score_file
-from shared.frame_scoring import _cell_text, input_columns
+from shared.contract import Contract
+from shared.frame_scoring import _cell_text, input_columns, score_frame
 from shared.parsing import to_numbers
+from shared.pii import PiiHasher
 from shared.registry import CHAMPION, CODE_ARCHIVE, LEGACY_MODEL_FILE, MODEL_FILE, PYFUNC_REQUIREMENTS
 from shared.settings import Settings
 from tests.conftest import SyntheticFiles
+from tests.robustness_helpers import PII_KEY
 
 MODEL_URI = "models:/dropscore@champion"
 ROWS = 120
@@ -275,6 +279,24 @@ def test_versions_registered_before_the_pyfunc_still_load(champion_home: Setting
     sample = np.random.default_rng(0).normal(size=(5, len(champion.features)))
     assert np.array_equal(loaded.booster.predict(sample), champion.booster.predict(sample))
     assert loaded.contract.fingerprint() == champion.contract.fingerprint()
+
+
+def test_a_personal_id_leaves_as_the_token_dropscore_writes_and_never_in_the_clear(champion_home: Settings, month: pd.DataFrame) -> None:
+    """With ``personal: true`` on the id, the pyfunc returns the keyed-hash token (the one the predictions
+    CSV and warehouse hold); without DROPSCORE_PII_KEY it scores nothing and echoes no id, as dropscore refuses the file."""
+    champion = services.registry(champion_home).load(CHAMPION)
+    contract = Contract.from_yaml(champion.contract.to_yaml())
+    contract.columns["id_negocio"] = dataclasses.replace(contract.columns["id_negocio"], personal=True)
+    model = dataclasses.replace(champion, contract=contract)
+    rows = month.head(12)
+    keyed = score_frame(model, rows, pii_key=PII_KEY)
+    expected = PiiHasher(PII_KEY).tokens(rows["id_negocio"].astype("string"), contract.columns["id_negocio"].type)
+    scored = keyed["quarantine_code"] == ""
+    assert keyed.loc[scored, "id_negocio"].tolist() == expected[scored.to_numpy()].tolist()
+    assert not (set(keyed["id_negocio"]) & set(rows["id_negocio"])) - {""}  # (row 9 is empty)
+    unkeyed = score_frame(model, rows, pii_key=None)
+    assert (unkeyed["quarantine_code"] == "pii_key_missing").all() and unkeyed["score"].isna().all()
+    assert (unkeyed["id_negocio"] == "").all()
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([",", "."]))
