@@ -109,10 +109,11 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
         )
     if target.shard is None:
         counts = {k: manifest.get(k) for k in ("rows_in", "rows_clean", "rows_quarantined")}
+        counts["unknown_categories"] = int(details.get("unknown_categories") or 0)
     else:
         # One batches row per shard with its clean rows; the file's quarantined rows get a row of
         # their own when the file is assembled (shared.fanout), so sums over a file still add up.
-        counts = {"rows_in": rows_scored, "rows_clean": rows_scored, "rows_quarantined": 0}
+        counts = {"rows_in": rows_scored, "rows_clean": rows_scored, "rows_quarantined": 0, "unknown_categories": 0}
     warehouse.write_batch(
         "batches",
         pd.DataFrame(

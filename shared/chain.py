@@ -46,6 +46,10 @@ def drop_file(settings: Settings, path: Path, kind: str = "incoming", *, run_cha
         manifest=cleaned.manifest_uri,
         message_es=cleaned.message_es,
         message_en=cleaned.message_en,
+        # Values scored as missing because the model never saw them: shown, never silent.
+        unknown_categories=int(cleaned.details.get("unknown_categories") or 0),
+        unknown_categories_by_column=cleaned.details.get("unknown_categories_by_column") or {},
+        unknown_category_examples=cleaned.details.get("unknown_category_examples") or {},
     )
     shards = (cleaned.details.get("fan_out") or {}).get("shards") or []
     if kind == "incoming" and shards:

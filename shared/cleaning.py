@@ -35,10 +35,10 @@ from shared.contract import Contract
 from shared.csv_output import SOURCE_ROW_COLUMN
 from shared.csv_reader import CsvChunks, too_large
 from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, ObjectNotFoundError
+from shared.file_evidence import FileEvidence
 from shared.i18n import both, locale_decimal
 from shared.locations import DroppedFile, dropped_file, locate
 from shared.object_names import ObjectNameError
-from shared.parsing import detect_decimal_with_source
 from shared.personal_data import mask_text
 from shared.pii import PiiHasher, PiiKeyError
 from shared.refused_names import check_output_names, refuse_name
@@ -276,6 +276,7 @@ def clean_stream(
             quarantine_columns: list[str] = []
             rows_clean = rows_quarantined = unknown_categories = 0
             decimal, decimal_source = (WORKBOOK_DECIMAL, "workbook") if workbook else (contract.decimal, "contract")
+            dialect_details: dict[str, Any] = {}
             mapping = None
             out_delimiter, out_decimal = chunks.dialect.delimiter, "."
             try:
@@ -285,13 +286,15 @@ def clean_stream(
                         # A .xlsx is compressed: whether it fans out is decided on its size as text.
                         if workbook and dropped.kind == "incoming" and fanout.is_sharded(chunks.estimated_text_bytes(chunk), settings.shard_bytes):
                             shards = fanout.ShardedParquet(settings, dropped, run)
-                        if decimal == "auto":
-                            numeric = [s for s, t in mapping.renames.items() if contract.columns.get(t) and contract.columns[t].type == "numeric"]
-                            sample = pd.concat([chunk[c] for c in numeric]) if numeric else pd.Series([], dtype="string")
-                            decimal, decimal_source = detect_decimal_with_source(sample, chunks.dialect.delimiter, default=locale_decimal(contract.locale))
-                        validator = ChunkValidator(
-                            contract, dropped.kind, mapping, decimal, dropped.name, hasher=hasher, extra_date_formats=ISO_DATE_FORMATS if workbook else ()
-                        )
+                        if workbook:
+                            # A workbook's numbers come as canonical text (shared.workbook_reader): one mark, no evidence to weigh.
+                            validator = ChunkValidator(contract, dropped.kind, mapping, decimal, dropped.name, hasher=hasher, extra_date_formats=ISO_DATE_FORMATS)
+                        else:
+                            decimal, decimal_source, decisions, evidence, dialect_details = _decide_dialect(store, source_uri, chunks, chunk, contract, mapping)
+                            validator = ChunkValidator(
+                                contract, dropped.kind, mapping, decimal, dropped.name, hasher=hasher,
+                                decimals={n: d.mark for n, d in decisions.items()}, date_evidence=evidence.dates,
+                            )
                         source_dialect = workbook_output_dialect(contract.locale) if workbook else (chunks.dialect.delimiter, decimal)
                         out_delimiter, out_decimal = output_dialect(contract, *source_dialect)
                         renamed = [mapping.renames.get(h, h) for h in chunks.header]
@@ -342,6 +345,7 @@ def clean_stream(
                 )
                 if workbook:
                     result.details["workbook"] = chunks.describe()
+                result.details.update(dialect_details)
                 if shards is not None:
                     result.details["fan_out"] = {"run": run, "count": len(shards.shards), "shards": shards.shards, "rows": shards.rows, "shard_bytes": settings.shard_bytes}
                 result.manifest_uri = _write_manifest(settings, dropped, result)
@@ -368,6 +372,56 @@ def clean_stream(
             fanout.withdraw(settings, dropped, run, published, generation or None)
         return rejected
 
+
+
+def _decide_dialect(store, source_uri: str, chunks: CsvChunks, first_chunk: pd.DataFrame, contract: Contract, mapping: HeaderMapping):  # noqa: ANN001, ANN202
+    """(file's decimal mark, why, per-column decisions, the evidence, manifest details) of a CSV.
+
+    The evidence is the first chunk's when that chunk is the whole file, else a counting pass
+    over the whole object (shared.file_evidence says why); the contract's mark, else its
+    locale, only decides what the file does not.
+    """
+    numeric, date_formats = _evidence_columns(contract, mapping)
+    if chunks.at_end:
+        evidence = FileEvidence()
+        evidence.add(first_chunk.rename(columns=mapping.renames), numeric, date_formats)
+    else:
+        evidence = _whole_file_evidence(store, source_uri, mapping, numeric, date_formats)
+    hint, hint_source = (contract.decimal, "contract") if contract.decimal != "auto" else (locale_decimal(contract.locale), "locale")
+    decisions = evidence.decide_decimals(numeric, delimiter=chunks.dialect.delimiter, hint=hint, hint_source=hint_source)
+    proven = any(d.source in ("column", "file") for d in decisions.values())
+    decimal = evidence.file_decimal(decisions, default=hint)
+    decimal_source = "file" if proven else (decisions[numeric[0]].source if numeric else hint_source)
+    details = {
+        "column_decimals": {n: d.mark for n, d in decisions.items() if d.mark != decimal},
+        "whole_file_evidence": "first_chunk" if chunks.at_end else "pre_pass",
+    }
+    return decimal, decimal_source, decisions, evidence, details
+
+
+def _evidence_columns(contract: Contract, mapping: HeaderMapping) -> tuple[list[str], dict[str, list[str]]]:
+    """(numeric columns, date columns with their formats) of the contract that the file carries."""
+    present = set(mapping.renames.values())
+    numeric = [n for n, spec in contract.columns.items() if spec.type == "numeric" and n in present]
+    dates = {n: contract.date_formats_for(spec) for n, spec in contract.columns.items() if spec.type == "date" and n in present}
+    return numeric, dates
+
+
+def _whole_file_evidence(store, source_uri: str, mapping: HeaderMapping, numeric: list[str], date_formats: dict[str, list[str]]) -> FileEvidence:  # noqa: ANN001
+    """Read the object once more, only to count what its numbers and dates prove (shared.file_evidence).
+
+    A file bigger than one chunk is decided on all of its rows, not on its head: a value read in
+    the first chunk cannot be unread when a later one proves the column writes the other mark.
+    Only counters are kept, so memory stays that of one chunk.
+    """
+    evidence = FileEvidence()
+    wanted = set(numeric) | set(date_formats)
+    sources = {source: target for source, target in mapping.renames.items() if target in wanted}
+    with store.open_read(source_uri) as stream:
+        reader = CsvChunks(stream, max_bytes=MAX_INPUT_BYTES, block_bytes=CSV_BLOCK_BYTES, only_columns=sources)
+        for table in reader.column_tables():
+            evidence.add(table.rename_columns([sources[name] for name in table.column_names]), numeric, date_formats)
+    return evidence
 
 
 def _clean_result(
@@ -418,6 +472,13 @@ def _clean_result(
             "passthrough_extra_columns": mapping.extra if contract.extra_columns == "passthrough" else [],
             "missing_optional_columns": mapping.missing_optional,
             "unknown_categories": unknown_categories,
+            "unknown_categories_by_column": dict(validator.unknown_by_column),
+            "unknown_category_examples": {c: v for c, v in validator.unknown_examples.items() if validator.unknown_by_column.get(c)},
+            "matched_categories": dict(validator.matched_categories),
+            "mixed_encoding": chunks.mixed_encoding,
+            "date_formats": {
+                c: f for c, f in validator.date_formats_used.items() if f != contract.date_formats_for(contract.columns[c])
+            },
             "quarantine_reasons": dict(sorted(validator.error_counts.items())),
             "rows_trimmed": chunks.rows_trimmed,
             "repaired_identifiers": {

@@ -39,23 +39,29 @@ def _say(settings: Settings, spanish: str, english: str) -> None:
 
 
 def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    import pandas as pd
-
-    from shared.contract import infer_contract
-    from shared.parsing import detect_decimal, infer_types
+    from shared.contract import Contract, infer_contract
+    from shared.file_evidence import MIXED, POINT, FileEvidence
+    from shared.i18n import locale_decimal
+    from shared.parsing import infer_types
     from shared.workbook_reader import read_whole_table
 
     with open(args.file, "rb") as stream:
         raw, dialect = read_whole_table(stream)  # a CSV or an Excel workbook's first sheet
-    decimal = detect_decimal(pd.concat([raw[c] for c in raw.columns]), dialect.delimiter)
-    typed, date_columns = infer_types(raw, decimal)
+    # Each column's decimal mark is what its values prove, decided as scoring decides it (shared.file_evidence).
+    evidence = FileEvidence()
+    evidence.add(raw, list(raw.columns), {})
+    hint = locale_decimal(Contract.locale)
+    decisions = evidence.decide_decimals(list(raw.columns), delimiter=dialect.delimiter, hint=hint, hint_source="locale")
+    decimal = evidence.file_decimal(decisions, default=hint)
+    typed, date_columns = infer_types(raw, {name: POINT if d.mark == MIXED else d.mark for name, d in decisions.items()})
     contract = infer_contract(
         typed,
         target=args.target,
         positive=args.positive,
         id_column=args.id,
         name=args.name or Path(args.file).stem,
-        decimal=decimal,
+        # The training file's mark is not the scoring files' rule: each file is read in its own dialect.
+        decimal="auto",
         date_columns=date_columns,
         task=getattr(args, "task", None) or "binary",
     )
@@ -167,6 +173,16 @@ def _print_drop(settings: Settings, result: dict[str, Any]) -> None:
         f"Filas: {result.get('rows_in')} recibidas, {result.get('rows_scored')} puntuadas, {result.get('rows_quarantined')} en cuarentena.",
         f"Rows: {result.get('rows_in')} in, {result.get('rows_scored')} scored, {result.get('rows_quarantined')} quarantined.",
     )
+    if result.get("unknown_categories"):
+        _say(
+            settings,
+            f"  {result['unknown_categories']} valores de categoría desconocidos para el modelo se puntuaron como faltantes:",
+            f"  {result['unknown_categories']} category values the model does not know were scored as missing:",
+        )
+        examples = result.get("unknown_category_examples") or {}
+        for column, count in sorted((result.get("unknown_categories_by_column") or {}).items()):
+            shown = ", ".join(f"«{value}»" for value in examples.get(column, []))
+            _say(settings, f"    {column}: {count} ({shown})", f"    {column}: {count} ({shown})")
     for key, spanish, english in (("output", "Predicciones", "Predictions"), ("quarantine", "Cuarentena", "Quarantine"), ("manifest", "Manifiesto", "Manifest")):
         if result.get(key):
             _say(settings, f"  {spanish}: {result[key]}", f"  {english}: {result[key]}")

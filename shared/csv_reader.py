@@ -23,8 +23,9 @@ import io
 import itertools
 import logging
 import re
+import unicodedata
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -35,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from shared.errors import BadInputError
+from shared.text_decoding import LineWiseDecoder, mostly_utf8
 
 logger = logging.getLogger(__name__)
 
@@ -70,21 +72,6 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 ROW_PROBLEM_RAGGED = "ragged_row"
 ROW_PROBLEM_UNCLOSED_QUOTE = "unclosed_quote"
 ROW_PROBLEM_CONTROL = "control_character"
-
-
-def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
-    """Decode bytes that are not UTF-8 as cp1252.
-
-    The encoding is sniffed on the head only: a cp1252 export whose first accent comes after the
-    first 64 KiB looks like UTF-8 there, and "Peña" further down must not become "Pe\ufffda".
-    """
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    return bytes(error.object[error.start : error.end]).decode("cp1252", errors="replace"), error.end
-
-
-_UTF8_FALLBACK_ERRORS = "dropscore-cp1252-fallback"
-codecs.register_error(_UTF8_FALLBACK_ERRORS, _cp1252_fallback)
 
 
 @dataclass(frozen=True)
@@ -137,6 +124,8 @@ def detect_encoding(head: bytes) -> tuple[str, bool]:
         # A multi-byte character cut by the sniff window is still UTF-8.
         if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
             return "utf-8", False
+    if mostly_utf8(head):
+        return "utf-8", False  # a UTF-8 file with a few cp1252 lines: those are decoded line by line
     try:
         head.decode("cp1252")
         return "cp1252", False
@@ -235,7 +224,7 @@ def sniff(head: bytes) -> CsvDialect:
 class _Utf8Stream(io.RawIOBase):
     """The file's text, after the header, re-encoded as UTF-8 for Arrow, decoding as it goes."""
 
-    def __init__(self, pending: bytes, rest: BinaryIO, decoder: codecs.IncrementalDecoder, *, bytes_read: int, max_bytes: int | None) -> None:
+    def __init__(self, pending: bytes, rest: BinaryIO, decoder: codecs.IncrementalDecoder | LineWiseDecoder, *, bytes_read: int, max_bytes: int | None) -> None:
         self._pending = pending
         self._offset = 0
         self._rest = rest
@@ -288,7 +277,7 @@ def _unique_names(header: list[str]) -> tuple[list[str], set[str]]:
     seen: Counter[str] = Counter()
     names, duplicated = [], set()
     for position, raw in enumerate(header):
-        name = raw.lstrip("\ufeff").strip() or f"Unnamed: {position}"
+        name = unicodedata.normalize("NFC", raw.lstrip("\ufeff").strip()) or f"Unnamed: {position}"
         seen[name] += 1
         if seen[name] > 1:
             duplicated.add(name)
@@ -302,10 +291,15 @@ def _is_unnamed(name: str) -> bool:
 
 
 def _normalize_table(table: pa.Table) -> pa.Table:
-    """Strip spaces (also non-breaking ones) and turn missing-value tokens into nulls."""
+    """Strip spaces (also non-breaking ones), compose accents (NFC), turn missing-value tokens into nulls.
+
+    macOS writes "í" as "i" + a combining accent: the same text to a person, another string to
+    a category lookup or a hash. Only columns with non-ASCII text pay for the normalization.
+    """
     columns = []
     for column in table.columns:
         stripped = pc.utf8_trim_whitespace(column)
+        stripped = _composed(stripped)
         missing = pc.is_in(stripped, value_set=_MISSING_TOKENS_ARRAY)
         columns.append(pc.if_else(missing, pa.scalar(None, pa.string()), stripped))
     return pa.table(columns, names=table.column_names)
@@ -314,6 +308,20 @@ def _normalize_table(table: pa.Table) -> pa.Table:
 # What every cell read from a file goes through; the pyfunc does the same to the text it is given
 # (shared.frame_scoring).
 normalize_cells = _normalize_table
+def _composed(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """The column in Unicode NFC, normalizing each distinct non-ASCII value once.
+
+    Arrow's own utf8_normalize is not used: the build we pin returns decomposed text for every form.
+    """
+    if pc.all(pc.string_is_ascii(column)).as_py() is not False:
+        return column
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = pc.dictionary_encode(array)
+    distinct = encoded.dictionary.to_pylist()
+    if all(value is None or unicodedata.is_normalized("NFC", value) for value in distinct):
+        return column
+    composed = pa.array([None if value is None else unicodedata.normalize("NFC", value) for value in distinct], pa.string())
+    return pc.take(composed, encoded.indices)
 
 
 def _string_frame(table: pa.Table, index: np.ndarray) -> pd.DataFrame:
@@ -346,8 +354,10 @@ class CsvChunks:
         delimiter: str | None = None,
         max_bytes: int | None = None,     # BadInputError("too_large") beyond this many bytes
         block_bytes: int = BLOCK_BYTES,
+        only_columns: Collection[str] | None = None,  # read just these (by header name) with column_tables()
     ) -> None:
         self.stream = stream
+        self.only_columns = None if only_columns is None else set(only_columns)
         self.chunk_rows = chunk_rows
         self.encoding = encoding
         self.delimiter = delimiter
@@ -355,6 +365,8 @@ class CsvChunks:
         self.block_bytes = block_bytes
         self.last_problems: dict[int, RowProblem] = {}
         self.rows_trimmed = 0  # rows whose surplus fields were all empty (kept, trimmed)
+        self.at_end = False  # the chunk being handled is the file's last: no row follows it
+        self._last_frame = False
         self._setup()
 
     def _setup(self) -> None:
@@ -366,8 +378,12 @@ class CsvChunks:
             encoding = self.encoding or dialect.encoding
             dialect = CsvDialect(encoding, self.delimiter or dialect.delimiter, encoding == "utf-8-sig", dialect.excel_sep_line)
         self.dialect = dialect
-        errors = _UTF8_FALLBACK_ERRORS if dialect.encoding.startswith("utf-8") else "replace"
-        decoder = codecs.getincrementaldecoder(dialect.encoding)(errors=errors)
+        if self.encoding or dialect.encoding.startswith("utf-16"):
+            decoder = codecs.getincrementaldecoder(dialect.encoding)(errors="replace")
+        else:
+            # UTF-8 or cp1252 decided line by line (shared.text_decoding): files glued from two systems mix them.
+            decoder = LineWiseDecoder(legacy_file=not dialect.encoding.startswith("utf-8"))
+        self._decoder = decoder
         text = decoder.decode(head, final=len(head) < SNIFF_BYTES).lstrip("\ufeff")
         bytes_read = len(head)
         exhausted = len(head) < SNIFF_BYTES
@@ -402,11 +418,16 @@ class CsvChunks:
         self._invalid: deque[_InvalidRow] = deque()
         self._next_record = 1  # Arrow numbers data records from 1, blank lines not counted
         self._positional = [f"c{i}" for i in range(self._width)]
+        # A pass that only counts (shared.file_evidence) converts just its columns, on every core, and
+        # skips rows it cannot fit: the cleaning pass numbers and quarantines those.
+        counting = self.only_columns is not None
+        included = [p for p, name in zip(self._positional, self.header, strict=True) if self.only_columns is not None and name in self.only_columns]
+        self._included_names = [self.header[self._positional.index(p)] for p in included]
         try:
             self._reader = pa_csv.open_csv(
                 io.BufferedReader(self._source, READ_BYTES),
                 read_options=pa_csv.ReadOptions(
-                    column_names=self._positional, block_size=self.block_bytes, use_threads=False  # row numbers need one thread
+                    column_names=self._positional, block_size=self.block_bytes, use_threads=counting  # row numbers need one thread
                 ),
                 parse_options=pa_csv.ParseOptions(
                     delimiter=dialect.delimiter,
@@ -415,9 +436,10 @@ class CsvChunks:
                     escape_char=False,
                     newlines_in_values=True,
                     ignore_empty_lines=True,
-                    invalid_row_handler=self._on_invalid_row,
+                    invalid_row_handler=_skip_row if counting else self._on_invalid_row,
                 ),
                 convert_options=pa_csv.ConvertOptions(
+                    include_columns=included if counting else None,
                     column_types={name: pa.string() for name in self._positional},
                     strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
@@ -552,8 +574,10 @@ class CsvChunks:
         if previous is not None:
             table, numbers, between = previous
             last_problem = {} if tail else self._unclosed_quote_at_end(table, numbers)
+            self._last_frame = not tail
             yield self._assemble(table, numbers, between, last_problem)
         if tail:
+            self._last_frame = True
             yield self._assemble(None, np.empty(0, dtype=np.int64), tail)
 
     def _unclosed_quote_at_end(self, table: pa.Table, numbers: np.ndarray) -> dict[int, RowProblem]:
@@ -608,12 +632,38 @@ class CsvChunks:
                 if len(piece) == 0:
                     continue
                 low, high = int(piece.index[0]), int(piece.index[-1])
+                self.at_end = self._last_frame and start + self.chunk_rows >= len(frame)
                 self.last_problems = {n: p for n, p in problems.items() if low <= n <= high}
                 yield piece
+
+    def column_tables(self) -> Iterator[pa.Table]:
+        """The ``only_columns`` as Arrow text (unnormalized, rows unnumbered), one block at a time."""
+        if self.only_columns is None:
+            raise ValueError("column_tables() needs only_columns")
+        while self._reader is not None:
+            try:
+                batch = self._reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                raise self._parse_error(exc) from exc
+            yield pa.Table.from_batches([batch]).rename_columns(self._included_names)
 
     @property
     def bytes_read(self) -> int:
         return self._source.bytes_read
+
+    @property
+    def mixed_encoding(self) -> dict[str, object] | None:
+        """Lines read in the other encoding than the file's (UTF-8 file with cp1252 lines...), or None."""
+        decoder = self._decoder
+        if not isinstance(decoder, LineWiseDecoder) or not decoder.minority_lines:
+            return None
+        return {"encoding": decoder.minority, "lines": decoder.minority_lines}
+
+
+def _skip_row(row: object) -> str:
+    return "skip"
 
 
 def _rows_with_nul(table: pa.Table, row_numbers: np.ndarray) -> list[int]:

@@ -63,6 +63,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "kpi_files": "Archivos puntuados",
         "kpi_rows": "Filas puntuadas",
         "kpi_quarantined": "Filas en cuarentena",
+        "kpi_unknown_categories": "Categorías desconocidas puntuadas como faltantes",
         "kpi_positive_rate": "Tasa de «{positive}» predicha",
         "kpi_expected": "«{positive}» esperados (suma de probabilidades)",
         "kpi_labeled": "Predicciones con resultado real",
@@ -137,6 +138,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "kpi_files": "Files scored",
         "kpi_rows": "Rows scored",
         "kpi_quarantined": "Rows quarantined",
+        "kpi_unknown_categories": "Unknown categories scored as missing",
         "kpi_positive_rate": "Predicted '{positive}' rate",
         "kpi_expected": "Expected '{positive}' (sum of probabilities)",
         "kpi_labeled": "Predictions with a real outcome",
@@ -319,6 +321,7 @@ def _gather_volume(data: DashboardData, batches: pd.DataFrame, predictions: pd.D
         "files": int(scored["source_uri"].fillna(scored["batch_key"]).nunique()) if not scored.empty else 0,
         "rows": int(pd.to_numeric(scored["rows_scored"], errors="coerce").fillna(0).sum()) if not scored.empty else 0,
         "quarantined": int(pd.to_numeric(batches["rows_quarantined"], errors="coerce").fillna(0).sum()) if not batches.empty else 0,
+        "unknown_categories": int(pd.to_numeric(batches["unknown_categories"], errors="coerce").fillna(0).sum()) if "unknown_categories" in batches else 0,
         "positive_rate": float((joined["label"].astype(str) == positive).mean()) if len(joined) else None,
         "expected_positives": float(joined["score"].sum()) if len(joined) else 0.0,
         "labeled": int(joined["actual"].notna().sum()) if len(joined) else 0,
@@ -598,6 +601,8 @@ def _kpi_section(data: DashboardData, text: dict[str, Any], positive: str, langu
         *([(f"{kpis['expected_value']:,.0f}", text["kpi_value"])] if kpis.get("expected_value") is not None else []),
         (f"{kpis.get('labeled', 0):,}", text["kpi_labeled"]),
         (f"{kpis.get('quarantined', 0):,}", text["kpi_quarantined"]),
+        # Values the model never saw, scored as missing: never silent (issue 13).
+        *([(f"{kpis['unknown_categories']:,}", text["kpi_unknown_categories"])] if kpis.get("unknown_categories") else []),
         (model, text["kpi_model"]),
     ]
     body = "".join(

@@ -169,6 +169,7 @@ def _record_file_row(settings: Settings, whole: DroppedFile, predictions_uri: st
         "rows_clean": 0,
         "rows_quarantined": quarantined,
         "rows_scored": 0,
+        "unknown_categories": int((manifest.get("details") or {}).get("unknown_categories") or 0),
         "status": "assembled",
         "processed_at": datetime.now(UTC),
         "source_generation": generation,

@@ -14,8 +14,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "duplicate_id": ("El identificador «{value}» ya apareció antes en el archivo.", "The identifier '{value}' already appeared earlier in the file."),
     "bad_target": ("«{value}» no es un resultado válido de «{column}».", "'{value}' is not a valid outcome of '{column}'."),
     "date_order": (
-        "«{value}» en «{column}» solo es una fecha si se lee mes/día; el contrato espera {limit}. Revise el formato de fecha de Excel.",
-        "'{value}' in '{column}' is only a date when read month/day; the contract expects {limit}. Check Excel's date format.",
+        "«{value}» en «{column}» solo es una fecha con el día y el mes en el orden contrario al del resto de la columna ({limit}). Revise el formato de fecha de Excel.",
+        "'{value}' in '{column}' is only a date with day and month the other way round from the rest of the column ({limit}). Check Excel's date format.",
+    ),
+    "ambiguous_number": (
+        "«{value}» en «{column}» puede ser un número con separador de miles o con decimales (por ejemplo 1.250 = mil doscientos cincuenta o uno coma veinticinco), "
+        "y esta columna usa tanto la coma como el punto decimal, así que no se adivina. Escríbalo sin separador de miles (1250 o 1,25).",
+        "'{value}' in '{column}' may be a number with a thousands separator or with decimals (e.g. 1.250 = one thousand two hundred and fifty, or one and a quarter), "
+        "and this column uses both the decimal comma and the decimal point, so it is not guessed. Write it without a thousands separator (1250 or 1.25).",
     ),
     "ragged_row": (
         "La fila tiene {value} campos y el encabezado {limit}: no se puede saber qué valor va en cada columna. La fila empieza así: «{excerpt}».",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S")
+# Day-first before month-first: a column that proves neither order is read the way Spanish-locale Excel writes it.
+DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M:%S")
 _COMMA_DECIMAL = re.compile(r"^[-+]?\d{1,3}(\.\d{3})*,\d+$|^[-+]?\d+,\d+$")
 _COMMA_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DOT_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+(,\d+)?$")
@@ -147,14 +149,18 @@ def detect_date_format(values: pd.Series, *, min_share: float = 0.98) -> str | N
     return None
 
 
-def infer_types(raw: pd.DataFrame, decimal: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Type a frame of strings for contract inference: numbers, dates, or text. Returns (frame, date formats)."""
+def infer_types(raw: pd.DataFrame, decimal: str | Mapping[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Type a frame of strings for contract inference: numbers, dates, or text. Returns (frame, date formats).
+
+    ``decimal``: one mark for every column, or each column's (shared.file_evidence decides them).
+    """
     typed: dict[str, pd.Series] = {}
     date_columns: dict[str, str] = {}
     for column in raw.columns:
         values = raw[column]
-        if looks_numeric(values, decimal):
-            typed[column] = to_numbers(values, decimal)
+        mark = decimal if isinstance(decimal, str) else decimal.get(column, ".")
+        if looks_numeric(values, mark):
+            typed[column] = to_numbers(values, mark)
             continue
         date_format = detect_date_format(values)
         if date_format:

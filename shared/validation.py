@@ -20,6 +20,14 @@ import pandas as pd
 from shared.contract import ColumnSpec, Contract, normalize_name
 from shared.csv_reader import HEADER_ROW, RowProblem
 from shared.errors import BadInputError
+from shared.file_evidence import (
+    MIXED,
+    DateEvidence,
+    FileEvidence,
+    decide_date_order,
+    is_mixed_date_order,
+    to_numbers_by_proof,
+)
 from shared.i18n import both
 from shared.identifiers import IDENTIFIER_TYPES, check_identifiers
 from shared.parsing import date_order_evidence, to_dates, to_numbers
@@ -33,6 +41,7 @@ MASKED_VALUE = "***"  # what a message shows instead of a personal value
 # A file where at least this share of the dates that prove an order prove the other one
 # mixes day-first and month-first; below it, the odd ones out are row problems.
 MIXED_DATE_ORDER_SHARE = 0.05
+MAX_UNKNOWN_EXAMPLES = 5  # unknown categories shown per column (CLI summary, manifest)
 __all__ = ["HEADER_ROW", "QUARANTINE_COLUMNS", "ChunkValidator", "HeaderMapping", "expected_columns", "map_header"]
 
 
@@ -158,8 +167,15 @@ class ChunkValidator:
     _seen_ids: SeenIds = field(default_factory=SeenIds)  # every id of the file read so far
     repaired: dict[str, list[int]] = field(default_factory=dict)     # column -> row numbers whose leading zero was restored
     error_counts: Counter = field(default_factory=Counter)           # error code -> rows
-    _date_order_decided: set[str] = field(default_factory=set)
     masker: PersonalDataMasker = field(default_factory=PersonalDataMasker)  # columns outside the contract
+    # Per numeric column: "," "." or "mixed" (shared.file_evidence), decided on the whole file; else ``decimal``.
+    decimals: Mapping[str, str] = field(default_factory=dict)
+    # Per date column: what the whole file proves about day/month order; None: decided on the first chunk.
+    date_evidence: Mapping[str, DateEvidence] | None = None
+    unknown_by_column: Counter = field(default_factory=Counter)      # categorical column -> values scored as missing
+    unknown_examples: dict[str, list[str]] = field(default_factory=dict)  # column -> a few of those values (masked if personal)
+    matched_categories: Counter = field(default_factory=Counter)     # column -> values matched to a category written otherwise
+    date_formats_used: dict[str, list[str]] = field(default_factory=dict)  # date column -> formats it is read with
 
     def __post_init__(self) -> None:
         self._source_stem = PurePosixPath(self.source_name).stem
@@ -224,7 +240,7 @@ class ChunkValidator:
             flag(raw.isna().all(axis=1).to_numpy(), "empty_row", "", None)
 
         clean: dict[str, pd.Series] = {}
-        unknown_categories = 0
+        unknown_values: dict[str, pd.Series] = {}
         id_column = self.contract.output_id_column
         for name in self.mapping.expected:
             spec = self._spec(name)
@@ -239,7 +255,11 @@ class ChunkValidator:
             elif not spec.nullable:
                 flag(missing, "missing_value", name, values)
             if spec.type == "numeric":
-                numbers = to_numbers(values, self.decimal)
+                if self.decimals.get(name, self.decimal) == MIXED:
+                    numbers, ambiguous = to_numbers_by_proof(values)
+                    flag(ambiguous.to_numpy(), "ambiguous_number", name, values)
+                else:
+                    numbers = to_numbers(values, self.decimals.get(name, self.decimal))
                 flag(~missing & numbers.isna().to_numpy(), "not_a_number", name, values)
                 if spec.min is not None:
                     flag((numbers < spec.min).to_numpy(), "below_min", name, values, spec.min)
@@ -247,7 +267,7 @@ class ChunkValidator:
                     flag((numbers > spec.max).to_numpy(), "above_max", name, values, spec.max)
                 clean[name] = numbers
             elif spec.type == "date":
-                date_formats = [*self.contract.date_formats_for(spec), *self.extra_date_formats]
+                date_formats = [*self._date_formats(name, spec, values), *self.extra_date_formats]
                 shown = " | ".join(date_formats)
                 dates = to_dates(values, date_formats)
                 self._check_date_order(name, values, date_formats, dates, flag)
@@ -265,13 +285,16 @@ class ChunkValidator:
                 clean[name] = checked.values
             elif spec.type == "categorical":
                 known = values.isin(spec.values or []).to_numpy() | missing
+                if not known.all():
+                    values = self._match_categories(name, values, ~known, spec.values or [])
+                    known = values.isin(spec.values or []).to_numpy() | missing
                 if name == self.contract.target:
                     flag(~known, "bad_target", name, values)
                 elif spec.unknown == "quarantine":
                     flag(~known, "unknown_category", name, values)
                 elif not known.all():
-                    unknown_categories += int((~known).sum())
-                    values = values.mask(~known)  # scored as missing, counted in the manifest
+                    unknown_values[name] = values[~known]  # counted below, for the rows that are scored
+                    values = values.mask(~known)  # scored as missing, counted and shown to the user
                 clean[name] = values.astype("string")
             else:
                 clean[name] = values.astype("string")
@@ -289,6 +312,7 @@ class ChunkValidator:
 
         bad = ~pd.isna(error_code)
         self.error_counts.update(error_code[bad].tolist())
+        unknown_categories = self._count_unknown(unknown_values, bad)
         if id_column in clean:
             # Every id read so far, clean or not, as ids.duplicated() does inside a chunk: the
             # outcome must not depend on where the chunk boundaries fall.
@@ -301,27 +325,74 @@ class ChunkValidator:
             clean_row_numbers=row_numbers[~bad],
         )
 
-    def _check_date_order(self, name: str, values: pd.Series, date_formats: list[str], dates: pd.Series, flag) -> None:
-        """Never read one row day-first and the next month-first.
+    def _date_formats(self, name: str, spec: ColumnSpec, values: pd.Series) -> list[str]:
+        """The formats this column is read with: the contract's, or swapped when the file's dates prove the other order.
 
-        The first chunk decides for the file: only month-first proof -> the whole file is in
-        the other order; plenty of both -> the file mixes them. Either way it is refused with
-        a report. Otherwise a value that is a date only month-first is a row problem.
+        Decided once per file, on the whole file's evidence when the caller gathered it, else on
+        the first chunk. A column that mixes both orders refuses the file: "03/04" could be either.
         """
-        only_declared, only_swapped = date_order_evidence(values, date_formats, dates)
-        declared, swapped = int(only_declared.sum()), int(only_swapped.sum())
-        if name not in self._date_order_decided:
-            self._date_order_decided.add(name)
-            example = self._shown(name, values[only_swapped].iloc[0]) if swapped else ""
-            if swapped and not declared:
-                spanish, english = both("date_order_mismatch", column=name, value=example, limit=" | ".join(date_formats))
-                raise BadInputError("date_order_mismatch", spanish, english)
-            if swapped and swapped >= max(3, MIXED_DATE_ORDER_SHARE * (declared + swapped)):
-                other = self._shown(name, values[only_declared].iloc[0])
-                spanish, english = both("mixed_date_order", column=name, value=example, other=other)
-                raise BadInputError("mixed_date_order", spanish, english)
-        if swapped:
-            flag(only_swapped.to_numpy(), "date_order", name, values, " | ".join(date_formats))
+        if name in self.date_formats_used:
+            return self.date_formats_used[name]
+        declared = self.contract.date_formats_for(spec)
+        if self.date_evidence is not None:
+            evidence = self.date_evidence.get(name)
+        else:
+            first = FileEvidence()
+            first.add(pd.DataFrame({name: values}), (), {name: declared})
+            evidence = first.dates.get(name)
+        if is_mixed_date_order(evidence, mixed_share=MIXED_DATE_ORDER_SHARE):
+            assert evidence is not None
+            value = self._shown(name, evidence.example_swapped)
+            other = self._shown(name, evidence.example_declared)
+            spanish, english = both("mixed_date_order", column=name, value=value, other=other)
+            raise BadInputError("mixed_date_order", spanish, english)
+        formats, _ = decide_date_order(evidence, declared)
+        self.date_formats_used[name] = formats
+        return formats
+
+    def _check_date_order(self, name: str, values: pd.Series, date_formats: list[str], dates: pd.Series, flag) -> None:
+        """Never read one row day-first and the next month-first: a stray date that is a date only
+        in the other order than the column's is a row problem."""
+        _, only_other = date_order_evidence(values, date_formats, dates)
+        if only_other.any():
+            flag(only_other.to_numpy(), "date_order", name, values, " | ".join(date_formats))
+
+    def _count_unknown(self, unknown_values: dict[str, pd.Series], bad: np.ndarray) -> int:
+        """Categories scored as missing in rows that are scored (quarantined rows are not): counted and kept as examples."""
+        total = 0
+        for name, values in unknown_values.items():
+            scored = values[~bad[values.index.to_numpy()]]
+            if scored.empty:
+                continue
+            total += len(scored)
+            self.unknown_by_column[name] += len(scored)
+            examples = self.unknown_examples.setdefault(name, [])
+            for value in scored.drop_duplicates().head(MAX_UNKNOWN_EXAMPLES).tolist():
+                shown = self._shown(name, value)
+                if len(examples) < MAX_UNKNOWN_EXAMPLES and shown not in examples:
+                    examples.append(shown)
+        return total
+
+    def _match_categories(self, name: str, values: pd.Series, outside: np.ndarray, categories: list[str]) -> pd.Series:
+        """Values written as a known category in another form ("AGRÍCOLA", "agricola", decomposed
+        accents) become that category, matched the way headers are (case, accents, spacing).
+
+        Only an unambiguous match counts: when two categories share a form, neither is guessed.
+        """
+        if not categories:
+            return values
+        by_form: dict[str, str | None] = {}
+        for category in categories:
+            form = normalize_name(category)
+            by_form[form] = None if form in by_form and by_form[form] != category else category
+        distinct = values[outside].drop_duplicates()
+        lookup = {value: by_form.get(normalize_name(value)) for value in distinct.tolist()}
+        lookup = {value: category for value, category in lookup.items() if category is not None}
+        if not lookup:
+            return values
+        matched = values.map(lookup)
+        self.matched_categories[name] += int(matched.notna().sum())
+        return values.mask(matched.notna(), matched)
 
     def _shown(self, name: str, value: object) -> str:
         return MASKED_VALUE if self._is_personal(name) or self.masker.is_personal(name) else mask_text(str(value))

@@ -134,7 +134,7 @@ def test_looks_numeric_share_threshold() -> None:
         (("31-12-2024", "01-02-2023"), "%d-%m-%Y"),
         (("31/12/2024 10:30", "01/02/2023 08:05"), "%d/%m/%Y %H:%M"),
         (("2024-12-31 10:30:00",), "%Y-%m-%d %H:%M:%S"),
-        (("12/31/2024", "01/31/2023"), None),  # US month-first is not guessed
+        (("12/31/2024", "01/31/2023"), "%m/%d/%Y"),  # proven month-first (31 is no month): read so, not refused (issue 13)
         (("hola", "mundo"), None),
         (("3-4", "abc/def"), None),
         ((None,), None),

@@ -77,11 +77,12 @@ def _validate(contract: Contract, frame: pd.DataFrame, **options):
     return ChunkValidator(contract, "incoming", mapping, ",", "incoming/x.csv", **options).validate(frame.astype("string"), 2)
 
 
-def test_month_first_file_is_refused_and_mixed_orders_too() -> None:
+def test_month_first_file_is_read_month_first_and_mixed_orders_are_refused() -> None:
+    # The file's dialect is the file's (issue 13): its dates prove month-first, so all of them are read so.
     month_first = pd.DataFrame({"id": ["1", "2"], "fecha": ["12/25/2026", "03/04/2026"], "monto": ["1", "2"]})
-    with pytest.raises(BadInputError) as caught:
-        _validate(_contract(), month_first)
-    assert caught.value.code == "date_order_mismatch" and "12/25/2026" in caught.value.message_es
+    result = _validate(_contract(), month_first)
+    assert result.quarantine.empty
+    assert result.clean["fecha"].dt.strftime("%Y-%m-%d").tolist() == ["2026-12-25", "2026-03-04"]
     mixed = pd.DataFrame({"id": [str(i) for i in range(8)], "fecha": ["25/12/2026", "12/25/2026"] * 4, "monto": ["1"] * 8})
     with pytest.raises(BadInputError) as caught:
         _validate(_contract(), mixed)

@@ -61,7 +61,7 @@ EXPECTED_COLUMNS = {
     "batches": [
         "batch_key", "kind", "source_uri", "clean_uri", "predictions_uri", "quarantine_uri", "rows_in",
         "rows_clean", "rows_quarantined", "rows_scored", "model_version", "status", "processed_at",
-        "source_generation", "superseded_by",
+        "source_generation", "superseded_by", "unknown_categories",
     ],
     "drift_results": [
         "batch_key", "check_id", "checked_at", "model_version", "feature", "kind", "method", "effect_size",
