@@ -475,7 +475,7 @@ def _clean_result(
             "unknown_categories_by_column": dict(validator.unknown_by_column),
             "unknown_category_examples": {c: v for c, v in validator.unknown_examples.items() if validator.unknown_by_column.get(c)},
             "matched_categories": dict(validator.matched_categories),
-            "mixed_encoding": chunks.mixed_encoding,
+            "mixed_encoding": getattr(chunks, "mixed_encoding", None),  # CSVs only: workbooks store text as Unicode
             "date_formats": {
                 c: f for c, f in validator.date_formats_used.items() if f != contract.date_formats_for(contract.columns[c])
             },
