@@ -9,6 +9,7 @@ import datetime
 import io
 import json
 import math
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -241,7 +242,10 @@ def test_the_streamed_xlsx_reads_every_cell_as_calamine_does(rows: list[list[obj
     for offset, values in enumerate(sheet.iter_rows()):
         texts = [cell_text(value) for value in values]
         if offset and any(text is not None for text in texts):
-            expected[offset + 1] = [None if text is None or text.strip().lower() in ("na", "n/a", "nan", "null", "none") else text.strip() for text in texts]
+            # Text is read in Unicode NFC (issue 13: one form for "í" however it was typed), as CSVs are.
+            expected[offset + 1] = [
+                None if text is None or text.strip().lower() in ("na", "n/a", "nan", "null", "none") else unicodedata.normalize("NFC", text.strip()) for text in texts
+            ]
             numbers += [(offset + 1, column, value) for column, value in enumerate(values) if isinstance(value, float)]
     assert list(frame.index) == list(expected)
     for number, texts in expected.items():
