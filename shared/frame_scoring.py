@@ -34,8 +34,8 @@ from shared.cleaning import arrow_schema, pii_hasher
 from shared.contract import ColumnSpec, Contract
 from shared.csv_reader import HEADER_ROW, normalize_cells
 from shared.errors import BadInputError
+from shared.file_evidence import FileEvidence, number_counts
 from shared.i18n import locale_decimal
-from shared.parsing import detect_decimal_with_source
 from shared.pii import PiiHasher
 from shared.registry import LoadedModel
 from shared.scoring import class_score_column, model_classes, model_task, prediction_columns, score_batch
@@ -94,7 +94,17 @@ def score_frame(
         specs = {source: contract.columns.get(target) for source, target in mapping.renames.items()}
         chosen = _decimal_for(raw, specs, contract, decimal)
         text = _as_text(raw, specs, contract, chosen)
-        validator = ChunkValidator(contract, "incoming", mapping, chosen, source_name, hasher=hasher)
+        # Each column's mark and date order from what the frame proves, as the clean step decides for a file.
+        present = set(mapping.renames.values())
+        numeric = [n for n, spec in contract.columns.items() if spec.type == "numeric" and n in present]
+        date_formats = {n: contract.date_formats_for(spec) for n, spec in contract.columns.items() if spec.type == "date" and n in present}
+        evidence = FileEvidence()
+        evidence.add(text.rename(columns=mapping.renames), numeric, date_formats)
+        decisions = evidence.decide_decimals(numeric, delimiter="", hint=chosen, hint_source="frame")
+        validator = ChunkValidator(
+            contract, "incoming", mapping, chosen, source_name, hasher=hasher,
+            decimals={name: d.mark for name, d in decisions.items()}, date_evidence=evidence.dates,
+        )
         result = validator.validate(text, first_row_number=FIRST_ROW)
     except BadInputError as problem:
         # What dropscore does with such a file: it is rejected whole, every row with the reason.
@@ -130,14 +140,16 @@ def score_frame(
 
 
 def _decimal_for(raw: pd.DataFrame, specs: dict[str, ColumnSpec | None], contract: Contract, decimal: str) -> str:
+    """The mark typed cells are written back in: the caller's, else the one the frame's text numbers
+    prove, else the contract's (its mark, else its locale's) — a hint, never a rule over the data."""
     if decimal in (",", "."):
         return decimal
-    if contract.decimal in (",", "."):
-        return contract.decimal
     texts = [raw[source] for source, spec in specs.items() if spec is not None and spec.type == "numeric" and _is_text(raw[source])]
     sample = pd.concat([values[values.map(lambda v: isinstance(v, str))] for values in texts]) if texts else pd.Series([], dtype="string")
-    # No delimiter to rule the comma out (a frame has none): the numbers and the locale decide.
-    return detect_decimal_with_source(sample, "", default=locale_decimal(contract.locale))[0]
+    comma, point, _ = number_counts(sample.astype("string"))
+    if bool(comma) != bool(point):
+        return "," if comma else "."
+    return contract.decimal if contract.decimal in (",", ".") else locale_decimal(contract.locale)
 
 
 def _is_text(values: pd.Series) -> bool:

@@ -240,21 +240,22 @@ def test_the_model_runs_its_own_code_and_needs_only_its_requirements(
 def test_a_frame_dropscore_would_reject_comes_back_whole_with_the_reason(
     champion_home: Settings, mlflow_env: dict[str, str], month: pd.DataFrame, tmp_path: Path
 ) -> None:
-    """Month-first dates throughout: dropscore rejects the file, the pyfunc marks every row so."""
+    """Day-first and month-first dates mixed in one column: dropscore rejects the file ("03/04" could be
+    either), the pyfunc marks every row so. (A file month-first throughout is read month-first: issue 13.)"""
     import mlflow.pyfunc
 
     rows = month.head(30).copy()
     rows.loc[9, :] = rows.loc[8, :].to_numpy()
     rows["id_negocio"] = [f"X-{n}" for n in range(len(rows))]
-    rows["fecha_inicio"] = [f"{1 + n % 12:02d}/{13 + n % 15}/2019" for n in range(len(rows))]  # mm/dd/yyyy
+    rows["fecha_inicio"] = [f"{1 + n % 12:02d}/{13 + n % 15}/2019" if n % 2 else f"{13 + n % 15}/{1 + n % 12:02d}/2019" for n in range(len(rows))]
     source = tmp_path / "mes.csv"
     rows.to_csv(source, sep=";", encoding="cp1252", index=False)
     result = score_file(champion_home, source, tmp_path / "out.csv")
     report = json.loads(Path(result["quarantine"]).read_text(encoding="utf-8"))
-    assert result["status"] == "rejected" and report["details"]["error_code"] == "date_order_mismatch"
+    assert result["status"] == "rejected" and report["details"]["error_code"] == "mixed_date_order"
     out = mlflow.pyfunc.load_model(MODEL_URI).predict(rows)
     assert len(out) == len(rows) and out["score"].isna().all()
-    assert (out["quarantine_code"] == "date_order_mismatch").all()
+    assert (out["quarantine_code"] == "mixed_date_order").all()
     assert out["id_negocio"].tolist() == rows["id_negocio"].tolist()
 
 
