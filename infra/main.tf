@@ -53,6 +53,7 @@ locals {
     DROPSCORE_MLFLOW_TRACKING_URI   = google_cloud_run_v2_service.mlflow.uri
     DROPSCORE_MODEL_NAME            = var.model_name
     DROPSCORE_LANG                  = var.language
+    DROPSCORE_TIMEZONE              = var.drift_time_zone
     DROPSCORE_MAX_EVENT_AGE_SECONDS = tostring(var.max_event_age_seconds)
     DROPSCORE_RETRAIN_TOPIC         = google_pubsub_topic.retrain.id
     DROPSCORE_ALERT_TOPIC           = google_pubsub_topic.alerts.id

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from shared import fanout, lineage, services, temp_sweep
+from shared import fanout, lineage, progress, services, temp_sweep
 from shared.claims import exactly_once
 from shared.csv_output import (
     csv_rows,
@@ -102,7 +102,7 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
     # replaces, never duplicates; another upload of the same name keeps the earlier rows.
     source_generation = str(details.get("generation") or "") or None
     key = lineage.batch_key(clean_uri, source_generation)
-    with batch_writer(warehouse, "predictions", key) as rows_out:
+    with batch_writer(warehouse, "predictions", key) as rows_out, progress.phase("score", unit="rows"):
         rows_scored = _write_predictions(
             settings, clean_uri, target.uri, rows_out, model=model, challenger=challenger, header=target.header,
             details=details, source_uri=source_uri, scored_at=scored_at,
@@ -244,7 +244,9 @@ def _write_predictions(
             return len(predictions)
 
         for batch in iter_batches(parquet, PARQUET_BATCH_ROWS):  # a window of row groups in memory, not the file
-            rows_scored += score_and_write(batch)
+            scored = score_and_write(batch)
+            rows_scored += scored
+            progress.advance(scored)
             del batch  # the same: not held while the next one is read
             # Arrow's pool (mimalloc) keeps the pages a batch freed for its own later use; NumPy,
             # LightGBM and DuckDB allocate elsewhere and cannot reuse them, so each batch's Arrow

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import mimetypes
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from shared import services
+from shared import progress, services
 from shared.batch_scoring import score_object
 from shared.cleaning import clean_object
 from shared.locations import dropped_file
@@ -35,7 +36,8 @@ def drop_file(settings: Settings, path: Path, kind: str = "incoming", *, run_cha
     if not (settings.embedded if run_chain is None else run_chain):
         result["status"] = "uploaded"
         return result
-    cleaned = clean_object(settings, raw_uri)
+    with progress.phase("read", unit="rows"):
+        cleaned = clean_object(settings, raw_uri)
     result.update(
         status=cleaned.status,
         rows_in=cleaned.rows_in,
@@ -51,6 +53,8 @@ def drop_file(settings: Settings, path: Path, kind: str = "incoming", *, run_cha
         unknown_categories_by_column=cleaned.details.get("unknown_categories_by_column") or {},
         unknown_category_examples=cleaned.details.get("unknown_category_examples") or {},
     )
+    if cleaned.status == "rejected":
+        result["code"] = cleaned.details.get("error_code")  # stable, for scripts (the CLI exits 4)
     shards = (cleaned.details.get("fan_out") or {}).get("shards") or []
     if kind == "incoming" and shards:
         # A big file cleaned into shards: in the cloud each shard's upload starts its own score;
@@ -98,11 +102,31 @@ def score_file(settings: Settings, path: Path, output: Path) -> dict[str, Any]:
             if result.get(key):
                 target = output.with_name(output.stem + (suffix if result[key].endswith(".csv") else ".report.json"))
                 _copy(result[key], target)
+                if target.suffix == ".json":
+                    _point_report_at(target, str(root), path)
                 result[key] = str(target)
         for key in ("source", "clean", "manifest"):
             result.pop(key, None)
         services.reset()
         return result
+
+
+def _point_report_at(report: Path, scratch_root: str, original: Path) -> None:
+    """The report names the user's file and itself, not the throwaway folder (deleted by now)."""
+    data = json.loads(report.read_text(encoding="utf-8"))
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: rewrite(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rewrite(item) for item in value]
+        if isinstance(value, str) and scratch_root in value:
+            return None
+        return value
+
+    data = rewrite(data)
+    data.update(source_uri=str(original.resolve()), report_uri=str(report.resolve()))
+    report.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def _copy(uri: str, target: Path) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from shared import fanout, scoring_contract, services, temp_sweep
+from shared import fanout, progress, scoring_contract, services, temp_sweep
 from shared.claims import exactly_once
 from shared.clean_outputs import CleanOutputs
 from shared.contract import Contract
@@ -305,6 +305,7 @@ def clean_stream(
                         shard_rows = fanout.rows_per_shard(chunk, settings.shard_bytes)
                     result = validator.validate(chunk, first_row_number=HEADER_ROW + 1 + rows_in, problems=chunks.last_problems)
                     rows_in += len(chunk)
+                    progress.advance(len(chunk))  # a terminal's "rows read" (shared.progress)
                     unknown_categories += result.unknown_categories
                     if len(result.clean):
                         # Each clean row keeps its Excel row: with a hashed id, that is how people find it again.
@@ -544,6 +545,10 @@ def _write_manifest(settings: Settings, dropped: DroppedFile, result: CleanResul
     return manifest_uri
 
 
+# Rejections about the system's state, not the file's content.
+FILE_IS_FINE_CODES = frozenset({"no_champion", "pii_key_missing"})
+
+
 def _reject(
     settings: Settings,
     dropped: DroppedFile,
@@ -574,12 +579,19 @@ def _reject(
     store = services.store(report_uri)
     store.write_bytes(report_uri, json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"), "application/json")
     text_uri = settings.object_uri("quarantine", dropped.report_key("txt"))
+    if problem.code in FILE_IS_FINE_CODES:
+        # Nothing is wrong with the file itself: do not send the user to "fix" it.
+        next_es = "El archivo no tiene ningún problema: nada se perdió y sigue en la carpeta de entrada; vuelva a subirlo cuando se haya resuelto lo anterior."
+        next_en = "Nothing is wrong with the file: nothing was lost and it is still in the raw bucket; upload it again once the above is solved."
+    else:
+        next_es = "Nada se perdió: el archivo original sigue en la carpeta de entrada; corríjalo y vuelva a subirlo."
+        next_en = "Nothing was lost: the original file is still in the raw bucket; fix it and upload it again."
     readable = (
         f"Archivo / File: {source_uri}\n\n"
         f"No se procesó el archivo. {problem.message_es}\n"
-        f"Nada se perdió: el archivo original sigue en la carpeta de entrada; corríjalo y vuelva a subirlo.\n\n"
+        f"{next_es}\n\n"
         f"The file was not processed. {problem.message_en}\n"
-        f"Nothing was lost: the original file is still in the raw bucket; fix it and upload it again.\n"
+        f"{next_en}\n"
         f"(code: {problem.code})\n"
     )
     store.write_bytes(text_uri, readable.encode("utf-8-sig"), "text/plain; charset=utf-8")

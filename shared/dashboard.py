@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import pandas as pd
 
-from shared import charts, drift_history, performance, services
+from shared import charts, drift_history, performance, progress, services
 from shared.errors import ModelNotFoundError, ObjectNotFoundError
 from shared.registry import CHAMPION
 from shared.settings import Settings
@@ -797,6 +797,11 @@ def _fmt_metric(value: Any) -> str:
 
 def build_dashboard(settings: Settings, *, language: str | None = None, now: datetime | None = None) -> DashboardResult:
     """Gather once, render both languages, write them to the reports area; return where."""
+    with progress.phase("dashboard"):
+        return _build_dashboard(settings, language=language, now=now)
+
+
+def _build_dashboard(settings: Settings, *, language: str | None, now: datetime | None) -> DashboardResult:
     data = gather(settings, now=now)
     main_language = language if language in TEXT else settings.language if settings.language in TEXT else "es"
     main_uri = settings.object_uri("reports", "dashboard/index.html")

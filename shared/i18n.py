@@ -6,8 +6,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Row-level validation (quarantine file): (es, en)
     "missing_value": ("Falta el valor obligatorio de «{column}».", "Required value of '{column}' is missing."),
     "not_a_number": ("«{value}» no es un número válido en «{column}».", "'{value}' is not a valid number in '{column}'."),
-    "below_min": ("{value} en «{column}» es menor que el mínimo permitido {limit}.", "{value} in '{column}' is below the allowed minimum {limit}."),
-    "above_max": ("{value} en «{column}» es mayor que el máximo permitido {limit}.", "{value} in '{column}' is above the allowed maximum {limit}."),
+    # Messages start with a word, never with the value: a cell starting "-5 …" would make Excel
+    # read a formula, and the CSV guard would then have to prefix the sentence with an apostrophe.
+    "below_min": ("El valor {value} de «{column}» es menor que el mínimo permitido ({limit}).", "The value {value} of '{column}' is below the allowed minimum ({limit})."),
+    "above_max": ("El valor {value} de «{column}» es mayor que el máximo permitido ({limit}).", "The value {value} of '{column}' is above the allowed maximum ({limit})."),
     "unknown_category": ("«{value}» no es un valor conocido de «{column}».", "'{value}' is not a known value of '{column}'."),
     "bad_date": ("«{value}» no es una fecha válida en «{column}» (formato {limit}).", "'{value}' is not a valid date in '{column}' (format {limit})."),
     "missing_id": ("Falta el identificador «{column}».", "The identifier '{column}' is missing."),
@@ -84,6 +86,73 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Todavía no hay un modelo campeón: entrene uno con «dropscore train».",
         "There is no champion model yet: train one with 'dropscore train'.",
     ),
+    # The command line (shared.cli_errors): each says what happened and the next step.
+    "input_not_found": (
+        "No existe el archivo «{path}». Revise la ruta (¿está en otra carpeta?) y vuelva a intentarlo.",
+        "The file '{path}' does not exist. Check the path (is it in another folder?) and try again.",
+    ),
+    "input_is_folder": (
+        "«{path}» es una carpeta, no un archivo. Indique el archivo CSV o Excel.",
+        "'{path}' is a folder, not a file. Give the CSV or Excel file.",
+    ),
+    "unknown_column": (
+        "La columna «{column}» ({option}) no está en el archivo.{suggestion} Columnas del archivo: {columns}.",
+        "The column '{column}' ({option}) is not in the file.{suggestion} Columns in the file: {columns}.",
+    ),
+    "did_you_mean": (" ¿Quiso decir «{value}»?", " Did you mean '{value}'?"),
+    "unknown_positive": (
+        "«{value}» no es un valor de «{column}». Valores encontrados: {values}. Indique uno de ellos con --positive.",
+        "'{value}' is not a value of '{column}'. Values found: {values}. Give one of them with --positive.",
+    ),
+    "no_contract_no_champion": (
+        "No se indicó un contrato y todavía no hay un modelo campeón del que tomarlo. Cree uno primero: "
+        "«dropscore contract infer ARCHIVO.csv --target COLUMNA -o contrato.yaml» y luego «dropscore train ARCHIVO.csv --contract contrato.yaml».",
+        "No contract was given and there is no champion model to take it from yet. Create one first: "
+        "'dropscore contract infer FILE.csv --target COLUMN -o contract.yaml', then 'dropscore train FILE.csv --contract contract.yaml'.",
+    ),
+    "not_promoted": (
+        "No hay modelo campeón: v{version} existe pero no se promovió porque no superó los umbrales ({failures}). "
+        "Promuévalo igualmente con «dropscore promote {version} --force», o cambie los umbrales (sección gates del contrato) y vuelva a entrenar.",
+        "There is no champion model: v{version} exists but was not promoted because it failed its gates ({failures}). "
+        "Promote it anyway with 'dropscore promote {version} --force', or change the gates (the contract's gates section) and train again.",
+    ),
+    "no_such_version": (
+        "El modelo «{model}» no tiene la versión {version}. Versiones existentes: {versions}. Véalas con «dropscore models».",
+        "The model '{model}' has no version {version}. Existing versions: {versions}. See them with 'dropscore models'.",
+    ),
+    "bad_version": (
+        "«{value}» no es un número de versión (por ejemplo 3 o v3). Véalas con «dropscore models».",
+        "'{value}' is not a version number (e.g. 3 or v3). See them with 'dropscore models'.",
+    ),
+    "gates_failed": (
+        "v{version} no supera los umbrales ({failures}). Si aun así quiere usarla, «dropscore promote {version} --force».",
+        "v{version} fails its gates ({failures}). To use it anyway: 'dropscore promote {version} --force'.",
+    ),
+    "no_previous": (
+        "No hay un campeón anterior al que volver: solo se puede volver atrás después de una promoción.",
+        "There is no previous champion to go back to: rollback is possible only after a promotion.",
+    ),
+    "no_labeled_data": (
+        "No hay datos etiquetados para reentrenar. Suba resultados reales con «dropscore drop ARCHIVO.csv --kind labels» (o datos de entrenamiento con --kind training).",
+        "There is no labeled data to retrain on. Upload real outcomes with 'dropscore drop FILE.csv --kind labels' (or training data with --kind training).",
+    ),
+    "serve_tick_target": (
+        "Uso: «dropscore serve» para arrancar la pila local, o «dropscore serve tick drift|retrain» para disparar un evento.",
+        "Usage: 'dropscore serve' to start the local stack, or 'dropscore serve tick drift|retrain' to fire a trigger.",
+    ),
+    "contract_invalid": ("El contrato no es válido: {detail}", "The contract is not valid: {detail}"),
+    "service_unavailable": (
+        "{service} no responde en {location}. {how} Vuelva a intentarlo cuando esté disponible.",
+        "{service} is not answering at {location}. {how} Try again once it is available.",
+    ),
+    "transient": (
+        "Un servicio no respondió ({detail}). Suele ser pasajero: vuelva a intentarlo en unos minutos.",
+        "A service did not answer ({detail}). This usually passes: try again in a few minutes.",
+    ),
+    "internal_error": (
+        "Error inesperado de dropscore ({detail}). Repita el comando con --debug para ver el detalle e infórmelo al equipo de datos.",
+        "Unexpected dropscore error ({detail}). Rerun the command with --debug to see the details and report it to the data team.",
+    ),
 }
 
 
@@ -116,11 +185,23 @@ def locale_date_format(locale: str | None) -> str:
     return "%m/%d/%Y" if normalize_locale(locale) in _MONTH_FIRST_LOCALES else "%d/%m/%Y"
 
 
+def _localized(values: dict[str, object], language: str) -> dict[str, object]:
+    """Contract numbers (bounds) the reader's way: 0 not 0.0, "1.000,5" in Spanish; strings stay as typed."""
+    from shared import formatting
+
+    shown = dict(values)
+    for key in ("limit",):
+        value = shown.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            shown[key] = formatting.number(value, language, max_digits=6)
+    return shown
+
+
 def message(code: str, language: str, **values: object) -> str:
     spanish, english = MESSAGES[code]
-    return (spanish if language == "es" else english).format(**values)
+    return (spanish if language == "es" else english).format(**_localized(values, language))
 
 
 def both(code: str, **values: object) -> tuple[str, str]:
     spanish, english = MESSAGES[code]
-    return spanish.format(**values), english.format(**values)
+    return spanish.format(**_localized(values, "es")), english.format(**_localized(values, "en"))

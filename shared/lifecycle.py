@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shared import services
+from shared import progress, services
 from shared.cleaning import clean_stream
 from shared.contract import Contract
 from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, PermanentError
 from shared.features import model_matrix, target_for_task, target_vector
+from shared.formatting import gate_failures_text
 from shared.locations import dropped_file
 from shared.model_card import model_cards
 from shared.parquet_io import read_parquet
@@ -68,6 +69,7 @@ class TrainOutcome:
     threshold_method: str | None = None
     expected_value_per_1000: float | None = None
     fairness_flags: list[dict[str, Any]] = field(default_factory=list)
+    fairness_min_ratio: float | None = None  # the contract's ratio the flags were judged against
     configuration: str | None = None
     search: list[dict[str, Any]] = field(default_factory=list)
     training_seconds: float = 0.0
@@ -265,7 +267,8 @@ def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, se
     # champion's contract while this run uses the new one.
     raw_uri = settings.object_uri("raw", f"archive/training/{Path(csv_path).name}")
     services.store(raw_uri).upload_file(raw_uri, Path(csv_path), "text/csv")
-    cleaned = clean_stream(settings, dropped, raw_uri, contract)
+    with progress.phase("read", unit="rows"):
+        cleaned = clean_stream(settings, dropped, raw_uri, contract)
     if cleaned.status != "clean" or not cleaned.clean_uri:
         message_es = cleaned.message_es or "El archivo de entrenamiento no tiene filas válidas."
         message_en = cleaned.message_en or "The training file has no valid rows."
@@ -275,7 +278,8 @@ def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, se
     registry = services.registry(settings)
     sources = {raw_uri: f"sha256:{_file_sha256(Path(csv_path))}"}
     box: dict[str, Any] = {}
-    version = registry.register(trained, contract, sources=sources, purpose="train", attach=_documents(settings, contract, box))
+    with progress.phase("register"):
+        version = registry.register(trained, contract, sources=sources, purpose="train", attach=_documents(settings, contract, box))
     champion_before = registry.version_of(CHAMPION)
     record_event(settings, "trained", version, reason="dropscore train", metrics=trained.metrics)
     leaks_es, leaks_en = _leak_text(trained, "es"), _leak_text(trained, "en")
@@ -287,12 +291,15 @@ def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, se
         record_event(settings, "promoted", version, previous=champion_before, reason=reason_en, metrics=trained.metrics)
     else:
         registry.set_alias(CHALLENGER, version)
-        failures = "; ".join(trained.gate_failures)
-        reason_es = f"No supera los umbrales del negocio ({failures}); no se promueve." + leaks_es
-        reason_en = f"Does not pass the business gates ({failures}); not promoted." + leaks_en
+        failures_es, failures_en = gate_failures_text(trained.gate_failures, "es"), gate_failures_text(trained.gate_failures, "en")
+        how_es = "" if champion_before else f" Para usarlo igualmente: «dropscore promote {version} --force»; o cambie los umbrales del contrato y vuelva a entrenar."
+        how_en = "" if champion_before else f" To use it anyway: 'dropscore promote {version} --force'; or change the contract's gates and train again."
+        reason_es = f"No supera los umbrales del negocio ({failures_es}); no se promueve." + how_es + leaks_es
+        reason_en = f"Does not pass the business gates ({failures_en}); not promoted." + how_en + leaks_en
         record_event(settings, "kept", version, previous=champion_before, reason=reason_en, metrics=trained.metrics)
     outcome = _outcome(settings, trained, version, trained.gates_passed, reason_es, reason_en, champion_before, None, cleaned.clean_uri, cleaned.rows_quarantined, contract)
-    _publish_documents(settings, version, box, outcome)
+    with progress.phase("documents"):
+        _publish_documents(settings, version, box, outcome)
     return outcome
 
 
@@ -320,6 +327,7 @@ def _outcome(settings, trained: TrainedModel, version, promoted, reason_es, reas
         threshold_method=trained.threshold_info.get("method"),
         expected_value_per_1000=trained.metrics.get("expected_value_per_1000"),
         fairness_flags=fairness_flags,
+        fairness_min_ratio=(trained.fairness or {}).get("min_ratio"),
         configuration=trained.params.get("configuration"),
         search=trained.search,
         training_seconds=trained.training_seconds,
@@ -415,14 +423,17 @@ def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual"
     registry = services.registry(settings)
     champion = load_model(settings, CHAMPION)
     contract = champion.contract
-    labeled, sources = labeled_rows(settings, contract)
+    with progress.phase("read", unit="rows") as step:
+        labeled, sources = labeled_rows(settings, contract)
+        step.advance(len(labeled))
     if labeled.empty:
         raise ModelNotFoundError("no labeled data to retrain on / no hay datos etiquetados para reentrenar")
     trained = train_model(labeled, contract, seed=seed, holdout_mask=comparison_holdout(labeled, contract, seed), time_budget_seconds=time_budget_seconds)
     holdout = labeled.iloc[trained.holdout_index]
     champion_metrics = {k: round(v, 4) for k, v in evaluate_loaded(champion, holdout, contract).items()}
     box: dict[str, Any] = {}
-    version = registry.register(trained, contract, sources=sources, purpose=f"retrain:{trigger}", attach=_documents(settings, contract, box))
+    with progress.phase("register"):
+        version = registry.register(trained, contract, sources=sources, purpose=f"retrain:{trigger}", attach=_documents(settings, contract, box))
     record_event(settings, "trained", version, reason=reason or "retrain", metrics=trained.metrics)
     metric = primary_metric(trained.task)
     label = _METRIC_LABEL.get(metric, metric)
@@ -465,11 +476,22 @@ def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual"
         record_event(settings, "kept", version, previous=champion.version, reason=reason_en, metrics=comparison)
     logger.info(reason_en)
     outcome = _outcome(settings, trained, version, promoted, reason_es, reason_en, champion.version, champion_metrics, None, 0, contract)
-    _publish_documents(settings, version, box, outcome)
+    with progress.phase("documents"):
+        _publish_documents(settings, version, box, outcome)
     return outcome
 
 
 # -- manual decisions ---------------------------------------------------------------------------
+
+
+def normalize_version(text: object) -> str:
+    """"v3", "V3", " 3 " -> "3" (the CLI prints versions as v3, so people type them that way)."""
+    cleaned = str(text).strip()
+    if cleaned[:1] in ("v", "V"):
+        cleaned = cleaned[1:]
+    if not cleaned.isdigit():
+        raise ValueError(f"not a version number: {text!r}")
+    return str(int(cleaned))
 
 
 def promote(settings: Settings, version: str, *, reason: str = "manual promotion", force: bool = False, actor: str | None = None) -> dict[str, Any]:
@@ -478,10 +500,15 @@ def promote(settings: Settings, version: str, *, reason: str = "manual promotion
     A version that failed its gates (including the fairness gate when the contract enables it)
     is refused unless ``force``.
     """
+    version = normalize_version(version)
     registry = services.registry(settings)
-    found = next((v for v in registry.versions() if v["version"] == str(version)), None)
+    found = next((v for v in registry.versions() if v["version"] == version), None)
     if found is None:
         raise ModelNotFoundError(f"model {settings.model_name!r} has no version {version}")
+    if CHAMPION in (found.get("aliases") or []):
+        # Already the champion: recording a promotion would re-arm the automatic rollback watch
+        # (shared.shadow) for a change that never happened.
+        return {"model_version": version, "previous": None, "promoted": False, "unchanged": True, "reason": reason, "forced": False}
     if not found.get("gates_passed", True) and found.get("gate_failures") and not force:
         failures = "; ".join(found["gate_failures"])
         raise PermanentError(
@@ -507,6 +534,7 @@ __all__ = [
     "labeled_rows",
     "load_model",
     "alert_integrity",
+    "normalize_version",
     "promote",
     "raise_model_alert",
     "record_event",

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from shared import alerts, drift_history, performance, services
+from shared import alerts, drift_history, performance, progress, services
+from shared import formatting as fmt
 from shared.contract import Contract
 from shared.drift_stats import (
     CATEGORICAL_KIND,
@@ -153,6 +154,7 @@ class DriftCheckResult:
     performance: dict[str, Any] | None = None
     dashboard: str | None = None
     skipped_batches: list[dict[str, Any]] = field(default_factory=list)  # batches of the window whose clean rows are gone
+    retrain_withheld: bool = False  # retraining warranted, not requested (`drift --no-retrain`)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -165,6 +167,7 @@ class DriftCheckResult:
             "status": self.status,
             "drifted_features": self.drifted_features,
             "retrain_requested": self.retrain_requested,
+            "retrain_withheld": self.retrain_withheld,
             "reason_es": self.reason_es,
             "reason_en": self.reason_en,
             "triggers": [asdict(finding) for finding in self.triggers],
@@ -428,12 +431,16 @@ def decide(
     key_high = [f for f in drifted_values if f.key_feature and f.severity == SEVERITY_LABEL_HIGH]
     if key_high:
         names = _names(key_high)
+        # The headline names every drifted key feature (there are few), not only the high ones.
+        also = [name for name in _names([f for f in drifted_values if f.key_feature]) if name not in names]
+        also_es = f"; también con deriva media: {', '.join(also)}" if also else ""
+        also_en = f"; also drifted (medium): {', '.join(also)}" if also else ""
         action_es, action_en = _pattern_action(key_high)
         triggers.append(
             Finding(
-                "key_feature_high", "critical", "drift", names,
-                f"Deriva alta en variables clave del modelo: {_listing(names)}.",
-                f"High drift in key model features: {_listing(names)}.",
+                "key_feature_high", "critical", "drift", names + also,
+                f"Deriva alta en variables clave del modelo: {', '.join(names)}{also_es}.",
+                f"High drift in key model features: {', '.join(names)}{also_en}.",
                 action_es, action_en, _evidence(key_high),
             )  # fmt: skip
         )
@@ -444,8 +451,8 @@ def decide(
         triggers.append(
             Finding(
                 "weighted_share", "critical", "drift", names,
-                f"Las variables con deriva suman el {share:.0%} de la importancia del modelo (límite {WEIGHTED_SHARE_LINE:.0%}).",
-                f"Drifted features hold {share:.0%} of the model's importance (line {WEIGHTED_SHARE_LINE:.0%}).",
+                f"Las variables con deriva suman el {fmt.percent(share, 'es', 0)} de la importancia del modelo (límite {fmt.percent(WEIGHTED_SHARE_LINE, 'es', 0)}).",
+                f"Drifted features hold {fmt.percent(share, 'en', 0)} of the model's importance (line {fmt.percent(WEIGHTED_SHARE_LINE, 'en', 0)}).",
                 action_es, action_en, _evidence(drifted_values) | {"weighted_share": share},
             )  # fmt: skip
         )
@@ -456,8 +463,8 @@ def decide(
         triggers.append(
             Finding(
                 "score_high", "critical", "drift", [SCORE_FEATURE],
-                f"La distribución de los puntajes del modelo cambió fuertemente (KS {score_high[0].effect_size:.2f}).",
-                f"The distribution of the model's scores changed strongly (KS {score_high[0].effect_size:.2f}).",
+                f"La distribución de los puntajes del modelo cambió fuertemente (KS {fmt.decimal(score_high[0].effect_size, 'es', 2)}).",
+                f"The distribution of the model's scores changed strongly (KS {fmt.decimal(score_high[0].effect_size, 'en', 2)}).",
                 action_es, action_en, _evidence(score_high),
             )  # fmt: skip
         )
@@ -550,11 +557,14 @@ def decide(
     return Decision(status, bool(triggers), triggers, warnings, reason_es, reason_en, share)
 
 
+RETRAIN_REQUESTED = (" Se solicita reentrenar.", " Retraining requested.")
+
+
 def _reason(status: str, triggers: list[Finding], warnings: list[Finding], window_rows: int | None, features: list[FeatureDrift]) -> tuple[str, str]:
     if status == STATUS_RETRAIN:
         return (
-            " ".join(t.text_es for t in triggers) + " Se solicita reentrenar.",
-            " ".join(t.text_en for t in triggers) + " Retraining requested.",
+            " ".join(t.text_es for t in triggers) + RETRAIN_REQUESTED[0],
+            " ".join(t.text_en for t in triggers) + RETRAIN_REQUESTED[1],
         )
     if status == STATUS_WARNING:
         return (
@@ -683,7 +693,9 @@ def run_drift_check(settings: Settings, *, now: datetime | None = None, allow_re
     history = drift_history.load_history(warehouse, before=checked_at, exclude_check=check_id)
     checks = drift_history.past_checks(history)
     window_start, previous_check = _window_bounds(checks)
-    current = current_window(settings, model, window_start, checked_at)
+    with progress.phase("drift_window", unit="rows") as step:
+        current = current_window(settings, model, window_start, checked_at)
+        step.advance(len(current))
     skipped_batches = [
         entry | {
             "message_es": "Los datos limpios de este lote ya no existen (otra subida con el mismo nombre fue rechazada, o se borraron): no entra en la ventana.",
@@ -692,7 +704,9 @@ def run_drift_check(settings: Settings, *, now: datetime | None = None, allow_re
         for entry in current.attrs.get("skipped_batches", [])
     ]
     kinds = kinds_of(model.reference_sample, model.contract, model.features)
-    features = compare_windows(model.reference_sample, current, model.contract, model.features, model.feature_importance, kinds=kinds)
+    with progress.phase("drift_compare", total=len(model.features), unit="features") as step:
+        features = compare_windows(model.reference_sample, current, model.contract, model.features, model.feature_importance, kinds=kinds)
+        step.advance(len(model.features))
 
     previous_rows = 0
     if previous_check is not None:
@@ -733,16 +747,24 @@ def run_drift_check(settings: Settings, *, now: datetime | None = None, allow_re
         skipped_batches=skipped_batches,
         performance=measured.to_dict() if measured else None,
     )
+    if decision.retrain_requested and not allow_retrain:
+        # `drift --no-retrain`: the check warrants retraining (retrain_requested keeps the check's
+        # decision, as recorded in the warehouse) but nothing is sent; every text says exactly that.
+        result.retrain_withheld = True
+        result.reason_es = decision.reason_es.removesuffix(RETRAIN_REQUESTED[0]) + " Convendría reentrenar, pero no se solicitó (--no-retrain)."
+        result.reason_en = decision.reason_en.removesuffix(RETRAIN_REQUESTED[1]) + " Retraining is warranted but was not requested (--no-retrain)."
     result.report, result.report_html = _report_uris(settings, result)
     delivery = alerts.raise_check_alert(settings, result)
     result.alert = delivery.record if delivery else None
     if decision.retrain_requested and allow_retrain:
         result.retrain = request_retrain(settings, reason=decision.reason_en, check_id=check_id)
+
     # Recorded once the actions are taken: a check that fails before this line leaves no
     # window behind, so the scheduler's retry judges the same rows again instead of none.
     _record(settings, result)
-    _write_reports(settings, result)
-    result.dashboard = _refresh_dashboard(settings, checked_at)
+    with progress.phase("drift_report"):
+        _write_reports(settings, result)
+        result.dashboard = _refresh_dashboard(settings, checked_at)
     if delivery:
         delivery.finish(settings)
     logger.info(

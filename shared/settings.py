@@ -30,6 +30,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "DROPSCORE_MLFLOW_TRACKING_URI": "MLflow tracking URI: sqlite:///path/mlflow.db or https://mlflow-server (default: MLFLOW_TRACKING_URI, else DROPSCORE_HOME/mlflow.db)",
     "DROPSCORE_MODEL_NAME": "registered model name in MLflow",
     "DROPSCORE_LANG": "language of reports and messages: es (default) or en",
+    "DROPSCORE_TIMEZONE": "IANA time zone in which people read times (reports, alerts, CLI); default America/Guayaquil",
     "DROPSCORE_MAX_EVENT_AGE_SECONDS": "events older than this are dropped without work",
     "DROPSCORE_RETRAIN_TOPIC": "Pub/Sub topic (projects/P/topics/T) for retrain requests; empty = direct call",
     "DROPSCORE_ALERT_WEBHOOK": "URL receiving alert messages (Google Chat / Slack / Teams style JSON POST)",
@@ -64,6 +65,8 @@ DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
 # cut a shard between blocks: a smaller shard size could not be honoured, so it is refused.
 MIN_SHARD_BYTES = 2 * 1024 * 1024
 SUPPORTED_LANGUAGES = ("es", "en")
+# The zone Cloud Scheduler fires the drift check in (infra's drift_time_zone): people read times there.
+DEFAULT_TIMEZONE = "America/Guayaquil"
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Settings:
     shard_bytes: int = DEFAULT_SHARD_BYTES
     registry_uri: str = ""  # "" = the tracking URI (what MLflow itself assumes)
     retrain_job: str | None = None
+    timezone: str = DEFAULT_TIMEZONE
 
     def area_uri(self, area: str) -> str:
         """URI of a logical bucket ("raw", "clean", ...), without a trailing slash."""
@@ -153,6 +157,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         shard_bytes=_shard_bytes(shard_text),
         registry_uri=get("MLFLOW_REGISTRY_URI") or tracking_uri,
         retrain_job=get("DROPSCORE_RETRAIN_JOB"),
+        timezone=_valid_timezone(get("DROPSCORE_TIMEZONE")),
     )
 
 
@@ -177,3 +182,16 @@ def _shard_bytes(text: str | None) -> int:
             "blocks and a shard cannot be smaller than one block. Use 2097152 or more (default 268435456).",
         )
     return value
+
+
+def _valid_timezone(name: str | None) -> str:
+    """An IANA zone name this machine knows; an unknown one falls back to the default rather than failing every handler."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not name:
+        return DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return DEFAULT_TIMEZONE
+    return name

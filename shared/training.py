@@ -51,7 +51,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from shared import thresholds
+from shared import progress, thresholds
 from shared.contract import Contract
 from shared.errors import BadInputError
 from shared.fairness import fairness_gate_failures, fairness_report
@@ -344,16 +344,19 @@ def search(
     best: _Evaluated | None = None
     log: list[dict[str, Any]] = []
     slowest = 0.0
-    for name, params in candidate_configurations(task, y):
-        elapsed = time.monotonic() - started
-        if best is not None and elapsed + slowest > budget_seconds:
-            log.append({"name": name, "skipped": "time budget"})
-            continue
-        evaluated = _evaluate(name, {**base, **params}, full, matrix, y, splits, task, classes)
-        slowest = max(slowest, evaluated.seconds)
-        log.append({"name": name, "cv_score": round(evaluated.score, 5), "rounds": evaluated.rounds, "seconds": round(evaluated.seconds, 2)})
-        if best is None or evaluated.score > best.score:
-            best = evaluated
+    candidates = list(candidate_configurations(task, y))
+    with progress.phase("search", total=len(candidates), unit="configurations") as step:
+        for name, params in candidates:
+            step.advance()
+            elapsed = time.monotonic() - started
+            if best is not None and elapsed + slowest > budget_seconds:
+                log.append({"name": name, "skipped": "time budget"})
+                continue
+            evaluated = _evaluate(name, {**base, **params}, full, matrix, y, splits, task, classes)
+            slowest = max(slowest, evaluated.seconds)
+            log.append({"name": name, "cv_score": round(evaluated.score, 5), "rounds": evaluated.rounds, "seconds": round(evaluated.seconds, 2)})
+            if best is None or evaluated.score > best.score:
+                best = evaluated
     assert best is not None
     for entry in log:
         entry["chosen"] = entry["name"] == best.name
@@ -453,7 +456,8 @@ def train_model(
     rounds = max(1, int(round(best.rounds * REFIT_ROUNDS_FACTOR)))
     final_params = {key: value for key, value in best.params.items() if key != "feature_pre_filter"}
     final_set = lgb.Dataset(dev_matrix, y_dev, categorical_feature=categorical, params={"verbosity": -1})
-    booster = lgb.train(final_params, final_set, num_boost_round=rounds)
+    with progress.phase("fit", detail=f"{rounds} rounds"):
+        booster = lgb.train(final_params, final_set, num_boost_round=rounds)
     booster = lgb.Booster(model_str=booster.model_to_string())  # a clean copy: what the registry saves is what scores
 
     holdout_predictions = predict(booster, matrix.iloc[holdout])

@@ -102,12 +102,12 @@ def test_every_command_on_an_unseen_csv(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_errors_are_clear_and_in_the_users_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setenv("DROPSCORE_HOME", str(tmp_path / "home"))
-    assert main(["rollback", "--json"]) == 2
+    assert main(["rollback", "--json"]) == 5  # ExitCode.NOT_READY
     error = json.loads(capsys.readouterr().out)
-    assert error["error"] == "ModelNotFoundError" and "anterior" in error["message"]
+    assert error["code"] == "no_previous" and "anterior" in error["message"]
     path = tmp_path / "t.csv"
     _churn_frame(300, seed=3).to_csv(path, index=False)
-    assert main(["train", str(path)]) == 2
+    assert main(["train", str(path)]) == 5
     assert "contract infer" in capsys.readouterr().err
 
 
@@ -115,7 +115,7 @@ def test_console_script_help_and_json_purity(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("dropscore")
     for command in ([], ["contract", "infer"], ["train"], ["drop"], ["score"], ["drift"], ["retrain"], ["models"], ["promote"], ["rollback"], ["demo"]):
         result = subprocess.run([str(script), *command, "--help"], capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0 and "usage: dropscore" in result.stdout
+        assert result.returncode == 0 and "uso: dropscore" in result.stdout  # Spanish unless --lang en
     env = {"DROPSCORE_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([str(script), "models", "--json"], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0

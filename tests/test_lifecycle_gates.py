@@ -141,7 +141,7 @@ def test_promote_and_rollback_round_trips_with_who_and_why(world: Settings, caps
     assert all({"metrics", "gates", "gate_failures", "threshold", "lineage"} <= set(v) for v in listed["versions"])
     assert main(["models"]) == 0
     text = capsys.readouterr().out
-    assert "[champion" in text and "sha256:" in text and "code 0.1.0+src." in text
+    assert "[champion" in text and "sha256:" in text and "código 0.1.0+src." in text  # Spanish by default
 
 
 def test_a_tampered_model_refuses_to_load_and_alerts(world: Settings) -> None:

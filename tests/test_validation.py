@@ -161,12 +161,12 @@ def test_messages_in_spanish_and_english() -> None:
     raw = _raw([_row(ventas="-2"), _row(cliente_id="C2", región="Centro"), _row(cliente_id="C3", fecha_alta="ayer")])
     quarantine = _validator(_contract(), "incoming", list(raw.columns)).validate(raw, FIRST_DATA_ROW).quarantine
     assert quarantine["message_es"].tolist() == [
-        "-2 en «ventas» es menor que el mínimo permitido 0.0.",
+        "El valor -2 de «ventas» es menor que el mínimo permitido (0).",
         "«Centro» no es un valor conocido de «región».",
         "«ayer» no es una fecha válida en «fecha_alta» (formato %d/%m/%Y).",
     ]
     assert quarantine["message_en"].tolist() == [
-        "-2 in 'ventas' is below the allowed minimum 0.0.",
+        "The value -2 of 'ventas' is below the allowed minimum (0).",
         "'Centro' is not a known value of 'región'.",
         "'ayer' is not a valid date in 'fecha_alta' (format %d/%m/%Y).",
     ]

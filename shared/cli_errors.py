@@ -1,0 +1,156 @@
+"""What the `dropscore` command tells a person (and a script) when something goes wrong.
+
+Exit codes are part of the interface: scripts branch on them, so they never change meaning.
+Every failure becomes one :class:`Failure`: a stable machine ``code``, an exit code, and one
+message per language that says what happened and what to do next. Tracebacks are for
+``--debug`` only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from shared.errors import (
+    BadInputError,
+    ContractError,
+    DropscoreError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    PermanentError,
+    ServiceUnavailableError,
+    SettingsError,
+    TransientError,
+)
+from shared.i18n import MESSAGES
+
+
+class ExitCode(IntEnum):
+    """Documented in README.md and in `dropscore --help`; keep the numbers stable."""
+
+    OK = 0
+    INTERNAL_ERROR = 1  # a bug: nothing the user did; rerun with --debug and report it
+    USAGE = 2  # the command line or a DROPSCORE_* setting: unknown flag, missing argument, input file not found, unknown column
+    ROWS_QUARANTINED = 3  # the file was processed; some rows are in quarantine with their reasons
+    FILE_REJECTED = 4  # the file was not processed at all; the report says why
+    NOT_READY = 5  # the system's state does not allow it: no champion, no such version, gates failed, bad contract
+    SERVICE_UNAVAILABLE = 6  # storage, MLflow or the warehouse did not answer: try again later
+    INTERRUPTED = 130  # Ctrl-C (the shell's convention)
+
+
+EXIT_CODE_TEXT: dict[ExitCode, tuple[str, str]] = {
+    ExitCode.OK: ("todo bien", "ok"),
+    ExitCode.INTERNAL_ERROR: ("error interno (un fallo de dropscore; repita con --debug e infórmelo)", "internal error (a dropscore bug; rerun with --debug and report it)"),
+    ExitCode.USAGE: ("error de uso: opción, argumento o variable DROPSCORE_* no válidos, archivo de entrada inexistente, columna desconocida", "usage error: invalid option, argument or DROPSCORE_* variable, input file not found, unknown column"),
+    ExitCode.ROWS_QUARANTINED: ("archivo procesado, pero algunas filas quedaron en cuarentena", "file processed, but some rows were quarantined"),
+    ExitCode.FILE_REJECTED: ("archivo rechazado: no se procesó; el informe dice por qué", "file rejected: not processed; the report says why"),
+    ExitCode.NOT_READY: ("no es posible ahora: sin campeón, versión inexistente, umbrales no superados, contrato inválido", "not possible now: no champion, no such version, gates not passed, invalid contract"),
+    ExitCode.SERVICE_UNAVAILABLE: ("un servicio no respondió (almacenamiento, MLflow, almacén de datos): reintente", "a service did not answer (storage, MLflow, warehouse): retry"),
+    ExitCode.INTERRUPTED: ("interrumpido (Ctrl-C)", "interrupted (Ctrl-C)"),
+}
+
+
+def exit_code_table(language: str) -> str:
+    """The exit codes as a few aligned lines (the `--help` epilog)."""
+    index = 0 if language == "es" else 1
+    return "\n".join(f"  {int(code):>3}  {texts[index]}" for code, texts in EXIT_CODE_TEXT.items())
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str  # stable, snake_case; scripts may branch on it
+    exit_code: ExitCode
+    message_es: str
+    message_en: str
+
+    def message(self, language: str) -> str:
+        return self.message_es if language == "es" else self.message_en
+
+    def to_json(self, language: str) -> dict[str, Any]:
+        return {
+            "status": "error",
+            "code": self.code,
+            "exit_code": int(self.exit_code),
+            "message": self.message(language),
+            "message_es": self.message_es,
+            "message_en": self.message_en,
+        }
+
+
+class CliError(DropscoreError):
+    """A failure the CLI explains from the message catalogue (``shared.i18n.MESSAGES[code]``)."""
+
+    def __init__(self, code: str, exit_code: ExitCode, **values: object) -> None:
+        spanish, english = MESSAGES[code]
+        self.failure = Failure(code, exit_code, spanish.format(**values), english.format(**values))
+        super().__init__(self.failure.message_en)
+
+
+class UsageError(CliError):
+    """The command line itself is wrong (argparse's complaints, translated)."""
+
+    def __init__(self, detail: str, usage: str) -> None:
+        DropscoreError.__init__(self, detail)
+        self.failure = Failure(
+            "usage",
+            ExitCode.USAGE,
+            f"{detail}\n{usage.strip()}\nAyuda: dropscore --help (o dropscore COMANDO --help).",
+            f"{detail}\n{usage.strip()}\nHelp: dropscore --help (or dropscore COMMAND --help).",
+        )
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _bilingual_parts(text: str) -> tuple[str, str]:
+    """Older messages are written "english / español" or "español / english" in one string: split them."""
+    if " / " not in text:
+        return text, text
+    first, second = text.split(" / ", 1)
+    spanish_marks = re.compile(r"[áéíóúñ¿¡«»]|\b(no hay|sin|el|la|los|las|de|que|ejecute|use)\b", re.IGNORECASE)
+    if spanish_marks.search(first) and not spanish_marks.search(second):
+        return first, second
+    return second, first
+
+
+def describe(exc: BaseException) -> Failure:
+    """Any exception as the failure a person reads: catalogue errors as written, the rest mapped by kind."""
+    if isinstance(exc, CliError):
+        return exc.failure
+    if isinstance(exc, KeyboardInterrupt):
+        return Failure("interrupted", ExitCode.INTERRUPTED, "Interrumpido.", "Interrupted.")
+    if isinstance(exc, SettingsError):
+        return Failure("settings_invalid", ExitCode.USAGE, exc.message_es, exc.message_en)
+    if isinstance(exc, BadInputError):
+        exit_code = ExitCode.NOT_READY if exc.code in ("no_champion", "pii_key_missing") else ExitCode.FILE_REJECTED
+        return Failure(exc.code, exit_code, exc.message_es, exc.message_en)
+    if isinstance(exc, ServiceUnavailableError):
+        spanish, english = MESSAGES["service_unavailable"]
+        values = {"service": exc.service, "location": exc.location, "how": exc.how_to_start}
+        return Failure("service_unavailable", ExitCode.SERVICE_UNAVAILABLE, spanish.format(**values), english.format(**values))
+    if isinstance(exc, TransientError):
+        spanish, english = MESSAGES["transient"]
+        return Failure("transient", ExitCode.SERVICE_UNAVAILABLE, spanish.format(detail=exc), english.format(detail=exc))
+    if isinstance(exc, (ModelNotFoundError, ModelIntegrityError, ContractError, PermanentError)):
+        spanish, english = _bilingual_parts(str(exc))
+        if isinstance(exc, ContractError):
+            spanish, english = MESSAGES["contract_invalid"][0].format(detail=spanish), MESSAGES["contract_invalid"][1].format(detail=english)
+        code = _CAMEL.sub("_", type(exc).__name__.removesuffix("Error")).lower() or "permanent"
+        return Failure(code, ExitCode.NOT_READY, spanish, english)
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        spanish, english = MESSAGES["transient"]
+        return Failure("transient", ExitCode.SERVICE_UNAVAILABLE, spanish.format(detail=exc), english.format(detail=exc))
+    spanish, english = MESSAGES["internal_error"]
+    detail = f"{type(exc).__name__}: {exc}"
+    return Failure("internal_error", ExitCode.INTERNAL_ERROR, spanish.format(detail=detail), english.format(detail=detail))
+
+
+def result_exit_code(result: dict[str, Any]) -> ExitCode:
+    """A command that processed a file: rejected, some rows quarantined, or all good."""
+    if result.get("status") == "rejected":
+        return ExitCode.FILE_REJECTED
+    if (result.get("rows_quarantined") or 0) > 0:
+        return ExitCode.ROWS_QUARANTINED
+    return ExitCode.OK
