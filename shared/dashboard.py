@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from shared import charts, drift_history, performance, progress, services
+from shared import formatting as fmt
 from shared.errors import ModelNotFoundError, ObjectNotFoundError
 from shared.registry import CHAMPION
 from shared.settings import Settings
@@ -81,7 +82,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "no_labels": "Todavía no hay suficientes etiquetas para medir el rendimiento (se necesitan {minimum} por periodo).",
         "drift": "Estado de la deriva de datos",
         "drift_trend": "Evolución de la deriva por control",
-        "drift_caption": "Mayor efecto entre las variables clave y peso de las variables con deriva; la línea roja es la línea de reentrenamiento (efecto 0,3).",
+        "drift_caption": "Mayor efecto entre las variables clave y peso de las variables con deriva; la línea roja es la línea de reentrenamiento (efecto {line}).",
         "key_effect": "mayor efecto (clave)",
         "weighted_share": "peso con deriva",
         "score_effect": "puntajes (KS)",
@@ -112,7 +113,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "statuses": {"ok": "Sin problemas", "warning": "Aviso", "retrain": "Reentrenar", "insufficient_data": "Datos insuficientes", "no_data": "Sin datos nuevos"},
         "patterns": {"sudden": "súbita", "gradual": "gradual", "sustained": "sostenida", "undetermined": "sin patrón claro"},
         "events": {"trained": "entrenado", "promoted": "promovido", "kept": "no promovido", "rolled_back": "vuelta atrás", "shadow_compared": "comparado en sombra"},
-        "projection": "{feature}: al ritmo actual cruzaría la línea de reentrenamiento hacia {date} (≈{checks:.1f} controles).",
+        "projection": "{feature}: al ritmo actual cruzaría la línea de reentrenamiento hacia {date} (≈{checks} controles).",
         "crossed": "{feature}: ya superó la línea de reentrenamiento.",
         "rec_retrain": "Reentrenar ahora",
         "rec_retrain_why": "El último control pidió reentrenar: {reason}",
@@ -121,13 +122,23 @@ TEXT: dict[str, dict[str, Any]] = {
         "rec_none": "Ninguna acción necesaria",
         "rec_none_why": "El último control no encontró problemas; el próximo control mensual lo confirmará.",
         "rec_outcome": "Resultado: {outcome}",
-        "cost_text": "{usd_text} de cómputo ({seconds:.0f} s con {rows:,} filas etiquetadas) + {hours:.0f} h de revisión del equipo de datos.",
-        "benefit_decay": "Recuperar ≈ {cases:,.0f} casos «{positive}» por mes que hoy se pierden (sensibilidad {measured:.2f} frente a {trained:.2f} al entrenar).",
-        "benefit_drift": "Proteger ≈ {rows:,.0f} predicciones por mes hechas con variables que cambiaron ({share:.0%} del peso del modelo).",
-        "benefit_watch": "Evitar que ≈ {rows:,.0f} predicciones por mes se hagan con un modelo desactualizado cuando la tendencia cruce la línea.",
-        "assumptions": "Supuestos: Cloud Functions 2 vCPU/4 GiB a US$ 0,000058 por segundo; ~2 000 filas por segundo de entrenamiento más 1 minuto fijo; 1 h de revisión.",
+        "rec_retrained": "Reentrenamiento ya ejecutado",
+        "rec_retrained_why": "El control del {when} pidió reentrenar y el reentrenamiento ya corrió: v{version} {verdict}.",
+        "verdict_promoted": "es ahora el campeón",
+        "verdict_kept": "no se promovió y el campeón sigue igual",
+        "rec_pending": "Reentrenamiento en curso",
+        "rec_pending_why": "El control pidió reentrenar; la función de reentrenamiento decidirá si el retador reemplaza al campeón. Motivo: {reason}",
+        "benefit_unknown": "Todavía sin una cifra fiable: faltan etiquetas recientes para medir cuánto se pierde; el motivo es el cambio en los datos.",
+        "aliases_help": "Alias: «champion» (campeón) es el modelo que puntúa; «previous» (anterior) es al que vuelve «dropscore rollback»; «challenger» (retador) es un candidato que puntúa en sombra hasta compararse con el campeón.",
+        "row": "fila {row} de {file}",
+        "times_in": "Horas en {zone}.",
+        "cost_text": "{usd_text} de cómputo ({seconds} s con {rows} filas etiquetadas) + {hours} h de revisión del equipo de datos.",
+        "benefit_decay": "Recuperar ≈ {cases} casos «{positive}» por mes que hoy se pierden (sensibilidad {measured} frente a {trained} al entrenar).",
+        "benefit_drift": "Proteger ≈ {rows} predicciones por mes hechas con variables que cambiaron ({share} del peso del modelo).",
+        "benefit_watch": "Evitar que ≈ {rows} predicciones por mes se hagan con un modelo desactualizado cuando la tendencia cruce la línea.",
+        "assumptions": "Supuestos: Cloud Functions 2 vCPU/4 GiB a {price} por segundo; ~{rate} filas por segundo de entrenamiento más 1 minuto fijo; 1 h de revisión.",
         "footer": "dropscore · página estática sin conexión; los gráficos están dentro del archivo.",
-        "truncated": "Se muestran las {rows:,} predicciones más recientes.",
+        "truncated": "Se muestran las {rows} predicciones más recientes.",
         "yes": "sí",
         "no": "no",
     },
@@ -156,7 +167,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "no_labels": "Not enough labels yet to measure performance ({minimum} per period are needed).",
         "drift": "Data drift status",
         "drift_trend": "Drift per check",
-        "drift_caption": "Largest effect among the key features and weight of the drifted features; the red line is the retraining line (effect 0.3).",
+        "drift_caption": "Largest effect among the key features and weight of the drifted features; the red line is the retraining line (effect {line}).",
         "key_effect": "largest effect (key)",
         "weighted_share": "drifted weight",
         "score_effect": "scores (KS)",
@@ -187,7 +198,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "statuses": {"ok": "No problems", "warning": "Warning", "retrain": "Retrain", "insufficient_data": "Insufficient data", "no_data": "No new data"},
         "patterns": {"sudden": "sudden", "gradual": "gradual", "sustained": "sustained", "undetermined": "undetermined"},
         "events": {"trained": "trained", "promoted": "promoted", "kept": "not promoted", "rolled_back": "rolled back", "shadow_compared": "shadow compared"},
-        "projection": "{feature}: at the current pace it would cross the retraining line around {date} (≈{checks:.1f} checks).",
+        "projection": "{feature}: at the current pace it would cross the retraining line around {date} (≈{checks} checks).",
         "crossed": "{feature}: already past the retraining line.",
         "rec_retrain": "Retrain now",
         "rec_retrain_why": "The last check asked for retraining: {reason}",
@@ -196,13 +207,23 @@ TEXT: dict[str, dict[str, Any]] = {
         "rec_none": "No action needed",
         "rec_none_why": "The last check found no problem; next month's check will confirm it.",
         "rec_outcome": "Outcome: {outcome}",
-        "cost_text": "{usd_text} of compute ({seconds:.0f} s on {rows:,} labeled rows) + {hours:.0f} h of the data team's review.",
-        "benefit_decay": "Recover ≈ {cases:,.0f} '{positive}' cases a month that are missed today (recall {measured:.2f} vs {trained:.2f} at training).",
-        "benefit_drift": "Protect ≈ {rows:,.0f} predictions a month made on features that changed ({share:.0%} of the model's weight).",
-        "benefit_watch": "Keep ≈ {rows:,.0f} predictions a month from being made by an outdated model once the trend crosses the line.",
-        "assumptions": "Assumptions: Cloud Functions 2 vCPU/4 GiB at US$0.000058 per second; ~2,000 training rows per second plus a fixed minute; 1 h of review.",
+        "rec_retrained": "Retraining already done",
+        "rec_retrained_why": "The check of {when} asked for retraining and it already ran: v{version} {verdict}.",
+        "verdict_promoted": "is now the champion",
+        "verdict_kept": "was not promoted and the champion stays",
+        "rec_pending": "Retraining under way",
+        "rec_pending_why": "The check asked for retraining; the retrain function will decide whether the challenger replaces the champion. Reason: {reason}",
+        "benefit_unknown": "No reliable figure yet: recent labels are needed to measure what is being missed; the reason is the change in the data.",
+        "aliases_help": "Aliases: 'champion' is the model that scores; 'previous' is the one 'dropscore rollback' returns to; 'challenger' is a candidate scoring in the shadow until it is compared with the champion.",
+        "row": "row {row} of {file}",
+        "times_in": "Times in {zone}.",
+        "cost_text": "{usd_text} of compute ({seconds} s on {rows} labeled rows) + {hours} h of the data team's review.",
+        "benefit_decay": "Recover ≈ {cases} '{positive}' cases a month that are missed today (recall {measured} vs {trained} at training).",
+        "benefit_drift": "Protect ≈ {rows} predictions a month made on features that changed ({share} of the model's weight).",
+        "benefit_watch": "Keep ≈ {rows} predictions a month from being made by an outdated model once the trend crosses the line.",
+        "assumptions": "Assumptions: Cloud Functions 2 vCPU/4 GiB at {price} per second; ~{rate} training rows per second plus a fixed minute; 1 h of review.",
         "footer": "dropscore · static offline page; the charts live inside the file.",
-        "truncated": "Showing the newest {rows:,} predictions.",
+        "truncated": "Showing the newest {rows} predictions.",
         "yes": "yes",
         "no": "no",
     },
@@ -242,6 +263,7 @@ class DashboardData:
     importance: list[tuple[str, float]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     truncated_rows: int | None = None
+    timezone: str = fmt.DEFAULT_TIMEZONE          # people read times in the deployment's zone
 
 
 # --------------------------------------------------------------------------- gathering
@@ -251,7 +273,7 @@ def gather(settings: Settings, *, now: datetime | None = None) -> DashboardData:
     """Read everything the dashboard shows, once."""
     now = now or datetime.now(UTC)
     warehouse = services.warehouse(settings)
-    data = DashboardData(generated_at=now, model_name=settings.model_name)
+    data = DashboardData(generated_at=now, model_name=settings.model_name, timezone=settings.timezone)
     registry = services.registry(settings)
     try:
         model = registry.load(CHAMPION)
@@ -287,6 +309,8 @@ def gather(settings: Settings, *, now: datetime | None = None) -> DashboardData:
         data.truncated_rows = len(predictions)
     labels = performance.read_labels(settings, model.contract) if model is not None else pd.DataFrame(columns=["row_id", "actual"])
     _gather_volume(data, batches, predictions, labels, model)
+    if model is not None:
+        _attach_source_rows(data, model.contract)
     if data.task != "binary":
         _gather_other_task(data, predictions)
     _gather_drift(settings, data, warehouse.read("drift_results", since=now - timedelta(days=drift_history.HISTORY_DAYS)), model)
@@ -369,11 +393,36 @@ def _gather_volume(data: DashboardData, batches: pd.DataFrame, predictions: pd.D
             "actual": _outcome_text(row.actual, model),
             "reason": "" if pd.isna(row.reason_1) else str(row.reason_1),
             "scored_at": _as_datetime(row.scored_at),
+            "batch_key": None if pd.isna(row.batch_key) else str(row.batch_key),
+            "file": _file_name(str(row.source_uri)) if not pd.isna(row.source_uri) else None,
         }
         for row in recent.itertuples()
     ]
     counts = joined["label"].astype(str).value_counts()
     data.label_counts = [(str(label), int(count)) for label, count in counts.items()]
+
+
+def _attach_source_rows(data: DashboardData, contract) -> None:  # noqa: ANN001
+    """A personal id is a keyed hash nobody can look up: show the file and its Excel row instead (token as tooltip)."""
+    id_spec = contract.columns.get(contract.id_column) if contract.id_column else None
+    if id_spec is None or not getattr(id_spec, "personal", False):
+        return
+    import pyarrow.parquet as pq
+
+    from shared.csv_output import SOURCE_ROW_COLUMN
+
+    rows_by_batch: dict[str, dict[str, int]] = {}
+    for batch_key in {p["batch_key"] for p in data.recent if p.get("batch_key")}:
+        try:
+            with services.store(batch_key).open_read(batch_key) as stream:
+                table = pq.read_table(stream, columns=[contract.id_column, SOURCE_ROW_COLUMN]).to_pandas()
+            rows_by_batch[batch_key] = dict(zip(table[contract.id_column].astype(str), table[SOURCE_ROW_COLUMN].astype(int), strict=True))
+        except Exception:  # an old batch without source rows, or a removed one: keep the token
+            logger.info("dashboard: no source rows for %s", batch_key)
+    for prediction in data.recent:
+        found = rows_by_batch.get(prediction.get("batch_key") or "", {}).get(prediction["id"])
+        if found is not None:
+            prediction.update(source_row=found, token=prediction["id"])
 
 
 def expected_value(scores: np.ndarray, acted_on: np.ndarray, decision: dict[str, float]) -> float:
@@ -486,16 +535,27 @@ def recommendations(data: DashboardData, *, labeled_rows: int) -> list[dict[str,
         actual_rate = evaluated.get("actual_positive_rate") or 0.0
         cases = max(trained_recall - measured_recall, 0.0) * actual_rate * monthly_rows
         benefit_kind, benefit_values = "decay", {"cases": cases, "measured": measured_recall, "trained": trained_recall}
+    if benefit_kind == "decay" and benefit_values["cases"] < 0.5:
+        # "≈ 0 cases" is no benefit a manager can weigh: fall back to the drift's reach, or say nothing.
+        benefit_kind, benefit_values = "drift", {"rows": monthly_rows, "share": last.get("weighted_share") or 0.0}
+    if benefit_kind == "drift" and benefit_values["rows"] * benefit_values["share"] < 0.5:
+        benefit_kind, benefit_values = "unknown", {}
     if last.get("status") == "retrain" or last.get("retrain_requested"):
-        retrain = last.get("retrain") or {}
-        items.append(
-            {
-                "kind": "retrain", "severity": "critical",
-                "why_es": last.get("reason_es") or "", "why_en": last.get("reason_en") or "",
-                "outcome_es": retrain.get("reason_es"), "outcome_en": retrain.get("reason_en"),
-                "cost": cost, "benefit": benefit_kind, "benefit_values": benefit_values,
-            }  # fmt: skip
-        )
+        ran = _retrain_after(data, last)
+        if ran is not None:
+            # The retraining the check asked for already ran: report what it decided, not "retrain now".
+            items.append({"kind": "retrained", "severity": "ok" if ran["promoted"] else "info", **ran, "why_es": last.get("reason_es") or "", "why_en": last.get("reason_en") or ""})
+        elif (last.get("retrain") or {}).get("published"):
+            items.append({"kind": "retrain_pending", "severity": "info", "why_es": last.get("reason_es") or "", "why_en": last.get("reason_en") or ""})
+        else:
+            items.append(
+                {
+                    "kind": "retrain", "severity": "critical",
+                    "why_es": last.get("reason_es") or "", "why_en": last.get("reason_en") or "",
+                    "outcome_es": (last.get("retrain") or {}).get("reason_es"), "outcome_en": (last.get("retrain") or {}).get("reason_en"),
+                    "cost": cost, "benefit": benefit_kind, "benefit_values": benefit_values,
+                }  # fmt: skip
+            )
     if data.projections:
         items.append(
             {
@@ -508,6 +568,22 @@ def recommendations(data: DashboardData, *, labeled_rows: int) -> list[dict[str,
     if not items:
         items.append({"kind": "none", "severity": "ok"})
     return items
+
+
+def _retrain_after(data: DashboardData, last: dict[str, Any]) -> dict[str, Any] | None:
+    """The retraining that followed the last check: run at once (embedded) or later by the retrain function."""
+    retrain = last.get("retrain") or {}
+    if retrain.get("model_version"):
+        return {
+            "version": str(retrain["model_version"]), "promoted": bool(retrain.get("promoted")),
+            "outcome_es": retrain.get("reason_es") or "", "outcome_en": retrain.get("reason_en") or "", "at": last.get("checked_at"),
+        }  # fmt: skip
+    checked_at = last.get("checked_at")
+    decided = [e for e in data.events if e["event"] in ("promoted", "kept") and e["at"] is not None and checked_at is not None and e["at"] >= checked_at]
+    if not decided:
+        return None
+    event = decided[0]
+    return {"version": event["version"], "promoted": event["event"] == "promoted", "outcome_es": "", "outcome_en": event["reason"], "at": event["at"]}
 
 
 def _monthly_rows(data: DashboardData) -> float:
@@ -552,33 +628,19 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
-
-
-_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+\.\d+(?![\w])")
-
-
-def localize(text: str, language: str) -> str:
-    """Numbers the Spanish way for Spanish pages (7.997 and 0,653), as the users' own files write them."""
-    if language != "es":
-        return text
-    return _NUMBER.sub(lambda match: match.group(0).translate(str.maketrans({",": ".", ".": ","})), text)
-
-
-def _usd(amount: float) -> str:
-    return "< US$ 0.01" if amount < 0.01 else f"≈ US$ {amount:,.2f}"
+def _usd(amount: float, language: str) -> str:
+    return "< " + fmt.money(0.01, language) if amount < 0.01 else "≈ " + fmt.money(amount, language)
 
 
 def dashboard_html(data: DashboardData, language: str = "es") -> str:
-    """The page, in ``language`` (es or en); pure."""
+    """The page, in ``language`` (es or en); pure. Every figure through shared.formatting (CLDR)."""
     language = language if language in TEXT else "es"
     text = TEXT[language]
     positive = data.kpis.get("positive") or (data.champion or {}).get("positive") or "1"
-    generated = data.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [_kpi_section(data, text, positive, language), _trend_section(data, text), _performance_section(data, text, language)]
+    generated = fmt.when(data.generated_at, language, data.timezone, with_zone=True)
+    sections = [_kpi_section(data, text, positive, language), _trend_section(data, text, language), _performance_section(data, text, language)]
     sections += [_drift_section(data, text, language), _recommendation_section(data, text, language, positive)]
-    sections += [_model_section(data, text, language), _predictions_section(data, text), _alerts_section(data, text, language)]
+    sections += [_model_section(data, text, language), _predictions_section(data, text, language), _alerts_section(data, text, language)]
     no_model = f'<section><div class="banner warning">{_e(text["no_model"])}</div></section>' if data.champion is None else ""
     return f"""<!DOCTYPE html>
 <html lang="{language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -594,28 +656,26 @@ def _kpi_section(data: DashboardData, text: dict[str, Any], positive: str, langu
     champion = data.champion
     model = f"v{champion['version']}" if champion else "–"
     cards = [
-        (f"{kpis.get('files', 0):,}", text["kpi_files"]),
-        (f"{kpis.get('rows', 0):,}", text["kpi_rows"]),
-        (_pct(kpis.get("positive_rate")), text["kpi_positive_rate"].format(positive=positive)),
-        (f"{kpis.get('expected_positives', 0.0):,.0f}", text["kpi_expected"].format(positive=positive)),
-        *([(f"{kpis['expected_value']:,.0f}", text["kpi_value"])] if kpis.get("expected_value") is not None else []),
-        (f"{kpis.get('labeled', 0):,}", text["kpi_labeled"]),
-        (f"{kpis.get('quarantined', 0):,}", text["kpi_quarantined"]),
+        (fmt.integer(kpis.get("files", 0), language), text["kpi_files"]),
+        (fmt.integer(kpis.get("rows", 0), language), text["kpi_rows"]),
+        (fmt.percent(kpis.get("positive_rate"), language, 1), text["kpi_positive_rate"].format(positive=positive)),
+        (fmt.integer(kpis.get("expected_positives", 0.0), language), text["kpi_expected"].format(positive=positive)),
+        *([(fmt.integer(kpis["expected_value"], language), text["kpi_value"])] if kpis.get("expected_value") is not None else []),
+        (fmt.integer(kpis.get("labeled", 0), language), text["kpi_labeled"]),
+        (fmt.integer(kpis.get("quarantined", 0), language), text["kpi_quarantined"]),
         # Values the model never saw, scored as missing: never silent (issue 13).
-        *([(f"{kpis['unknown_categories']:,}", text["kpi_unknown_categories"])] if kpis.get("unknown_categories") else []),
+        *([(fmt.integer(kpis["unknown_categories"], language), text["kpi_unknown_categories"])] if kpis.get("unknown_categories") else []),
         (model, text["kpi_model"]),
     ]
-    body = "".join(
-        f'<div class="kpi" data-kpi="{index}"><b>{_e(localize(value, language))}</b><span>{_e(label)}</span></div>' for index, (value, label) in enumerate(cards)
-    )
-    truncated = f'<p class="muted">{_e(text["truncated"].format(rows=data.truncated_rows))}</p>' if data.truncated_rows else ""
+    body = "".join(f'<div class="kpi" data-kpi="{index}"><b>{_e(value)}</b><span>{_e(label)}</span></div>' for index, (value, label) in enumerate(cards))
+    truncated = f'<p class="muted">{_e(text["truncated"].format(rows=fmt.integer(data.truncated_rows, language)))}</p>' if data.truncated_rows else ""
     return f'<section id="kpis"><div class="kpis">{body}</div>{truncated}</section>'
 
 
-def _trend_section(data: DashboardData, text: dict[str, Any]) -> str:
+def _trend_section(data: DashboardData, text: dict[str, Any], language: str) -> str:
     granularity = text["granularity_month"] if data.granularity == "month" else text["granularity_file"]
     labels = [period["period"] for period in data.periods]
-    rows_chart = charts.columns("rows_by_period", labels, [period["rows"] for period in data.periods], caption=text["rows_chart"], empty_message="–")
+    rows_chart = charts.columns("rows_by_period", labels, [period["rows"] for period in data.periods], caption=text["rows_chart"], empty_message="–", language=language)
     rate_chart = charts.lines(
         "positive_rate",
         labels,
@@ -623,8 +683,9 @@ def _trend_section(data: DashboardData, text: dict[str, Any]) -> str:
             (text["predicted_rate"], [period["positive_rate"] for period in data.periods], charts.CURRENT_COLOR, False),
             (text["actual_rate"], [period["actual_rate"] for period in data.periods], "#10b981", False),
         ],
-        value_format="{:.0%}",
+        value_format=charts.percent_formatter(language, 0),
         caption=text["rate_chart"],
+        language=language,
     )
     return f'<section id="trends"><h2>{_e(text["trends"].format(granularity=granularity))}</h2><div class="two">{rows_chart}{rate_chart}</div></section>'
 
@@ -633,7 +694,7 @@ def _performance_section(data: DashboardData, text: dict[str, Any], language: st
     periods = [period for period in data.performance_periods if period.get("rows_labeled")]
     sufficient = [period for period in periods if period.get("sufficient")]
     if not sufficient:
-        body = charts.empty("performance", text["no_labels"].format(minimum=performance.MIN_LABELED_ROWS))
+        body = charts.empty("performance", text["no_labels"].format(minimum=fmt.integer(performance.MIN_LABELED_ROWS, language)))
     else:
         labels = [period["period"] for period in periods]
         plotted = [m for m in performance.TASK_METRICS.get(data.task, performance.METRICS) if m not in performance.LOWER_IS_BETTER]
@@ -642,11 +703,13 @@ def _performance_section(data: DashboardData, text: dict[str, Any], language: st
             (performance.metric_name(metric, language), [p["metrics"].get(metric) if p.get("sufficient") else None for p in periods], colors[metric], False)
             for metric in plotted
         ]
-        gates = [(f"{performance.metric_name(metric, language)} ≥ {floor:.2f}", floor, colors[metric]) for metric, floor in data.gates.items() if metric in colors]
+        gates = [
+            (f"{performance.metric_name(metric, language)} ≥ {fmt.decimal(floor, language, 2)}", floor, colors[metric]) for metric, floor in data.gates.items() if metric in colors
+        ]
         observed = [value for _, values, _, _ in series for value in values if value is not None] + [value for _, value, _ in gates]
         bottom = max(0.0, math.floor((min(observed) - 0.05) * 10) / 10) if observed else 0.0
         body = charts.lines(
-            "performance", labels, series, reference_lines=gates, y_min=bottom, y_max=1.0, caption=text["performance_caption"], width=760, height=260
+            "performance", labels, series, reference_lines=gates, y_min=bottom, y_max=1.0, caption=text["performance_caption"], width=900, height=260, language=language
         )
     return f'<section id="performance"><h2>{_e(text["performance"])}</h2>{body}</section>'
 
@@ -661,13 +724,14 @@ def _drift_section(data: DashboardData, text: dict[str, Any], language: str) -> 
     drifted = ", ".join(
         f"{name} ({text['patterns'].get(patterns.get(name, ''), '') or '–'})" if patterns.get(name) else name for name in last.get("drifted") or []
     )
-    when = last["checked_at"].strftime("%Y-%m-%d %H:%M") if last.get("checked_at") else ""
+    when = fmt.when(last.get("checked_at"), language, data.timezone)
     banner = (
         f'<div class="banner {_e(status)}"><b>{_e(text["statuses"].get(status, status))}</b> · {_e(text["last_check"])} {_e(when)}: {_e(reason)}'
         + (f"<div class=\"muted\">{_e(drifted)}</div>" if drifted else "")
         + f'<div><a href="../drift/latest.html">{_e(text["report_link"])}</a></div></div>'
     )
-    labels = [check["checked_at"].strftime("%m-%d %H:%M") if len(data.checks) > 1 and _same_day(data.checks) else check["checked_at"].strftime("%Y-%m-%d") for check in data.checks]
+    same_day = len(data.checks) > 1 and _same_day(data.checks)
+    labels = [fmt.short_time(c["checked_at"], language, data.timezone) if same_day else fmt.short_day(c["checked_at"], language, data.timezone) for c in data.checks]
     trend = charts.lines(
         "drift_trend",
         labels,
@@ -679,57 +743,82 @@ def _drift_section(data: DashboardData, text: dict[str, Any], language: str) -> 
         reference_lines=[(text["retrain_line"], 0.3, charts.GATE_COLOR)],
         y_min=0.0,
         y_max=1.0,
-        caption=text["drift_caption"],
+        caption=text["drift_caption"].format(line=fmt.decimal(0.3, language, 1)),
+        language=language,
     )
-    projections = "".join(f"<li>{_e(_projection_sentence(p, text))}</li>" for p in data.projections)
+    projections = "".join(f"<li>{_e(_projection_sentence(p, text, language))}</li>" for p in data.projections)
     projections_html = f"<ul>{projections}</ul>" if projections else ""
     return f'<section id="drift"><h2>{_e(text["drift"])}</h2>{banner}{trend}{projections_html}</section>'
 
 
-def _projection_sentence(projection: dict[str, Any], text: dict[str, Any]) -> str:
+def _projection_sentence(projection: dict[str, Any], text: dict[str, Any], language: str = "es") -> str:
     if projection.get("already_crossed"):
         return text["crossed"].format(feature=projection["feature"])
-    return text["projection"].format(
-        feature=projection["feature"], date=(projection.get("crossing_date") or "")[:10], checks=projection.get("checks_to_line") or 0.0
-    )
+    crossing = projection.get("crossing_date")
+    date_text = fmt.day(datetime.fromisoformat(crossing), language) if crossing else "–"
+    return text["projection"].format(feature=projection["feature"], date=date_text, checks=fmt.decimal(projection.get("checks_to_line") or 0.0, language, 1))
 
 
 def _recommendation_section(data: DashboardData, text: dict[str, Any], language: str, positive: str) -> str:
     if not data.recommendations:
         return ""
     items = []
+    titles = {
+        "retrain": text["rec_retrain"], "plan": text["rec_plan"], "watch": text["rec_watch"], "none": text["rec_none"],
+        "retrained": text["rec_retrained"], "retrain_pending": text["rec_pending"],
+    }  # fmt: skip
     for item in data.recommendations:
         kind = item["kind"]
-        title = {"retrain": text["rec_retrain"], "plan": text["rec_plan"], "watch": text["rec_watch"], "none": text["rec_none"]}[kind]
         details = []
         if kind == "retrain":
             details.append(_e(text["rec_retrain_why"].format(reason=item.get(f"why_{language}") or "")))
             outcome = item.get(f"outcome_{language}")
             if outcome:
                 details.append(_e(text["rec_outcome"].format(outcome=outcome)))
+        elif kind == "retrained":
+            verdict = text["verdict_promoted"] if item["promoted"] else text["verdict_kept"]
+            details.append(_e(text["rec_retrained_why"].format(when=fmt.when(item.get("at"), language, data.timezone), version=item["version"], verdict=verdict)))
+            if item.get(f"outcome_{language}"):
+                details.append(_e(text["rec_outcome"].format(outcome=item[f"outcome_{language}"])))
+        elif kind == "retrain_pending":
+            details.append(_e(text["rec_pending_why"].format(reason=item.get(f"why_{language}") or "")))
         elif kind == "plan":
-            details.extend(_e(_projection_sentence(p, text)) for p in item["projections"])
+            details.extend(_e(_projection_sentence(p, text, language)) for p in item["projections"])
         elif kind == "watch":
             details.append(_e(item.get(f"why_{language}") or ""))
         else:
             details.append(_e(text["rec_none_why"]))
         extra = ""
         if "cost" in item:
-            benefit_key = {"decay": "benefit_decay", "drift": "benefit_drift", "watch": "benefit_watch"}[item["benefit"]]
-            benefit = text[benefit_key].format(positive=positive, **item["benefit_values"])
-            extra = (
-                f'<dl><dt>{_e(text["cost"])}</dt><dd>{_e(localize(text["cost_text"].format(usd_text=_usd(item["cost"]["usd"]), **item["cost"]), language))}</dd>'
-                f'<dt>{_e(text["benefit"])}</dt><dd>{_e(localize(benefit, language))}</dd></dl>'
+            cost = item["cost"]
+            cost_text = text["cost_text"].format(
+                usd_text=_usd(cost["usd"], language), seconds=fmt.integer(cost["seconds"], language), rows=fmt.integer(cost["rows"], language), hours=fmt.integer(cost["hours"], language)
             )
+            extra = f'<dl><dt>{_e(text["cost"])}</dt><dd>{_e(cost_text)}</dd><dt>{_e(text["benefit"])}</dt><dd>{_e(_benefit_text(item, text, language, positive))}</dd></dl>'
         items.append(
-            f'<div class="rec" data-recommendation="{_e(kind)}"><span class="badge {_e(item["severity"])}">{_e(title)}</span>'
+            f'<div class="rec" data-recommendation="{_e(kind)}"><span class="badge {_e(item["severity"])}">{_e(titles[kind])}</span>'
             + "".join(f"<div>{detail}</div>" for detail in details)
             + extra
             + "</div>"
         )
     has_cost = any("cost" in item for item in data.recommendations)
-    assumptions = f'<p class="muted">{_e(text["assumptions"])}</p>' if has_cost else ""
-    return f'<section id="recommendations"><h2>{_e(text["recommendations"])}</h2>{"".join(items)}{assumptions}</section>'
+    assumptions = text["assumptions"].format(price=fmt.money(COMPUTE_USD_PER_SECOND, language, digits=6), rate=fmt.integer(TRAINING_ROWS_PER_SECOND, language))
+    assumptions_html = f'<p class="muted">{_e(assumptions)}</p>' if has_cost else ""
+    return f'<section id="recommendations"><h2>{_e(text["recommendations"])}</h2>{"".join(items)}{assumptions_html}</section>'
+
+
+def _benefit_text(item: dict[str, Any], text: dict[str, Any], language: str, positive: str) -> str:
+    values = item.get("benefit_values") or {}
+    kind = item.get("benefit")
+    if kind == "decay":
+        return text["benefit_decay"].format(
+            positive=positive, cases=fmt.integer(values["cases"], language), measured=fmt.decimal(values["measured"], language, 2), trained=fmt.decimal(values["trained"], language, 2)
+        )
+    if kind == "drift":
+        return text["benefit_drift"].format(rows=fmt.integer(values["rows"], language), share=fmt.percent(values["share"], language, 0))
+    if kind == "watch":
+        return text["benefit_watch"].format(rows=fmt.integer(values["rows"], language))
+    return text["benefit_unknown"]
 
 
 def _model_section(data: DashboardData, text: dict[str, Any], language: str) -> str:
@@ -738,40 +827,55 @@ def _model_section(data: DashboardData, text: dict[str, Any], language: str) -> 
         for event in data.events
         if event["at"] is not None
     ]
-    timeline = charts.timeline("model_timeline", events, colors=EVENT_COLORS, caption=text["timeline"], empty_message="–")
+    timeline = charts.timeline("model_timeline", events, colors=EVENT_COLORS, caption=text["timeline"], empty_message="–", language=language, zone=data.timezone)
     rows = "".join(
         f"<tr><td>v{_e(v['version'])}</td><td>{_e(', '.join(v.get('aliases') or []) or '–')}</td>"
-        f"<td class=\"num\">{_fmt_metric(v.get('metrics', {}).get('roc_auc'))}</td><td class=\"num\">{_fmt_metric(v.get('metrics', {}).get('precision'))}</td>"
-        f"<td class=\"num\">{_fmt_metric(v.get('metrics', {}).get('recall'))}</td><td>{_e((v.get('created_at') or '')[:16])}</td></tr>"
+        + "".join(f"<td class=\"num\">{fmt.decimal(v.get('metrics', {}).get(metric), language, 3)}</td>" for metric in performance.METRICS)
+        + f"<td>{_e(fmt.when(_as_datetime(v.get('created_at')), language, data.timezone))}</td></tr>"
         for v in data.versions
     )
     names = [performance.metric_name(m, language) for m in performance.METRICS]
     table = (
         f"<h2>{_e(text['versions'])}</h2><table><thead><tr><th>{_e(text['version'])}</th><th>{_e(text['aliases'])}</th>"
         + "".join(f'<th class="num">{_e(name)}</th>' for name in names)
-        + f"<th></th></tr></thead><tbody>{rows}</tbody></table>"
+        + f"<th></th></tr></thead><tbody>{rows}</tbody></table><p class=\"muted\">{_e(text['aliases_help'])}</p>"
         if rows
         else ""
     )
-    importance = charts.horizontal_bars("feature_importance", [n for n, _ in data.importance], [v for _, v in data.importance], caption=text["importance"])
+    importance = charts.horizontal_bars(
+        "feature_importance", [n for n, _ in data.importance], [v for _, v in data.importance], caption=text["importance"], language=language, width=900
+    )
     return f'<section id="model"><h2>{_e(text["timeline"])}</h2>{timeline}{table}<h2>{_e(text["importance"])}</h2>{importance}</section>'
 
 
-def _predictions_section(data: DashboardData, text: dict[str, Any]) -> str:
+def _predictions_section(data: DashboardData, text: dict[str, Any], language: str) -> str:
     if data.task == "regression":
-        pie = charts.columns("prediction_histogram", [band for band, _ in data.prediction_bins], [count for _, count in data.prediction_bins], caption=text["prediction_histogram"])
+        bands = [fmt.number(band, language, 3) for band, _ in data.prediction_bins]
+        pie = charts.columns("prediction_histogram", bands, [count for _, count in data.prediction_bins], caption=text["prediction_histogram"], language=language)
     else:
-        pie = charts.pie("labels_pie", data.label_counts, caption=text["labels_pie"])
+        pie = charts.pie("labels_pie", data.label_counts, caption=text["labels_pie"], language=language)
     rows = "".join(
-        f"<tr><td>{_e(p['id'])}</td><td class=\"num\">{p['score']:.3f}</td><td>{_e(p['label'])}</td><td>{_e(p['actual'] if p['actual'] is not None else '–')}</td>"
-        f"<td>{_e(p['reason'])}</td><td>{_e(p['scored_at'].strftime('%Y-%m-%d %H:%M') if p['scored_at'] else '')}</td></tr>"
+        f"<tr><td{_title(p.get('token'))}>{_e(_identity(p, text, language))}</td><td class=\"num\">{fmt.decimal(p['score'], language, 3)}</td><td>{_e(p['label'])}</td>"
+        f"<td>{_e(p['actual'] if p['actual'] is not None else '–')}</td><td>{_e(p['reason'])}</td><td>{_e(fmt.when(p['scored_at'], language, data.timezone))}</td></tr>"
         for p in data.recent
     )
     table = (
         f"<table data-table=\"recent\"><thead><tr><th>{_e(text['id'])}</th><th class=\"num\">{_e(text['score'])}</th><th>{_e(text['label'])}</th>"
         f"<th>{_e(text['actual'])}</th><th>{_e(text['reason'])}</th><th>{_e(text['scored_at'])}</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<p class=\"muted\">{_e(text['times_in'].format(zone=fmt.zone_label(data.timezone, language)))}</p>"
     )
     return f'<section id="predictions"><h2>{_e(text["recent"])}</h2>{pie}{table}</section>'
+
+
+def _identity(prediction: dict[str, Any], text: dict[str, Any], language: str) -> str:
+    """What a manager can look up: the id when it is not personal, else the file and its Excel row."""
+    if prediction.get("source_row") is not None:
+        return text["row"].format(row=fmt.integer(prediction["source_row"], language), file=prediction.get("file") or "–")
+    return prediction["id"]
+
+
+def _title(token: str | None) -> str:
+    return f' title="{_e(token)}"' if token else ""
 
 
 def _alerts_section(data: DashboardData, text: dict[str, Any], language: str) -> str:
@@ -779,17 +883,10 @@ def _alerts_section(data: DashboardData, text: dict[str, Any], language: str) ->
         body = f"<p class=\"muted\">{_e(text['no_alerts'])}</p>"
     else:
         body = "<ul>" + "".join(
-            f'<li><span class="badge {_e(a["severity"])}">{_e(text["severity_words"].get(a["severity"], a["severity"]))}</span>{_e(a["at"].strftime("%Y-%m-%d %H:%M") if a["at"] else "")} · {_e(a[f"title_{language}"])}</li>'
+            f'<li><span class="badge {_e(a["severity"])}">{_e(text["severity_words"].get(a["severity"], a["severity"]))}</span>{_e(fmt.when(a["at"], language, data.timezone))} · {_e(a[f"title_{language}"])}</li>'
             for a in data.alerts
         ) + "</ul>"
     return f'<section id="alerts"><h2>{_e(text["alerts"])}</h2>{body}</section>'
-
-
-def _fmt_metric(value: Any) -> str:
-    try:
-        return f"{float(value):.3f}"
-    except (TypeError, ValueError):
-        return "–"
 
 
 # --------------------------------------------------------------------------- writing
