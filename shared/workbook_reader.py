@@ -55,6 +55,7 @@ from shared.csv_reader import (
     _string_frame,
 )
 from shared.errors import BadInputError
+from shared.ods_cells import check_ods_cells
 from shared.xlsx_stream import cell_text, column_letters, corrupt_workbook, xlsx_rows, xlsx_sheets
 
 WORKBOOK_DECIMAL = "."         # the decimal mark of the canonical number text this module writes
@@ -271,6 +272,8 @@ class WorkbookChunks:
             return kind, names, xlsx_rows(self._archive, entry.part or "", self.date1904, self._progress)
         if self.size > MAX_LOADED_WORKBOOK_BYTES:
             raise _too_big_to_load(kind, self.size)
+        if kind == "ods" and self._archive is not None:
+            check_ods_cells(self._archive)  # repeated cells expand in memory: count them before calamine does
         from python_calamine import (  # only workbooks pay for it
             CalamineError,
             CalamineWorkbook,
@@ -323,7 +326,11 @@ class WorkbookChunks:
         names = [header_cells.get(column, "") for column in range(width)]
         self.header, self.duplicated_names = _unique_names(names)
         self.letters = [column_letters(column) for column in range(width)]
-        self.chunk_rows = max(MIN_CHUNK_ROWS, CHUNK_CELLS // max(1, width))
+        # Only named columns are built for every row: a note typed in XFD1 makes 16 381 nameless
+        # columns, which appear in a chunk only if one of its rows has a value there (as a CSV
+        # reader drops its empty "Unnamed" columns), instead of 16 384 lists per row.
+        self.named_columns = [column for column in range(width) if header_cells.get(column, "").strip()]
+        self.chunk_rows = max(MIN_CHUNK_ROWS, CHUNK_CELLS // max(1, len(self.named_columns)))
         return first[position + 1 :]
 
     # -- iteration --------------------------------------------------------------------------
@@ -336,26 +343,35 @@ class WorkbookChunks:
     def __iter__(self) -> Iterator[pd.DataFrame]:
         width = len(self.header)
         numbers: list[int] = []
-        columns: list[list[str | None]] = [[] for _ in range(width)]
+        columns: dict[int, list[str | None]] = {column: [] for column in self.named_columns}
         problems: dict[int, RowProblem] = {}
         for number, cells in self._all_rows():
             numbers.append(number)
+            size = len(numbers)
             outside = [column for column in cells if column >= width]
-            for column in range(width):
-                columns[column].append(cells.get(column))
+            for column, text in cells.items():
+                if column < width:
+                    values = columns.get(column)
+                    if values is None:  # a nameless column's first value in this chunk
+                        values = columns[column] = [None] * (size - 1)
+                    values.append(text)
+            for values in columns.values():
+                if len(values) < size:
+                    values.append(None)
             if outside:
                 first = min(outside)
                 excerpt = f"{column_letters(first)}{number}: {cells[first]}"
                 problems[number] = RowProblem(ROW_PROBLEM_OUTSIDE, fields=max(outside) + 1, expected=width, excerpt=excerpt[:120])
             if len(numbers) >= self.chunk_rows:
                 yield self._frame(numbers, columns, problems)
-                numbers, columns, problems = [], [[] for _ in range(width)], {}
+                numbers, columns, problems = [], {column: [] for column in self.named_columns}, {}
         if numbers:
             yield self._frame(numbers, columns, problems)
         self.close()
 
-    def _frame(self, numbers: list[int], columns: list[list[str | None]], problems: dict[int, RowProblem]) -> pd.DataFrame:
-        table = pa.table([pa.array(values, pa.string()) for values in columns], names=self.header)
+    def _frame(self, numbers: list[int], columns: dict[int, list[str | None]], problems: dict[int, RowProblem]) -> pd.DataFrame:
+        order = sorted(columns)
+        table = pa.table([pa.array(columns[column], pa.string()) for column in order], names=[self.header[column] for column in order])
         frame = _string_frame(_normalize_table(table), pa.array(numbers, pa.int64()).to_numpy())
         self.last_problems = problems
         return frame

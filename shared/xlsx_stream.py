@@ -7,12 +7,22 @@ python-calamine, which reads the other formats, builds the whole sheet in memory
 canonical text :mod:`shared.workbook_reader` documents; this module knows the file format
 (shared strings, styles that make a number a date, 1900/1904 date systems, inline strings,
 formulas' cached values, escaped control characters), nothing about contracts.
+
+Hostile files. A workbook comes from anyone who can drop a file, so every part is read as
+untrusted: XML with a DTD is refused (the Open Packaging Conventions forbid DTDs in package
+parts and tell readers to treat one as an error, ECMA-376 Part 2 §8.1.4 [M1.18]: that closes
+entity expansion and external entities whatever the expat build), cell references must stay
+inside Excel's grid (a reference to column "ZZZZZZ" would size a 300-million-column header),
+the shared-strings table has a memory budget (a few hundred KB of zip can declare millions of
+strings), and any value that does not parse (a row number "dos", a style "x") is a damaged
+workbook: a permanent, reported rejection, never an exception the platform would retry.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
@@ -26,6 +36,14 @@ from xml.parsers import expat
 from shared.errors import BadInputError
 
 READ_BYTES = 1024 * 1024
+EXCEL_MAX_ROWS = 1_048_576      # the grid of every Excel since 2007 (XFD1048576)
+EXCEL_MAX_COLUMNS = 16_384
+# What the shared-strings table may take in memory: with the clean step's own ~400 MiB it stays
+# inside a 2 GiB function. Each string costs its characters plus CPython's object and list slot.
+MAX_SHARED_STRINGS_BYTES = 768 * 1024 * 1024
+_LIST_SLOT_BYTES = 8
+# Values that do not parse where the format wants a number or a reference: a damaged workbook.
+_MALFORMED = (ValueError, IndexError, KeyError, OverflowError, TypeError)
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Built-in number formats that show a date or time (ECMA-376 18.8.30; 27-36 and 50-58 are the East Asian ones).
@@ -43,6 +61,32 @@ def corrupt_workbook(kind: str, detail: str) -> BadInputError:
         f"The file looks like an Excel workbook ({kind}) but cannot be read: it is damaged, incomplete or password-protected "
         f"({detail}). Open it in Excel, save it again (or as CSV) and upload it again.",
     )
+
+
+def _too_many_strings(limit: int) -> BadInputError:
+    megabytes = limit // (1024 * 1024)
+    return BadInputError(
+        "workbook_too_large",
+        f"La tabla de textos del libro no cabe en memoria (más de {megabytes} MB de textos distintos). "
+        "Guárdelo como CSV (delimitado por punto y coma) y vuelva a subirlo: un CSV se lee por partes, sin ese límite.",
+        f"The workbook's table of texts does not fit in memory (more than {megabytes} MB of distinct texts). "
+        "Save it as CSV and upload it again: a CSV is read piece by piece, with no such limit.",
+    )
+
+
+def xml_parser(*, namespaces: bool = False, kind: str = "xlsx") -> Any:
+    """An expat parser for one package part that refuses any DTD (so no entity is ever declared)."""
+
+    def refuse_doctype(*_: object) -> None:
+        raise corrupt_workbook(kind, "XML with a DTD, which spreadsheet programs never write")
+
+    parser = expat.ParserCreate(namespace_separator="}") if namespaces else expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse_doctype
+    return parser
+
+
+def malformed(exc: BaseException) -> BadInputError:
+    return corrupt_workbook("xlsx", f"{type(exc).__name__}: {exc}"[:200])
 
 
 # ------------------------------------------------------------------------- cell values
@@ -160,9 +204,24 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _clark(name: str) -> str:
+    """expat's "uri}local" as ElementTree names it: "{uri}local"."""
+    return "{" + name if "}" in name else name
+
+
 def _read_xml(archive: zipfile.ZipFile, member: str) -> ElementTree.Element:
-    with archive.open(member) as handle:
-        return ElementTree.parse(handle).getroot()
+    """A small part (workbook, relationships, styles) as an element tree, read by the DTD-refusing parser."""
+    builder = ElementTree.TreeBuilder()
+    parser = xml_parser(namespaces=True)
+    parser.StartElementHandler = lambda name, attributes: builder.start(_clark(name), {_clark(k): v for k, v in attributes.items()})
+    parser.EndElementHandler = lambda name: builder.end(_clark(name))
+    parser.CharacterDataHandler = builder.data
+    try:
+        with archive.open(member) as handle:
+            parser.ParseFile(handle)
+    except expat.ExpatError as exc:
+        raise corrupt_workbook("xlsx", f"XML: {exc}") from None
+    return builder.close()
 
 
 def _workbook_part(archive: zipfile.ZipFile) -> str:
@@ -194,29 +253,57 @@ def xlsx_sheets(archive: zipfile.ZipFile) -> tuple[list[SheetEntry], bool]:
     return sheets, date1904
 
 
-def xlsx_shared_strings(archive: zipfile.ZipFile) -> list[str]:
-    """The shared-strings table: one entry per <si>, its text runs joined (phonetic runs left out)."""
+def xlsx_shared_strings(archive: zipfile.ZipFile, budget_bytes: int | None = None) -> list[str]:
+    """The shared-strings table: one entry per <si>, its text runs joined (phonetic runs left out).
+
+    Parsed with expat handlers, not an element tree: nothing but the strings stays in memory
+    (iterparse kept every emptied <si> under the root), and a table whose strings would take
+    more than ``budget_bytes`` is refused before it exhausts the function's memory.
+    """
     member = next((n for n in archive.namelist() if n.lower() == "xl/sharedstrings.xml"), None)
     if member is None:
         return []
+    budget = MAX_SHARED_STRINGS_BYTES if budget_bytes is None else budget_bytes
     strings: list[str] = []
     parts: list[str] = []
-    phonetic = 0
-    with archive.open(member) as handle:
-        for event, element in ElementTree.iterparse(handle, events=("start", "end")):
-            tag = _local(element.tag)
-            if event == "start":
-                if tag == "rPh":
-                    phonetic += 1
-                continue
-            if tag == "t" and not phonetic:
-                parts.append(element.text or "")
-            elif tag == "rPh":
-                phonetic -= 1
-            elif tag == "si":
-                strings.append(_unescape("".join(parts)))
-                parts = []
-                element.clear()
+    state = {"phonetic": 0, "collecting": False, "used": 0}
+
+    def start(name: str, _attributes: dict[str, str]) -> None:
+        tag = name.rpartition(":")[2]
+        if tag == "t":
+            state["collecting"] = not state["phonetic"]
+        elif tag == "rPh":
+            state["phonetic"] += 1
+        elif tag == "si":
+            parts.clear()
+
+    def end(name: str) -> None:
+        tag = name.rpartition(":")[2]
+        if tag == "t":
+            state["collecting"] = False
+        elif tag == "rPh":
+            state["phonetic"] -= 1
+        elif tag == "si":
+            text = _unescape("".join(parts))
+            strings.append(text)
+            state["used"] += sys.getsizeof(text) + _LIST_SLOT_BYTES
+            if state["used"] > budget:
+                raise _too_many_strings(budget)
+
+    def characters(data: str) -> None:
+        if state["collecting"]:
+            parts.append(data)
+
+    parser = xml_parser()
+    parser.buffer_text = True
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    try:
+        with archive.open(member) as handle:
+            parser.ParseFile(handle)
+    except expat.ExpatError as exc:
+        raise corrupt_workbook("xlsx", f"XML: {exc}") from None
     return strings
 
 
@@ -288,6 +375,8 @@ class _SheetParser:
             if tag == "c":
                 reference = attributes.get("r")
                 column = _column_index(reference) if reference else column + 1
+                if not 0 <= column < EXCEL_MAX_COLUMNS:
+                    raise corrupt_workbook("xlsx", f"cell {reference!r} outside Excel's grid")
                 cell_type = attributes.get("t", "n")
                 given = attributes.get("s")
                 style = int(given) if given else 0
@@ -299,6 +388,8 @@ class _SheetParser:
             elif tag == "row":
                 reference = attributes.get("r")
                 row_number = int(reference) if reference else row_number + 1
+                if not 0 < row_number <= EXCEL_MAX_ROWS:
+                    raise corrupt_workbook("xlsx", f"row {reference!r} outside Excel's grid")
                 cells = {}
                 column = -1
             elif tag == "t":
@@ -349,12 +440,17 @@ class _SheetParser:
                     number = float(value)
                 except ValueError:
                     return value
+                if not math.isfinite(number):
+                    return None  # "NaN"/"INF" are xsd:double but no cell Excel writes: empty, as calamine reads it
                 return serial_date_text(number, date1904) if style in date_styles else number_text(number)
             if cell_type == "s":
                 if value is None:
                     return missing()
                 try:
-                    return strings[int(value)]
+                    index = int(value)
+                    if index < 0:
+                        raise IndexError(index)  # Python would read strings[-1]: another cell's text
+                    return strings[index]
                 except (ValueError, IndexError):
                     raise corrupt_workbook("xlsx", f"shared string {value!r} out of range") from None
             if cell_type == "inlineStr":
@@ -375,7 +471,7 @@ class _SheetParser:
                 local.formulas_without_value += 1  # written by a program that does not calculate: nothing cached
             return None
 
-        parser = expat.ParserCreate()
+        parser = xml_parser()
         parser.buffer_text = True
         parser.buffer_size = 256 * 1024
         parser.StartElementHandler = start
@@ -388,6 +484,8 @@ class _SheetParser:
             self._parser.Parse(data, final)
         except expat.ExpatError as exc:
             raise corrupt_workbook("xlsx", f"XML: {exc}") from None
+        except _MALFORMED as exc:  # a row number "dos", a style "x": raised by a handler
+            raise malformed(exc) from None
 
 
 def xlsx_rows(
@@ -395,8 +493,13 @@ def xlsx_rows(
 ) -> Iterator[tuple[int, dict[int, str]]]:
     """(Excel row number, {column index: text}) of every row holding a value; ``progress`` hears the
     sheet's last row (from its <dimension>, 0 if not given) and the formulas without a cached value."""
-    strings = xlsx_shared_strings(archive)
-    dates, durations = xlsx_date_styles(archive)
+    try:
+        strings = xlsx_shared_strings(archive)
+        dates, durations = xlsx_date_styles(archive)
+    except _MALFORMED as exc:  # numFmtId="x" in the styles
+        raise malformed(exc) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:  # a damaged strings or styles member
+        raise corrupt_workbook("xlsx", str(exc) or type(exc).__name__) from None
     parser = _SheetParser(strings, dates, date1904)
     try:
         handle = archive.open(part)
