@@ -373,6 +373,10 @@ def drift_report_html(result: DriftCheckResult, language: str = "es") -> str:
     if result.retrain:
         outcome = result.retrain.get("reason_es" if language == "es" else "reason_en") or result.retrain.get("reason") or result.retrain
         retrain = f'<div class="card"><b>{text["retrain"]}:</b> {_e(outcome)}</div>'
+    skipped = getattr(result, "skipped_batches", None) or []
+    if skipped:  # batches whose clean rows are gone: said, not hidden (shared.monitoring.current_window)
+        items = "".join(f"<li>{_e(entry['clean_uri'].rsplit('/', 1)[-1])}: {_e(entry.get('message_es' if language == 'es' else 'message_en', ''))}</li>" for entry in skipped)
+        retrain += f'<div class="card">{_e("Lotes fuera de la ventana" if language == "es" else "Batches left out of the window")}<ul>{items}</ul></div>'
     window_start = result.window_start.isoformat(timespec="seconds") if result.window_start else text["since_start"]
     tested = len([f for f in result.features if not f.insufficient_data])
     kpis = (

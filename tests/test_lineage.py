@@ -67,6 +67,8 @@ def test_a_rejected_reupload_does_not_break_the_drift_check(champion_home: Setti
     assert [entry["clean_uri"] for entry in check.skipped_batches] == [good["clean"]]
     assert "ya no existen" in check.skipped_batches[0]["message_es"] and "no longer exist" in check.skipped_batches[0]["message_en"]
     assert check.summary()["skipped_batches"] == check.skipped_batches
+    page = get_store(check.report_html).read_bytes(check.report_html).decode("utf-8")
+    assert "Lotes fuera de la ventana" in page and "ventas.csv.parquet" in page
     assert check.rows_current == 0
 
 

@@ -14,6 +14,7 @@ from shared.settings import MIN_SHARD_BYTES, Settings, load_settings
 from shared.storage import LocalObjectStore
 from shared.temp_sweep import ORPHAN_AFTER_SECONDS
 from tests.conftest import SyntheticFiles
+from tests.conftest_services import gcs_bucket_uri, gcs_emulator  # noqa: F401  (fixtures)
 
 
 def _temp_file(folder: Path, name: str, size: int, age_seconds: float) -> Path:
@@ -81,3 +82,17 @@ def test_the_cli_says_it_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "es menor que el mínimo 2097152" in error and "Traceback" not in error
     assert main(["--lang", "en", "models"]) == 2
     assert "is below the minimum 2097152" in capsys.readouterr().err
+
+
+def test_gcs_sweep_removes_only_old_compose_intermediates(gcs_bucket_uri: str) -> None:  # noqa: F811
+    """On GCS the only temp objects are intermediates of a compose killed half way (``<target>.tmp-compose-…``)."""
+    from shared.storage import get_store
+
+    store = get_store(gcs_bucket_uri)
+    folder = f"{gcs_bucket_uri}/predictions"
+    for key in ("grande.csv.predictions.csv", "grande.csv.predictions.csv.tmp-compose-0a1b2c", "sub/otro.csv.tmp-compose-9f9f9f"):
+        store.write_bytes(f"{folder}/{key}", b"x")
+    assert store.sweep_temp(folder, ORPHAN_AFTER_SECONDS) == []  # all fresh: possibly a live compose
+    removed = store.sweep_temp(folder, -60)  # as if an hour had passed
+    assert removed == [f"{folder}/grande.csv.predictions.csv.tmp-compose-0a1b2c"]
+    assert sorted(info.uri for info in store.list(folder)) == [f"{folder}/grande.csv.predictions.csv", f"{folder}/sub/otro.csv.tmp-compose-9f9f9f"]
