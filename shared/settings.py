@@ -100,6 +100,8 @@ class Settings:
         from shared.object_names import check_key, encode_for_uri, local_path
 
         root = self.area_uris[area]
+        if not key.strip("/"):
+            return f"{root}/"  # the whole area, to list
         body, folder = (key[:-1], "/") if key.endswith("/") else (key, "")  # "labels/": a folder to list
         if root.startswith("file://"):
             from shared.storage import split_uri

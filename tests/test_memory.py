@@ -37,7 +37,7 @@ if sys.argv[1] == "clean":
     rows = result.rows_clean
 else:
     from shared.batch_scoring import score_object
-    result = score_object(settings, settings.object_uri("clean", "incoming/memoria.parquet"))
+    result = score_object(settings, settings.object_uri("clean", "incoming/memoria.csv.parquet"))
     rows = result.rows_scored
 # VmHWM: this process's own high-water mark. (ru_maxrss would also count the parent's memory at fork.)
 peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
