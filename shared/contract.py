@@ -571,6 +571,9 @@ def _infer_identifiers_and_personal(typed_frame: pd.DataFrame, columns: dict[str
                 break
         if spec.type in ("cedula", "ruc") or judgement.personal:
             spec.personal = True
+            if not spec.description and judgement.personal:
+                # Why, in the YAML people review: "personal: the name contains 'correo'".
+                spec.description = f"personal: {judgement.reason('es')} / {judgement.reason('en')}"
 
 
 def _infer_other_task(

@@ -187,6 +187,9 @@ def test_contract_infer_marks_personal_columns_with_the_same_detector() -> None:
     assert columns["correo"].personal and columns["correo"].type == "text" and "correo" not in contract.feature_columns
     assert not columns["telefono_llamadas"].personal and "telefono_llamadas" in contract.feature_columns
     assert not columns["nombre_producto"].personal and not columns["monto"].personal
+    assert "«telf»" in columns["TELF_CONTACTO"].description and "cédulas" in columns["dato_7"].description  # the why, in the YAML
+    again = Contract.from_yaml(contract.to_yaml()).columns["correo"]
+    assert again.personal and "the name contains 'correo'" in again.description
 
 
 # ------------------------------------------------------------------------------ through the clean step
