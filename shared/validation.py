@@ -31,7 +31,7 @@ from shared.file_evidence import (
 from shared.i18n import both
 from shared.identifiers import IDENTIFIER_TYPES, check_identifiers
 from shared.parsing import date_order_evidence, to_dates, to_numbers
-from shared.personal_data import PersonalDataMasker, mask_cells, mask_text
+from shared.personal_data import PersonalDataMasker, mask_cells, mask_text, value_kind
 from shared.pii import PiiHasher, PiiKeyError
 from shared.seen_ids import SeenIds
 
@@ -127,6 +127,8 @@ def map_header(header: list[str], contract: Contract, kind: str, *, duplicated: 
         missing_optional=[name for name in missing if name not in required and name != generated],
         extra=extra,
     )
+    if header and (not renames or missing_required) and any(value_kind(name) for name in header):
+        raise _header_is_data(expected)
     if not renames and header:
         spanish, english = both(
             "no_matching_columns", columns=", ".join(expected[:8]), found=", ".join(header[:30]) or "-"
@@ -138,6 +140,22 @@ def map_header(header: list[str], contract: Contract, kind: str, *, duplicated: 
         )
         raise BadInputError("missing_columns", spanish, english)
     return mapping
+
+
+def _header_is_data(expected: list[str]) -> BadInputError:
+    """A file saved without its header row: its first row, a person's data, would be listed as "columns
+    found" in reports people read. Masking catches the cédula or e-mail but never the name beside it,
+    so nothing of that row is repeated."""
+    columns = ", ".join(expected[:8])
+    return BadInputError(
+        "header_is_data",
+        "La primera fila del archivo parece ser de datos (tiene una cédula, un correo o un teléfono), no los nombres de las columnas. "
+        f"Agregue como primera fila los nombres de las columnas del contrato (por ejemplo: {columns}) y vuelva a subirlo. "
+        "Por privacidad, este informe no repite esa fila.",
+        "The file's first row looks like data (it holds a cédula, an e-mail or a phone number), not the column names. "
+        f"Add the contract's column names as the first row (for example: {columns}) and upload it again. "
+        "For privacy, this report does not repeat that row.",
+    )
 
 
 def _ambiguous(target: str, sources: list[str]) -> None:
