@@ -75,8 +75,11 @@ def build_check_alert(result: DriftCheckResult) -> dict[str, Any] | None:
         }
         for finding in findings
     ]
-    decision_es = "Se solicita reentrenar." if result.retrain_requested else "No se reentrena todavía."
-    decision_en = "Retraining requested." if result.retrain_requested else "No retraining yet."
+    if getattr(result, "retrain_withheld", False):  # `drift --no-retrain`: warranted, not requested
+        decision_es, decision_en = "Convendría reentrenar, pero no se solicitó (--no-retrain).", "Retraining is warranted but was not requested (--no-retrain)."
+    else:
+        decision_es = "Se solicita reentrenar." if result.retrain_requested else "No se reentrena todavía."
+        decision_en = "Retraining requested." if result.retrain_requested else "No retraining yet."
     more_es = f" (+{len(findings) - 1} hallazgos más)" if len(findings) > 1 else ""
     more_en = f" (+{len(findings) - 1} more findings)" if len(findings) > 1 else ""
     return {

@@ -709,7 +709,7 @@ def _performance_section(data: DashboardData, text: dict[str, Any], language: st
         observed = [value for _, values, _, _ in series for value in values if value is not None] + [value for _, value, _ in gates]
         bottom = max(0.0, math.floor((min(observed) - 0.05) * 10) / 10) if observed else 0.0
         body = charts.lines(
-            "performance", labels, series, reference_lines=gates, y_min=bottom, y_max=1.0, caption=text["performance_caption"], width=900, height=260, language=language
+            "performance", labels, series, reference_lines=gates, y_min=bottom, y_max=1.0, caption=text["performance_caption"], width=1100, height=280, language=language
         )
     return f'<section id="performance"><h2>{_e(text["performance"])}</h2>{body}</section>'
 
@@ -744,6 +744,8 @@ def _drift_section(data: DashboardData, text: dict[str, Any], language: str) -> 
         y_min=0.0,
         y_max=1.0,
         caption=text["drift_caption"].format(line=fmt.decimal(0.3, language, 1)),
+        width=1100,
+        height=240,
         language=language,
     )
     projections = "".join(f"<li>{_e(_projection_sentence(p, text, language))}</li>" for p in data.projections)
@@ -827,7 +829,7 @@ def _model_section(data: DashboardData, text: dict[str, Any], language: str) -> 
         for event in data.events
         if event["at"] is not None
     ]
-    timeline = charts.timeline("model_timeline", events, colors=EVENT_COLORS, caption=text["timeline"], empty_message="–", language=language, zone=data.timezone)
+    timeline = charts.timeline("model_timeline", events, colors=EVENT_COLORS, caption=text["timeline"], empty_message="–", language=language, zone=data.timezone, width=1100)
     rows = "".join(
         f"<tr><td>v{_e(v['version'])}</td><td>{_e(', '.join(v.get('aliases') or []) or '–')}</td>"
         + "".join(f"<td class=\"num\">{fmt.decimal(v.get('metrics', {}).get(metric), language, 3)}</td>" for metric in performance.METRICS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from shared import formatting as fmt
 from shared.contract import Contract
 
 Table = tuple[list[str], list[list[str]]]
@@ -49,7 +50,8 @@ _THRESHOLD_METHODS = {
 }
 
 
-def _number(value: Any, digits: int = 4) -> str:
+def _number(value: Any, digits: int = 4, language: str = "es") -> str:
+    """A figure of the card in its language's CLDR format (shared.formatting)."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -61,12 +63,29 @@ def _number(value: Any, digits: int = 4) -> str:
     if number != number:
         return "—"
     if abs(number - round(number)) < 1e-9 and abs(number) >= 1:
-        return f"{number:,.0f}".replace(",", " ")
-    return f"{number:.{digits}f}"
+        return fmt.integer(number, language)
+    return fmt.decimal(number, language, digits)
+
+
+def _when(stamp: Any, language: str) -> str:
+    """The training time in the deployment's zone (DROPSCORE_TIMEZONE; America/Guayaquil by default)."""
+    import os
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+    except (TypeError, ValueError):
+        return str(stamp or "—")
+    zone = os.environ.get("DROPSCORE_TIMEZONE")  # the same variable Settings reads; the card has no Settings
+    return fmt.when(moment, language, zone, with_zone=True)
 
 
 def sections(meta: dict[str, Any], contract: Contract, version: str, language: str) -> tuple[str, list[Section]]:
     es = language == "es"
+
+    def _num(value: Any, digits: int = 4) -> str:
+        return _number(value, digits, language)
+
     names = _METRIC_NAMES["es" if es else "en"]
     task = meta.get("task") or contract.task or "binary"
     title = f"Ficha del modelo «{contract.name}» v{version}" if es else f"Model card: '{contract.name}' v{version}"
@@ -81,11 +100,11 @@ def sections(meta: dict[str, Any], contract: Contract, version: str, language: s
     params = meta.get("params") or {}
     summary = [
         (f"Tarea: {_TASK_NAMES['es'][task]}; objetivo {target_text}." if es else f"Task: {_TASK_NAMES['en'][task]}; target {target_text}."),
-        (f"Entrenado el {meta.get('trained_at', '—')} ({meta.get('purpose', '—')}); LightGBM, configuración «{params.get('configuration', '—')}», "
-         f"{params.get('best_iteration', '—')} árboles, en {_number(meta.get('training_seconds'), 1)} s."
+        (f"Entrenado el {_when(meta.get('trained_at'), language)} ({meta.get('purpose', '—')}); LightGBM, configuración «{params.get('configuration', '—')}», "
+         f"{params.get('best_iteration', '—')} árboles, en {_num(meta.get('training_seconds'), 1)} s."
          if es else
-         f"Trained {meta.get('trained_at', '—')} ({meta.get('purpose', '—')}); LightGBM, configuration '{params.get('configuration', '—')}', "
-         f"{params.get('best_iteration', '—')} trees, in {_number(meta.get('training_seconds'), 1)} s."),
+         f"Trained {_when(meta.get('trained_at'), language)} ({meta.get('purpose', '—')}); LightGBM, configuration '{params.get('configuration', '—')}', "
+         f"{params.get('best_iteration', '—')} trees, in {_num(meta.get('training_seconds'), 1)} s."),
     ]
     out.append(("Resumen" if es else "Summary", summary))
 
@@ -94,11 +113,11 @@ def sections(meta: dict[str, Any], contract: Contract, version: str, language: s
     lineage = meta.get("lineage") or {}
     sources = lineage.get("sources") or meta.get("sources") or {}
     data_blocks: list[Any] = [
-        (f"{_number(rows.get('train'))} filas de desarrollo (validación cruzada en {rows.get('cv_folds', '—')} particiones) y "
-         f"{_number(rows.get('holdout'))} filas reservadas que el modelo nunca vio, para las métricas."
+        (f"{_num(rows.get('train'))} filas de desarrollo (validación cruzada en {rows.get('cv_folds', '—')} particiones) y "
+         f"{_num(rows.get('holdout'))} filas reservadas que el modelo nunca vio, para las métricas."
          if es else
-         f"{_number(rows.get('train'))} development rows (cross-validated in {rows.get('cv_folds', '—')} folds) and "
-         f"{_number(rows.get('holdout'))} held-out rows the model never saw, for the metrics."),
+         f"{_num(rows.get('train'))} development rows (cross-validated in {rows.get('cv_folds', '—')} folds) and "
+         f"{_num(rows.get('holdout'))} held-out rows the model never saw, for the metrics."),
         (f"{len(meta.get('features') or [])} variables. Versión del código: {lineage.get('code_version', '—')}; LightGBM {lineage.get('lightgbm', '—')}."
          if es else f"{len(meta.get('features') or [])} features. Code version: {lineage.get('code_version', '—')}; LightGBM {lineage.get('lightgbm', '—')}."),
     ]
@@ -112,7 +131,7 @@ def sections(meta: dict[str, Any], contract: Contract, version: str, language: s
     out.append((
         "Métricas" if es else "Metrics",
         [(["Métrica" if es else "Metric", "Reservadas (holdout)" if es else "Holdout", "Validación cruzada" if es else "Cross-validation"],
-          [[names.get(k, k), _number(holdout.get(k)), _number(validation.get(k))] for k in keys])],
+          [[names.get(k, k), _num(holdout.get(k)), _num(validation.get(k))] for k in keys])],
     ))
 
     # Gates
@@ -123,7 +142,7 @@ def sections(meta: dict[str, Any], contract: Contract, version: str, language: s
         value = holdout.get(metric)
         failed = any(f.startswith(f"{metric} ") for f in failures)
         sign = "≤" if metric in ("rmse", "mae", "log_loss") else "≥"
-        gate_rows.append([names.get(metric, metric), f"{sign} {_number(limit, 2)}", _number(value), ("NO" if failed else "sí") if es else ("FAIL" if failed else "pass")])
+        gate_rows.append([names.get(metric, metric), f"{sign} {_num(limit, 2)}", _num(value), ("NO" if failed else "sí") if es else ("FAIL" if failed else "pass")])
     gate_blocks: list[Any] = [(["Umbral" if es else "Gate", "Límite" if es else "Limit", "Valor" if es else "Value", "Cumple" if es else "Result"], gate_rows)]
     other = [f for f in failures if not any(f.startswith(f"{m} ") for m in gates)]
     if other:
@@ -135,18 +154,18 @@ def sections(meta: dict[str, Any], contract: Contract, version: str, language: s
     if task == "binary":
         method = _THRESHOLD_METHODS["es" if es else "en"].get(info.get("method", ""), info.get("method", "—"))
         blocks: list[Any] = [
-            (f"Umbral de decisión {_number(meta.get('threshold'))}: {method}; elegido sobre las puntuaciones fuera de partición de las filas de desarrollo."
-             if es else f"Decision threshold {_number(meta.get('threshold'))}: {method}; chosen on the out-of-fold scores of the development rows.")
+            (f"Umbral de decisión {_num(meta.get('threshold'))}: {method}; elegido sobre las puntuaciones fuera de partición de las filas de desarrollo."
+             if es else f"Decision threshold {_num(meta.get('threshold'))}: {method}; chosen on the out-of-fold scores of the development rows.")
         ]
         decision = info.get("decision") or {}
         if decision:
-            blocks.append([f"{key}: {_number(value, 2)}" for key, value in decision.items()])
+            blocks.append([f"{key}: {_num(value, 2)}" for key, value in decision.items()])
             blocks.append(
-                f"Valor esperado por 1 000 filas puntuadas: {_number(info.get('holdout_expected_value_per_1000'), 2)} en las filas reservadas "
-                 f"({_number(info.get('expected_value_per_1000'), 2)} en validación cruzada)."
+                f"Valor esperado por 1 000 filas puntuadas: {_num(info.get('holdout_expected_value_per_1000'), 2)} en las filas reservadas "
+                 f"({_num(info.get('expected_value_per_1000'), 2)} en validación cruzada)."
                  if es else
-                 f"Expected value per 1,000 scored rows: {_number(info.get('holdout_expected_value_per_1000'), 2)} on the held-out rows "
-                 f"({_number(info.get('expected_value_per_1000'), 2)} in cross-validation)."
+                 f"Expected value per 1,000 scored rows: {_num(info.get('holdout_expected_value_per_1000'), 2)} on the held-out rows "
+                 f"({_num(info.get('expected_value_per_1000'), 2)} in cross-validation)."
             )
         else:
             blocks.append("Sin valores ni costos en el contrato (sección decision): no se calcula valor esperado." if es else "No values or costs in the contract (decision section): no expected value computed.")
@@ -155,21 +174,21 @@ def sections(meta: dict[str, Any], contract: Contract, version: str, language: s
         interval = meta["interval"]
         out.append((
             "Intervalo de predicción" if es else "Prediction interval",
-            [(f"Intervalo del {interval.get('level', 0.9):.0%}: predicción ± {_number(interval.get('half_width'))} (conformal, de los residuos fuera de partición)."
-              if es else f"{interval.get('level', 0.9):.0%} interval: prediction ± {_number(interval.get('half_width'))} (split-conformal, from out-of-fold residuals).")],
+            [(f"Intervalo del {fmt.percent(interval.get('level', 0.9), language, 0)}: predicción ± {_num(interval.get('half_width'))} (conformal, de los residuos fuera de partición)."
+              if es else f"{fmt.percent(interval.get('level', 0.9), language, 0)} interval: prediction ± {_num(interval.get('half_width'))} (split-conformal, from out-of-fold residuals).")],
         ))
 
     # Top features
     importance = sorted((meta.get("feature_importance") or {}).items(), key=lambda item: -item[1])[:10]
     out.append((
         "Variables más importantes" if es else "Top features",
-        [(["Variable" if es else "Feature", "Importancia (ganancia)" if es else "Importance (gain)"], [[name, f"{value:.1%}"] for name, value in importance])],
+        [(["Variable" if es else "Feature", "Importancia (ganancia)" if es else "Importance (gain)"], [[name, fmt.percent(value, language, 1)] for name, value in importance])],
     ))
 
     # Leakage
     leaks = meta.get("leakage") or []
     if leaks:
-        leak_rows = [[leak["column"], leak["statistic"], _number(leak["value"]), _number(leak["limit"], 2), ("excluida" if leak["excluded"] else "permitida") if es else ("excluded" if leak["excluded"] else "allowed")] for leak in leaks]
+        leak_rows = [[leak["column"], leak["statistic"], _num(leak["value"]), _num(leak["limit"], 2), ("excluida" if leak["excluded"] else "permitida") if es else ("excluded" if leak["excluded"] else "allowed")] for leak in leaks]
         out.append((
             "Columnas con fuga de datos" if es else "Leaky columns",
             [("Cada una predice el objetivo casi a la perfección por sí sola: casi siempre se escribe después del resultado." if es else "Each predicts the target almost perfectly on its own: it is nearly always written after the outcome."),
@@ -198,12 +217,12 @@ def sections(meta: dict[str, Any], contract: Contract, version: str, language: s
                 for metric in metrics:
                     ratio = group.get(f"{metric}_ratio")
                     flag = " ⚠" if ratio is not None and ratio < fairness.get("min_ratio", 0.8) and group["rows"] >= fairness.get("min_group_rows", 30) else ""
-                    cells.append(_number(group.get(metric), 3) + (f" ({_number(ratio, 2)}){flag}" if f"{metric}_ratio" in group else ""))
+                    cells.append(_num(group.get(metric), 3) + (f" ({_num(ratio, 2)}){flag}" if f"{metric}_ratio" in group else ""))
                 table_rows.append(cells)
             blocks.append((header, table_rows))
         flags = fairness.get("flags") or []
         blocks.append(
-            [f"⚠ {f['column']} = {f['group']}: {names.get(f['metric'], f['metric'])} {('cociente' if es else 'ratio')} {f['ratio']:.2f}" for f in flags]
+            [f"⚠ {f['column']} = {f['group']}: {names.get(f['metric'], f['metric'])} {('cociente' if es else 'ratio')} {fmt.decimal(f['ratio'], language, 2)}" for f in flags]
             or [("Ningún grupo por debajo de la regla de los cuatro quintos." if es else "No group below the four-fifths rule.")]
         )
         out.append(("Equidad" if es else "Fairness", blocks))
@@ -214,7 +233,7 @@ def sections(meta: dict[str, Any], contract: Contract, version: str, language: s
         out.append((
             "Búsqueda de configuración" if es else "Configuration search",
             [(["Configuración" if es else "Configuration", "Puntaje CV" if es else "CV score", "Árboles" if es else "Trees", "Segundos" if es else "Seconds", "Elegida" if es else "Chosen"],
-              [[s["name"], _number(s.get("cv_score")), _number(s.get("rounds")), _number(s.get("seconds"), 1), ("sí" if es else "yes") if s.get("chosen") else (s.get("skipped") and ("omitida: tiempo" if es else "skipped: time") or "")] for s in search])],
+              [[s["name"], _num(s.get("cv_score")), _num(s.get("rounds")), _num(s.get("seconds"), 1), ("sí" if es else "yes") if s.get("chosen") else (s.get("skipped") and ("omitida: tiempo" if es else "skipped: time") or "")] for s in search])],
         ))
 
     # Outside dropscore: the version is an MLflow pyfunc (shared/pyfunc_model.py)

@@ -840,7 +840,7 @@ def _write_reports(settings: Settings, result: DriftCheckResult) -> None:
     store = services.store(json_uri)
     store.write_bytes(json_uri, body, "application/json")
     for language in dict.fromkeys([settings.language, "es", "en"]):
-        page = drift_report_html(result, language).encode("utf-8")
+        page = drift_report_html(result, language, zone=settings.timezone).encode("utf-8")
         if language == settings.language:
             store.write_bytes(html_uri, page, "text/html; charset=utf-8")
             store.write_bytes(settings.object_uri("reports", "drift/latest.html"), page, "text/html; charset=utf-8")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shared import formatting as fmt
 from shared import services
 from shared.contract import Contract
 from shared.registry import CHAMPION
@@ -487,8 +488,8 @@ def _verdict_text(
 ) -> tuple[str, str]:
     if evaluated is None:
         return (
-            f"Rendimiento medido: etiquetas insuficientes ({labeled_predictions} predicciones con resultado; se necesitan {MIN_LABELED_ROWS} en un mes).",
-            f"Measured performance: not enough labels ({labeled_predictions} predictions with an outcome; {MIN_LABELED_ROWS} in one month are needed).",
+            f"Rendimiento medido: etiquetas insuficientes ({fmt.integer(labeled_predictions, 'es')} predicciones con resultado; se necesitan {fmt.integer(MIN_LABELED_ROWS, 'es')} en un mes).",
+            f"Measured performance: not enough labels ({fmt.integer(labeled_predictions, 'en')} predictions with an outcome; {fmt.integer(MIN_LABELED_ROWS, 'en')} in one month are needed).",
         )
 
     def describe(language: str) -> str:
@@ -499,16 +500,16 @@ def _verdict_text(
                 continue
             interval = evaluated.intervals.get(metric)
             floor = gates.get(metric)
-            text = f"{metric_name(metric, language)} {value:.3f}"
+            text = f"{metric_name(metric, language)} {fmt.decimal(value, language, 3)}"
             if interval:
-                text += f" [{interval[0]:.3f}–{interval[1]:.3f}]"
+                text += f" [{fmt.decimal(interval[0], language, 3)}–{fmt.decimal(interval[1], language, 3)}]"
             if floor is not None:
-                text += f" ({'umbral' if language == 'es' else 'gate'} {floor:.2f})"
+                text += f" ({'umbral' if language == 'es' else 'gate'} {fmt.decimal(floor, language, 2)})"
             parts.append(text)
         return ", ".join(parts)
 
-    rows_es = f"{evaluated.rows_labeled} filas etiquetadas de {evaluated.period}"
-    rows_en = f"{evaluated.rows_labeled} labeled rows from {evaluated.period}"
+    rows_es = f"{fmt.integer(evaluated.rows_labeled, 'es')} filas etiquetadas de {evaluated.period}"
+    rows_en = f"{fmt.integer(evaluated.rows_labeled, 'en')} labeled rows from {evaluated.period}"
     if decay:
         names_es = ", ".join(metric_name(m, "es") for m in evaluated.significantly_below)
         names_en = ", ".join(metric_name(m, "en") for m in evaluated.significantly_below)

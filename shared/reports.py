@@ -9,9 +9,11 @@ every test comes last. Spanish by default, English on request.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import charts
+from shared import formatting as fmt
 
 if TYPE_CHECKING:
     from shared.monitoring import DriftCheckResult, FeatureDrift
@@ -34,7 +36,7 @@ TEXT = {
         "kind": "Tipo",
         "statistic": "Prueba",
         "effect": "Efecto",
-        "p_adj": "p ajustado (BH)",
+        "p_adj": "¿Puede ser azar?",
         "psi": "PSI",
         "severity": "Severidad",
         "drifted": "¿Deriva?",
@@ -50,9 +52,17 @@ TEXT = {
         "key": "variable clave",
         "trend": "Evolución del efecto por control",
         "retrain_line": "línea de reentrenamiento",
-        "projection": "Al ritmo actual cruzaría la línea de reentrenamiento en ≈{checks:.1f} controles (hacia {date}).",
+        "projection": "Al ritmo actual cruzaría la línea de reentrenamiento en ≈{checks} controles (hacia {date}).",
         "crossed": "Ya superó la línea de reentrenamiento.",
-        "methods": {"ks": "KS D", "linf_chi2": "L∞ (χ²)", "missing_rate": "Δ faltantes"},
+        "methods": {"ks": "distancia KS", "linf_chi2": "mayor diferencia de proporciones", "missing_rate": "cambio en faltantes"},
+        "method_help": {
+            "ks": "Prueba de Kolmogórov-Smirnov: la mayor distancia entre cómo se repartían los valores al entrenar y cómo se reparten ahora (0 = igual, 1 = nada en común).",
+            "linf_chi2": "La mayor diferencia, en puntos de proporción, entre el entrenamiento y ahora en alguna categoría (distancia L∞); la prueba χ² dice si puede ser azar.",
+            "missing_rate": "Cuánto cambió la proporción de valores vacíos frente al entrenamiento.",
+        },
+        "p_words": {"certain": "casi seguro no es azar", "likely": "poco probable que sea azar", "chance": "puede ser azar"},
+        "p_help": "Valor p ajustado (Benjamini–Hochberg) = {value}: la probabilidad de ver un cambio así solo por azar si nada hubiera cambiado.",
+        "psi_help": "Índice de estabilidad poblacional (PSI): menos de 0,1 estable; 0,1 a 0,25 cambio moderado; más de 0,25 cambio grande.",
         "buckets": {"__other__": "otras (raras)", "__unseen__": "nuevas", "missing": "faltante", "present": "presente"},
         "kinds": {"numeric": "numérica", "categorical": "categórica", "missing_rate": "tasa de faltantes", "score": "puntaje"},
         "severities": {"low": "baja", "medium": "media", "high": "alta", "insufficient_data": "datos insuficientes"},
@@ -103,7 +113,7 @@ TEXT = {
         "kind": "Kind",
         "statistic": "Test",
         "effect": "Effect",
-        "p_adj": "Adjusted p (BH)",
+        "p_adj": "Could it be chance?",
         "psi": "PSI",
         "severity": "Severity",
         "drifted": "Drifted?",
@@ -119,9 +129,17 @@ TEXT = {
         "key": "key feature",
         "trend": "Effect size per check",
         "retrain_line": "retraining line",
-        "projection": "At the current pace it would cross the retraining line in ≈{checks:.1f} checks (around {date}).",
+        "projection": "At the current pace it would cross the retraining line in ≈{checks} checks (around {date}).",
         "crossed": "It is already past the retraining line.",
-        "methods": {"ks": "KS D", "linf_chi2": "L∞ (χ²)", "missing_rate": "Δ missing"},
+        "methods": {"ks": "KS distance", "linf_chi2": "largest share difference", "missing_rate": "change in missing values"},
+        "method_help": {
+            "ks": "Kolmogorov-Smirnov test: the largest distance between how values were spread at training and how they are spread now (0 = the same, 1 = nothing in common).",
+            "linf_chi2": "The largest difference, in share points, between training and now in any category (L∞ distance); the χ² test says whether it can be chance.",
+            "missing_rate": "How much the share of empty values changed against training.",
+        },
+        "p_words": {"certain": "almost surely not chance", "likely": "unlikely to be chance", "chance": "may be chance"},
+        "p_help": "Adjusted p-value (Benjamini–Hochberg) = {value}: the probability of a change this large by chance alone if nothing had changed.",
+        "psi_help": "Population stability index (PSI): under 0.1 stable; 0.1 to 0.25 moderate change; over 0.25 large change.",
         "buckets": {"__other__": "other (rare)", "__unseen__": "unseen", "missing": "missing", "present": "present"},
         "kinds": {"numeric": "numeric", "categorical": "categorical", "missing_rate": "missing rate", "score": "score"},
         "severities": {"low": "low", "medium": "medium", "high": "high", "insufficient_data": "insufficient data"},
@@ -175,46 +193,50 @@ th{background:#f5f7fa;position:sticky;top:0} .num{text-align:right;font-variant-
 figure.chart{margin:.4rem 0} figcaption{font-size:.8rem;color:#616e7c}
 ol.findings li{margin:.5rem 0} .action{color:#3e4c59;font-size:.9rem;margin-top:.15rem}
 p.empty{color:#7b8794;font-style:italic}
-.scroll{overflow-x:auto} td figure.chart{margin:0}
+.scroll{overflow-x:auto} .stat{border-bottom:1px dotted #7b8794;cursor:help} td figure.chart{margin:0}
 td figure.chart svg{max-width:none !important;width:170px !important;height:60px !important}
 """
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "–"
+def _fmt(value: Any, language: str, digits: int = 3) -> str:
+    """A statistic in the page's CLDR format; "–" when there is none."""
+    return fmt.decimal(value, language, digits)
+
+
+def _p_value(value: Any, text: dict[str, Any], language: str) -> str:
+    """A p-value in words (the number, even 9.8e-265, in the tooltip)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        return html.escape(str(value))
+        return "–"
     if number != number:
         return "–"
-    if 0 < abs(number) < 10 ** (-digits):
-        return f"{number:.1e}"
-    return f"{number:.{digits}f}"
+    words = text["p_words"]["certain" if number < 0.001 else "likely" if number < 0.05 else "chance"]
+    exact = fmt.scientific(number, language) if 0 < number < 0.0001 else fmt.decimal(number, language, 4)
+    return f'<span class="stat" title="{_e(text["p_help"].format(value=exact))}">{_e(words)}</span>'
+
+
+def _method(method: str, text: dict[str, Any]) -> str:
+    return f'<span class="stat" title="{_e(text["method_help"].get(method, ""))}">{_e(text["methods"].get(method, method))}</span>'
 
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _edge(value: float) -> str:
+def _edge(value: float, language: str) -> str:
     magnitude = abs(float(value))
-    if magnitude < 1:
-        return f"{value:.2f}"
-    if magnitude < 100:
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
+    return fmt.decimal(value, language, 2 if magnitude < 1 else 1 if magnitude < 100 else 0)
 
 
 def feature_bars(
-    feature: FeatureDrift, text: dict[str, Any], *, width: int = 360, height: int = 150, name: str | None = None, compact: bool = False
+    feature: FeatureDrift, text: dict[str, Any], *, width: int = 360, height: int = 150, name: str | None = None, compact: bool = False, language: str = "es"
 ) -> str:
     """Reference vs current shares of one test as paired bars."""
     bins = feature.bins or {}
     if "reference_shares" in bins:
         edges = bins.get("edges", [])
-        labels = [_edge(edge) for edge in edges[:-1]] if edges else []
+        labels = [_edge(edge, language) for edge in edges[:-1]] if edges else []
         reference, current = list(bins["reference_shares"]), list(bins["current_shares"])
         labels = labels if len(labels) == len(reference) else [str(i + 1) for i in range(len(reference))]
     else:
@@ -227,7 +249,7 @@ def feature_bars(
     chart_name = name or f"feature:{feature.feature}:{feature.kind}"
     return charts.paired_bars(
         chart_name, labels, reference, current, legend=(text["reference"], text["current"]), width=width, height=height,
-        empty_message=text["severities"]["insufficient_data"], compact=compact,
+        empty_message=text["severities"]["insufficient_data"], compact=compact, language=language,
     )  # fmt: skip
 
 
@@ -237,7 +259,7 @@ def _pattern_badge(pattern: str | None, text: dict[str, Any]) -> str:
     return f'<span class="badge {_e(pattern)}">{_e(text["patterns"].get(pattern, pattern))}</span>'
 
 
-def _projection_text(feature: FeatureDrift, text: dict[str, Any]) -> str:
+def _projection_text(feature: FeatureDrift, text: dict[str, Any], language: str) -> str:
     projection = feature.projection
     if not projection:
         return ""
@@ -245,11 +267,12 @@ def _projection_text(feature: FeatureDrift, text: dict[str, Any]) -> str:
         return f'<p class="muted">{_e(text["crossed"])}</p>'
     if projection.get("checks_to_line") is None:
         return ""
-    date = (projection.get("crossing_date") or "")[:10]
-    return f'<p class="muted">{_e(text["projection"].format(checks=projection["checks_to_line"], date=date))}</p>'
+    crossing = projection.get("crossing_date")
+    date = fmt.day(datetime.fromisoformat(crossing), language) if crossing else "–"
+    return f'<p class="muted">{_e(text["projection"].format(checks=fmt.decimal(projection["checks_to_line"], language, 1), date=date))}</p>'
 
 
-def _trend_chart(feature: FeatureDrift, text: dict[str, Any]) -> str:
+def _trend_chart(feature: FeatureDrift, text: dict[str, Any], language: str) -> str:
     if len(feature.trend) < 2:
         return ""
     values: list[float | None] = list(feature.trend)
@@ -268,28 +291,29 @@ def _trend_chart(feature: FeatureDrift, text: dict[str, Any]) -> str:
     return charts.lines(
         f"trend:{feature.feature}:{feature.kind}", labels, series,
         reference_lines=[(text["retrain_line"], 0.3, charts.GATE_COLOR), (text["severities"]["medium"], 0.1, "#d97706")],
-        y_max=max(0.4, max(v for v in values if v is not None) * 1.1), width=360, height=150, caption=text["trend"],
+        y_max=max(0.4, max(v for v in values if v is not None) * 1.1), width=360, height=170, caption=text["trend"], language=language,
     )  # fmt: skip
 
 
-def _feature_card(feature: FeatureDrift, text: dict[str, Any]) -> str:
+def _feature_card(feature: FeatureDrift, text: dict[str, Any], language: str) -> str:
     severity = text["severities"].get(feature.severity, feature.severity)
     kind = text["kinds"].get(feature.kind, feature.kind)
     key = f' <span class="badge info">{_e(text["key"])}</span>' if feature.key_feature else ""
     help_text = text["pattern_help"].get(feature.pattern or "", "")
     previous = ""
     if feature.effect_size_previous is not None:
-        previous = f"<div class=\"muted\">{_e(text['previous'])}: {_fmt(feature.effect_size_previous)}</div>"
+        previous = f"<div class=\"muted\">{_e(text['previous'])}: {_fmt(feature.effect_size_previous, language)}</div>"
     return (
         '<div class="feature">'
         f"<h3>{_e(feature.feature)}{key}</h3>"
         f'<div>{_pattern_badge(feature.pattern, text)}<span class="{_e(feature.severity)}">{_e(severity)}</span> · {_e(kind)} · '
-        f"{_e(text['methods'].get(feature.method, feature.method))} = {_fmt(feature.effect_size)} · p={_fmt(feature.p_value_adjusted, 4)} · PSI {_fmt(feature.psi, 2)}</div>"
+        f"{_method(feature.method, text)} = {_fmt(feature.effect_size, language)} · {_p_value(feature.p_value_adjusted, text, language)} · "
+        f'<span class="stat" title="{_e(text["psi_help"])}">PSI {_fmt(feature.psi, language, 2)}</span></div>'
         f"{previous}"
         + (f'<p class="muted">{_e(help_text)}</p>' if help_text else "")
-        + feature_bars(feature, text)
-        + _trend_chart(feature, text)
-        + _projection_text(feature, text)
+        + feature_bars(feature, text, language=language)
+        + _trend_chart(feature, text, language)
+        + _projection_text(feature, text, language)
         + "</div>"
     )
 
@@ -308,13 +332,13 @@ def _performance_section(result: DriftCheckResult, text: dict[str, Any], languag
         for metric in ("roc_auc", "precision", "recall"):
             value = (period.get("metrics") or {}).get(metric)
             css = "high" if metric in (period.get("significantly_below") or []) else ("medium" if metric in (period.get("below_gate") or []) else "")
-            shown = _fmt(value) if period.get("sufficient") else f'<span class="muted">{_fmt(value)}</span>'
+            shown = _fmt(value, language) if period.get("sufficient") else f'<span class="muted">{_fmt(value, language)}</span>'
             cells.append(f'<td class="num {css}">{shown}</td>')
         rows.append(
-            f"<tr><td>{_e(period['period'])}</td><td class=\"num\">{period['rows_scored']}</td><td class=\"num\">{period['rows_labeled']}</td>"
-            f"<td class=\"num\">{period['coverage']:.0%}</td>{''.join(cells)}</tr>"
+            f"<tr><td>{_e(period['period'])}</td><td class=\"num\">{fmt.integer(period['rows_scored'], language)}</td><td class=\"num\">{fmt.integer(period['rows_labeled'], language)}</td>"
+            f"<td class=\"num\">{fmt.percent(period['coverage'], language, 0)}</td>{''.join(cells)}</tr>"
         )
-    header = "".join(f"<th>{_e(metric_name(m, language))} ({text['gate']} {gates.get(m, 0):.2f})</th>" for m in ("roc_auc", "precision", "recall"))
+    header = "".join(f"<th>{_e(metric_name(m, language))} ({text['gate']} {fmt.decimal(gates.get(m, 0), language, 2)})</th>" for m in ("roc_auc", "precision", "recall"))
     table = (
         f"<table><thead><tr><th>{text['period']}</th><th>{text['rows']}</th><th>{text['labeled']}</th><th>{text['coverage']}</th>{header}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
@@ -324,7 +348,7 @@ def _performance_section(result: DriftCheckResult, text: dict[str, Any], languag
     return f"<h2>{text['performance_title']}</h2><p>{_e(message)}</p>{table}"
 
 
-def drift_report_html(result: DriftCheckResult, language: str = "es") -> str:
+def drift_report_html(result: DriftCheckResult, language: str = "es", *, zone: str | None = None) -> str:
     language = language if language in TEXT else "es"
     text = TEXT[language]
     decision = result.reason_es if language == "es" else result.reason_en
@@ -340,18 +364,18 @@ def drift_report_html(result: DriftCheckResult, language: str = "es") -> str:
 
     drifted = [f for f in result.features if f.drifted]
     drifted.sort(key=lambda f: (f.kind == "score", f.severity != "high", -f.importance, -(f.effect_size or 0.0)))
-    cards = "".join(_feature_card(f, text) for f in drifted if f.kind != "score")
+    cards = "".join(_feature_card(f, text, language) for f in drifted if f.kind != "score")
     drifted_section = f"<h2>{text['drifted_title']}</h2>" + (f'<div class="grid">{cards}</div>' if cards else f"<p>{text['no_drift']}</p>")
     watch = [f for f in result.features if not f.drifted and f.pattern == "gradual"]
-    watch_section = (f"<h2>{text['watch_title']}</h2><div class=\"grid\">{''.join(_feature_card(f, text) for f in watch)}</div>") if watch else ""
+    watch_section = (f"<h2>{text['watch_title']}</h2><div class=\"grid\">{''.join(_feature_card(f, text, language) for f in watch)}</div>") if watch else ""
     score = next((f for f in result.features if f.kind == "score"), None)
     score_section = ""
     if score is not None:
         severity = text["severities"].get(score.severity, score.severity)
         score_section = (
-            f"<h2>{text['score_title']}</h2><p>KS = {_fmt(score.effect_size)} · p={_fmt(score.p_value_adjusted, 4)} · "
+            f"<h2>{text['score_title']}</h2><p>{_method('ks', text)} = {_fmt(score.effect_size, language)} · {_p_value(score.p_value_adjusted, text, language)} · "
             f'<span class="{_e(score.severity)}">{_e(severity)}</span> {_pattern_badge(score.pattern, text)}</p>'
-            + feature_bars(score, text, width=520, height=170, name="score")
+            + feature_bars(score, text, width=520, height=170, name="score", language=language)
         )
 
     shown = [f for f in result.features if f.kind != "missing_rate" or f.drifted or not f.insufficient_data and (f.effect_size or 0) >= 0.05]
@@ -362,11 +386,11 @@ def drift_report_html(result: DriftCheckResult, language: str = "es") -> str:
         rows.append(
             "<tr>"
             f"<td>{_e(feature.feature)}{' ★' if feature.key_feature else ''}</td><td>{_e(text['kinds'].get(feature.kind, feature.kind))}</td>"
-            f"<td>{_e(text['methods'].get(feature.method, feature.method))}</td><td class=\"num\">{_fmt(feature.effect_size)}</td><td class=\"num\">{_fmt(feature.p_value_adjusted, 4)}</td>"
-            f"<td class=\"num\">{_fmt(feature.psi, 2)}</td><td class=\"{_e(feature.severity)}\">{_e(severity)}</td>"
+            f"<td>{_method(feature.method, text)}</td><td class=\"num\">{_fmt(feature.effect_size, language)}</td><td>{_p_value(feature.p_value_adjusted, text, language)}</td>"
+            f"<td class=\"num\">{_fmt(feature.psi, language, 2)}</td><td class=\"{_e(feature.severity)}\">{_e(severity)}</td>"
             f"<td>{text['yes'] if feature.drifted else text['no']}</td><td>{_pattern_badge(feature.pattern, text)}</td>"
-            f"<td class=\"num\">{_fmt(feature.effect_size_previous)}</td><td class=\"num\">{feature.importance:.1%}</td>"
-            f"<td>{feature_bars(feature, text, width=170, height=60, name=f'mini:{feature.feature}:{feature.kind}', compact=True)}</td>"
+            f"<td class=\"num\">{_fmt(feature.effect_size_previous, language)}</td><td class=\"num\">{fmt.percent(feature.importance, language, 1)}</td>"
+            f"<td>{feature_bars(feature, text, width=170, height=60, name=f'mini:{feature.feature}:{feature.kind}', compact=True, language=language)}</td>"
             "</tr>"
         )
     retrain = ""
@@ -377,13 +401,13 @@ def drift_report_html(result: DriftCheckResult, language: str = "es") -> str:
     if skipped:  # batches whose clean rows are gone: said, not hidden (shared.monitoring.current_window)
         items = "".join(f"<li>{_e(entry['clean_uri'].rsplit('/', 1)[-1])}: {_e(entry.get('message_es' if language == 'es' else 'message_en', ''))}</li>" for entry in skipped)
         retrain += f'<div class="card">{_e("Lotes fuera de la ventana" if language == "es" else "Batches left out of the window")}<ul>{items}</ul></div>'
-    window_start = result.window_start.isoformat(timespec="seconds") if result.window_start else text["since_start"]
+    window_start = fmt.when(result.window_start, language, zone) if result.window_start else text["since_start"]
     tested = len([f for f in result.features if not f.insufficient_data])
     kpis = (
         '<div class="kpis">'
-        f'<div class="kpi"><b>{result.rows_current:,}</b>{text["rows"]}</div>'
+        f'<div class="kpi"><b>{fmt.integer(result.rows_current, language)}</b>{text["rows"]}</div>'
         f'<div class="kpi"><b>{len(result.drifted_features)}</b>{text["drifted_title"]}</div>'
-        f'<div class="kpi"><b>{getattr(result, "weighted_drift_share", 0.0):.0%}</b>{text["weighted"]}</div>'
+        f'<div class="kpi"><b>{fmt.percent(getattr(result, "weighted_drift_share", 0.0), language, 0)}</b>{text["weighted"]}</div>'
         f'<div class="kpi"><b>{tested}</b>{text["tested"]}</div>'
         "</div>"
     )
@@ -392,7 +416,7 @@ def drift_report_html(result: DriftCheckResult, language: str = "es") -> str:
 <title>{text['title']} — {_e(result.check_id)}</title>
 <style>{STYLE}</style></head><body>
 <h1>{text['title']}</h1>
-<div class="muted">{text['check']}: {_e(result.check_id)} · {text['model']}: v{_e(result.model_version)} · {text['window']}: {_e(window_start)} → {_e(result.window_end.isoformat(timespec='seconds'))}</div>
+<div class="muted">{text['check']}: {_e(result.check_id)} · {text['model']}: v{_e(result.model_version)} · {text['window']}: {_e(window_start)} → {_e(fmt.when(result.window_end, language, zone, with_zone=True))}</div>
 <div class="banner {_e(status)}"><b>{_e(text['statuses'].get(status, status))}.</b> {_e(decision)}</div>
 {kpis}{retrain}
 {what_to_do}

@@ -215,3 +215,55 @@ Array.from(document.querySelectorAll('figure.chart')).map(figure => {
   };
 })
 """
+
+
+# JavaScript run in the page: every piece of text a person cannot fully read.
+# - an SVG <text> whose box leaves its SVG's viewBox (cut at the edge of the chart);
+# - an SVG drawn wider than the card holding it;
+# - an HTML element whose content is wider than its box while the overflow is hidden;
+# - the page itself scrolling sideways.
+CLIPPED_TEXT_PROBE = """
+(() => {
+  const found = [];
+  for (const svg of document.querySelectorAll('svg')) {
+    const view = svg.viewBox && svg.viewBox.baseVal;
+    const chart = (svg.closest('figure') || {dataset: {}}).dataset.chart || svg.getAttribute('aria-label');
+    if (view && view.width) {
+      for (const text of svg.querySelectorAll('text')) {
+        const box = text.getBBox();
+        const shown = text.textContent.replace(text.querySelector('title') ? text.querySelector('title').textContent : '', '');
+        if (box.x < view.x - 1 || box.y < view.y - 1 || box.x + box.width > view.x + view.width + 1 || box.y + box.height > view.y + view.height + 1) {
+          found.push(`svg text "${shown}" of ${chart} leaves the chart (${box.x.toFixed(0)},${box.y.toFixed(0)} ${box.width.toFixed(0)}x${box.height.toFixed(0)} in ${view.width}x${view.height})`);
+        }
+      }
+    }
+    const holder = svg.parentElement;
+    if (holder && svg.getBoundingClientRect().width > holder.getBoundingClientRect().width + 1 && !svg.closest('.scroll')) {
+      found.push(`svg ${chart} is wider than its card`);
+    }
+  }
+  for (const element of document.querySelectorAll('body *')) {
+    const style = getComputedStyle(element);
+    const hides = ['hidden', 'clip'].includes(style.overflowX) || style.textOverflow === 'ellipsis';
+    if (hides && element.scrollWidth > element.clientWidth + 1) {
+      found.push(`${element.tagName.toLowerCase()} "${element.textContent.slice(0, 40)}" is cut (${element.scrollWidth} > ${element.clientWidth})`);
+    }
+  }
+  if (document.documentElement.scrollWidth > document.documentElement.clientWidth + 1) {
+    found.push(`the page scrolls sideways (${document.documentElement.scrollWidth} > ${document.documentElement.clientWidth})`);
+  }
+  return found;
+})()
+"""
+
+# Every text a person sees (HTML and SVG), tooltips excluded.
+VISIBLE_TEXT_PROBE = """
+(() => {
+  const parts = [document.body.innerText];
+  for (const text of document.querySelectorAll('svg text')) {
+    const title = text.querySelector('title');
+    parts.push(text.textContent.replace(title ? title.textContent : '', ''));
+  }
+  return parts.join('\\n');
+})()
+"""

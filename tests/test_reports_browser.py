@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from shared.dashboard import build_dashboard, local_path
-from tests.headless_chromium import CHART_PROBE, HeadlessChromium, chromium_binary
+import re
+
+from tests.headless_chromium import CHART_PROBE, CLIPPED_TEXT_PROBE, VISIBLE_TEXT_PROBE, HeadlessChromium, chromium_binary
 from tests.monitoring_world import build_world, monitored_home, trained_champion  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -94,3 +96,83 @@ def test_the_checks_catch_a_console_error_and_a_missing_chart(chromium: str, tmp
     assert "missing chart pie" in found
     assert any(problem.startswith("empty chart empty") for problem in found)
     assert any("boom" in problem for problem in found)
+
+
+# Numbers that can only be read one way. "1.234" and "1,234" are ambiguous and not counted.
+# (a leading "0," or "0." is always a decimal mark: no number is grouped after a zero)
+ENGLISH_STYLE = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+\.\d+|0\.\d+|\d+\.\d{1,2}|\d+\.\d{4,})(?![\w.,]*\d)")
+SPANISH_STYLE = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:\.\d{3})+,\d+|0,\d+|\d+,\d{1,2}|\d+,\d{4,})(?![\w.,]*\d)")
+NOT_NUMBERS = re.compile(r"\S*(?:/|\\|\+src|\.csv|\.yaml|\.json|\.html|\.py)\S*|v?\d+\.\d+\.\d+\S*")
+
+
+def number_styles(text: str) -> dict[str, list[str]]:
+    """The unambiguous number tokens of each style in ``text`` (paths, versions and file names left out)."""
+    words = NOT_NUMBERS.sub(" ", text)
+    return {"en": sorted(set(ENGLISH_STYLE.findall(words))), "es": sorted(set(SPANISH_STYLE.findall(words)))}
+
+
+def readability_problems(browser: HeadlessChromium, url: str, language: str) -> list[str]:
+    """Text cut at an edge, and numbers written in the other language's style (or in both)."""
+    browser.open(url)
+    found = list(browser.evaluate(CLIPPED_TEXT_PROBE))
+    styles = number_styles(browser.evaluate(VISIBLE_TEXT_PROBE))
+    other = "en" if language == "es" else "es"
+    if styles[other]:
+        found.append(f"{other}-style numbers on a {language} page: {styles[other][:8]}")
+    return found
+
+
+def test_number_styles_tell_the_two_conventions_apart() -> None:
+    assert number_styles("3.979 filas, 0,834 y 12,5 % el 5 dic 2026") == {"en": [], "es": ["0,834", "12,5"]}
+    assert number_styles("2,000 rows at 0.83 and 1,234.5") == {"en": ["0.83", "1,234.5"], "es": []}
+    assert number_styles("v1 code 0.1.0+src.abc file:///tmp/x_1.5.csv") == {"en": [], "es": []}
+
+
+def test_reports_are_readable_in_both_languages(chromium: str, monitored_home, synthetic_files, tmp_path: Path) -> None:  # noqa: F811
+    """Dashboard, drift report and model card: nothing cut at an edge, one number style per page; screenshots kept."""
+    world = build_world(monitored_home, synthetic_files, tmp_path)
+    dashboard = build_dashboard(monitored_home)
+    folder = screenshot_folder(tmp_path)
+    reports = Path(local_path(monitored_home.object_uri("reports", "drift/x"))).parent
+    # the champion's model card, rendered from what the registry keeps (this world registers without `train`)
+    from shared import services
+    from shared.model_card import model_cards
+
+    champion = services.registry(monitored_home).load("champion")
+    card_folder = tmp_path / "cards"
+    card_folder.mkdir()
+    for file_name, content in model_cards(dict(champion.meta), champion.contract, champion.version).items():
+        (card_folder / file_name).write_text(content, encoding="utf-8")
+    pages = {
+        "dashboard": {language: Path(local_path(dashboard.uris[language])) for language in ("es", "en")},
+        "drift_report": {language: reports / f"{world.drifted.check_id}.{language}.html" for language in ("es", "en")},
+        "model_card": {language: card_folder / f"model_card.{language}.html" for language in ("es", "en")},
+    }
+    found = []
+    with HeadlessChromium(chromium, width=1280) as browser:
+        for name, by_language in pages.items():
+            for language, path in by_language.items():
+                found += [f"{name}.{language}: {problem}" for problem in readability_problems(browser, path.as_uri(), language)]
+                browser.screenshot(folder / f"{name}.{language}.png")
+        # a narrow laptop window: charts shrink with their card, nothing is cut
+        browser.send("Emulation.setDeviceMetricsOverride", width=900, height=900, deviceScaleFactor=1, mobile=False)
+        browser.width = 900
+        found += [f"dashboard.es at 900 px: {problem}" for problem in readability_problems(browser, pages["dashboard"]["es"].as_uri(), "es")]
+        browser.screenshot(folder / "dashboard.es.900px.png")
+    assert found == []
+    print(f"screenshots: {folder}")
+
+
+def test_the_readability_checks_catch_a_cut_label_and_mixed_numbers(chromium: str, tmp_path: Path) -> None:
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<!DOCTYPE html><html lang="es"><body><figure class="chart" data-chart="cut"><svg viewBox="0 0 100 40" width="100" height="40">'
+        '<text x="90" y="20" data-role="legend">sensibilidad ≥ 0,65</text></svg></figure>'
+        '<div style="width:60px;overflow:hidden;white-space:nowrap">mayor efecto (clave)</div><p>Filas: 2,000.5 y 0,834</p></body></html>',
+        encoding="utf-8",
+    )
+    with HeadlessChromium(chromium) as browser:
+        found = readability_problems(browser, page.as_uri(), "es")
+    assert any("sensibilidad" in problem and "leaves the chart" in problem for problem in found), found
+    assert any("mayor efecto" in problem and "is cut" in problem for problem in found), found
+    assert any("en-style numbers" in problem and "2,000.5" in problem for problem in found), found
