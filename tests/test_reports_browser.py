@@ -8,15 +8,20 @@ to ``DROPSCORE_SCREENSHOTS`` when that is set.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from shared.dashboard import build_dashboard, local_path
-import re
-
-from tests.headless_chromium import CHART_PROBE, CLIPPED_TEXT_PROBE, VISIBLE_TEXT_PROBE, HeadlessChromium, chromium_binary
+from tests.headless_chromium import (
+    CHART_PROBE,
+    CLIPPED_TEXT_PROBE,
+    VISIBLE_TEXT_PROBE,
+    HeadlessChromium,
+    chromium_binary,
+)
 from tests.monitoring_world import build_world, monitored_home, trained_champion  # noqa: F401
 
 pytestmark = pytest.mark.browser
