@@ -61,22 +61,39 @@ NOT_A_PERSON_WORDS: frozenset[str] = frozenset(
      "tiene", "has", "flag", "valido", "valid", "verificado", "verified", "cantidad", "count", "total"}
 )
 
-_EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+# Local parts and domains in any script ("josé@", "peña@"): \w is Unicode-aware.
+_EMAIL = r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}"
 _EMAIL_WHOLE = re.compile(rf"^{_EMAIL}$")
 # A number standing alone: not glued to letters, digits or an amount's decimal/thousands mark.
 _ALONE_BEFORE, _ALONE_AFTER = r"(?<![\w.,+\-/])", r"(?![\w/]|[.,\-]\d)"
 # Area codes in parentheses only when closed: "(02) 234-5678"; a lone "(" is text around the number.
-_PHONE_INTERNATIONAL = r"(?:\+|00)?593[ \-]?(?:\(0?\d{1,2}\)|0?\d{1,2})[ \-]?\d{3,4}[ \-]?\d{3,4}"
-_PHONE_NATIONAL = r"(?:\(0\d{1,2}\)|0\d{1,2})[ \-]?\d{3,4}[ \-]?\d{3,4}"
-_IDENTIFIER = r"\d{9}-?\d(?:\d{3})?"
+# Digits may be grouped by a space, a dot or a dash, in any grouping ("0912 345 675", "091.234.567-5",
+# "099.123.4567", "+593 (9) 912-34567"): the spans only find candidates, the digits decide (below).
+_PHONE_INTERNATIONAL = r"(?:\+|00)?593[ .\-]?(?:\(0?\d{1,2}\)|0?\d{1,2})(?:[ .\-]?\d){7,8}"
+_PHONE_NATIONAL = r"(?:\(0\d{1,2}\)|0\d{1,2})(?:[ .\-]?\d){6,8}"
+_IDENTIFIER = r"\d(?:[ .\-]?\d){9}(?:(?:[ .\-]?\d){3})?"
 _SPANS = re.compile(
     rf"(?P<email>{_EMAIL})"
     rf"|{_ALONE_BEFORE}(?P<intl>{_PHONE_INTERNATIONAL}){_ALONE_AFTER}"
     rf"|{_ALONE_BEFORE}(?P<ident>{_IDENTIFIER}){_ALONE_AFTER}"
     rf"|{_ALONE_BEFORE}(?P<national>{_PHONE_NATIONAL}){_ALONE_AFTER}"
 )
-_MAYBE_PERSONAL = re.compile(r"@|\d[\d \-()]{7,}\d")  # cheap filter before the exact checks
-_SEPARATORS = re.compile(r"[ \-()]")
+_MAYBE_PERSONAL = re.compile(r"@|\d[\d \-().]{7,}\d")  # cheap filter before the exact checks
+_SEPARATORS = re.compile(r"[ .\-()]")
+_SEPARATORS_BUT_DOT = re.compile(r"[ \-()]")
+
+
+# An amount with thousands marks ("1.234.567.890", "1 234 567 890"): groups of three after the first,
+# which never starts with 0 (a landline "022 345 678" does).
+_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:([ .,])\d{3})(?:\1\d{3})+")
+
+
+def _digits(text: str) -> str:
+    """The digits of a number written in groups ("091.234.567-5" -> "0912345675"); not digits when the
+    text is an amount: thousands marks in threes, or a single "." (a decimal mark: "12345678.90")."""
+    if _AMOUNT.fullmatch(text):
+        return ""
+    return (_SEPARATORS_BUT_DOT if text.count(".") == 1 else _SEPARATORS).sub("", text).removeprefix("+")
 
 
 def _phone_digits(digits: str) -> bool:
@@ -102,7 +119,7 @@ def value_kind(value: object, *, restore_zero: bool = False) -> str | None:
         return None
     if "@" in text:
         return "email" if _EMAIL_WHOLE.match(text) else None
-    compact = text.replace(" ", "").replace("-", "")
+    compact = _digits(text)
     if compact.isdigit():
         if len(compact) == 10 and is_valid(compact, "cedula"):
             return "cedula"
@@ -110,8 +127,7 @@ def value_kind(value: object, *, restore_zero: bool = False) -> str | None:
             return "ruc"
         if restore_zero and len(compact) == 9 and is_valid("0" + compact, "cedula"):
             return "cedula"
-    digits = _SEPARATORS.sub("", text).removeprefix("+")
-    if digits.isdigit() and _phone_digits(digits):
+    if compact.isdigit() and _phone_digits(compact):
         return "phone"
     return None
 
@@ -120,7 +136,9 @@ def _span_is_personal(match: re.Match[str]) -> bool:
     """An e-mail, or digits (separators aside) that are an Ecuadorian phone or a valid cédula / RUC."""
     if match.group("email"):
         return True
-    digits = _SEPARATORS.sub("", match.group(0)).removeprefix("+")
+    digits = _digits(match.group(0))
+    if not digits.isdigit():
+        return False
     return _phone_digits(digits) or (len(digits) == 10 and is_valid(digits, "cedula")) or (len(digits) == 13 and is_valid(digits, "ruc"))
 
 
