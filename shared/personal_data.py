@@ -109,7 +109,7 @@ def _phone_digits(digits: str) -> bool:
 def value_kind(value: object, *, restore_zero: bool = False) -> str | None:
     """What a whole cell looks like: "cedula", "ruc", "email", "phone" or None.
 
-    ``restore_zero``: also a cédula whose leading zero Excel dropped (9 digits); used for whole
+    ``restore_zero``: also a cédula or RUC whose leading zero Excel dropped (9 or 12 digits); used for whole
     columns only, where the share rule bounds the chance hits.
     """
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -127,6 +127,8 @@ def value_kind(value: object, *, restore_zero: bool = False) -> str | None:
             return "ruc"
         if restore_zero and len(compact) == 9 and is_valid("0" + compact, "cedula"):
             return "cedula"
+        if restore_zero and len(compact) == 12 and is_valid("0" + compact, "ruc"):
+            return "ruc"  # the RUC of provinces 01-09, read from Excel as a number
     if compact.isdigit() and _phone_digits(compact):
         return "phone"
     return None

@@ -3,12 +3,14 @@ calls personal, the cell mask hides too, and amounts stay amounts (issue 13, ite
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.identifiers import is_valid
-from shared.personal_data import MASKED_VALUE, mask_text, value_kind
+from shared.personal_data import MASKED_VALUE, PersonalDataMasker, judge_column, mask_text, value_kind
+from shared.pii import PiiHasher
 
 
 def _with_check_digit(prefix: str, kind: str, length: int) -> str | None:
@@ -79,3 +81,21 @@ def test_amounts_with_thousands_marks_or_a_decimal_point_are_never_masked(amount
         assert mask_text(grouped_amount) == grouped_amount
     with_decimals = f"{amount // 100}.{amount % 100:02d}"  # "12345678.90": one point is a decimal mark
     assert mask_text(with_decimals) == with_decimals and value_kind(with_decimals, restore_zero=True) is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(numbers=st.lists(cedulas().filter(lambda number: number.startswith("0")), min_size=3, max_size=12, unique=True))
+def test_a_column_of_rucs_read_from_excel_as_numbers_is_personal_and_tokenized_like_the_csv(numbers: list[str]) -> None:
+    """Excel drops the leading zero of a RUC from provinces 01-09 ("0912345675001" -> 912345675001):
+    12 digits, which passed for an ordinary number in a column the contract does not name."""
+    rucs = [number + "001" for number in numbers]
+    as_text = pd.Series(rucs, dtype="string")
+    as_excel = pd.Series([ruc.lstrip("0") for ruc in rucs], dtype="string")
+    judgement = judge_column("documento", as_excel)
+    assert judgement.personal and judgement.by == "values" and judgement.kind == "ruc"
+    hasher = PiiHasher("k" * 32)
+    masker_excel, masker_text = PersonalDataMasker(hasher), PersonalDataMasker(hasher)
+    masker_excel.judge(pd.DataFrame({"documento": as_excel}), ["documento"])
+    masker_text.judge(pd.DataFrame({"documento": as_text}), ["documento"])
+    # the same people, the same tokens, whichever way the file was saved
+    assert masker_excel.mask("documento", as_excel).tolist() == masker_text.mask("documento", as_text).tolist()
