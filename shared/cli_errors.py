@@ -127,9 +127,10 @@ def describe(exc: BaseException) -> Failure:
         exit_code = ExitCode.NOT_READY if exc.code in ("no_champion", "pii_key_missing") else ExitCode.FILE_REJECTED
         return Failure(exc.code, exit_code, exc.message_es, exc.message_en)
     if isinstance(exc, ServiceUnavailableError):
+        # The backends word these (which service, where, how to start it) in English, with the
+        # commands and variables to use; the frame around them follows the reader's language.
         spanish, english = MESSAGES["service_unavailable"]
-        values = {"service": exc.service, "location": exc.location, "how": exc.how_to_start}
-        return Failure("service_unavailable", ExitCode.SERVICE_UNAVAILABLE, spanish.format(**values), english.format(**values))
+        return Failure("service_unavailable", ExitCode.SERVICE_UNAVAILABLE, spanish.format(detail=exc), english.format(detail=exc))
     if isinstance(exc, TransientError):
         spanish, english = MESSAGES["transient"]
         return Failure("transient", ExitCode.SERVICE_UNAVAILABLE, spanish.format(detail=exc), english.format(detail=exc))

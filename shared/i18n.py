@@ -142,8 +142,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "contract_invalid": ("El contrato no es válido: {detail}", "The contract is not valid: {detail}"),
     "service_unavailable": (
-        "{service} no responde en {location}. {how} Vuelva a intentarlo cuando esté disponible.",
-        "{service} is not answering at {location}. {how} Try again once it is available.",
+        "Un servicio no responde; vuelva a intentarlo cuando esté disponible. Detalle: {detail}",
+        "A service is not answering; try again once it is available. Detail: {detail}",
     ),
     "transient": (
         "Un servicio no respondió ({detail}). Suele ser pasajero: vuelva a intentarlo en unos minutos.",
