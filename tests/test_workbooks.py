@@ -107,6 +107,25 @@ def test_first_visible_sheet_by_default_and_a_wrong_name_lists_the_sheets() -> N
     assert "«Ventas», «Otra»" in caught.value.message_es and "'Ventas', 'Otra'" in caught.value.message_en
 
 
+def test_hidden_sheets_are_skipped_and_1904_dates_read_as_excel_shows_them() -> None:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "date_1904": True})
+    hidden = book.add_worksheet("Oculta")
+    hidden.write_row(0, 0, ["id", "fecha"])
+    visible = book.add_worksheet("Visible")
+    visible.write_row(0, 0, ["id", "fecha"])
+    visible.write(1, 0, "a")
+    visible.write_datetime(1, 1, datetime.datetime(2026, 2, 28, 18, 45), book.add_format({"num_format": "yyyy-mm-dd hh:mm"}))
+    visible.activate()
+    hidden.hide()
+    book.close()
+
+    chunks = open_table(io.BytesIO(buffer.getvalue()))
+    frame, _ = _frames(chunks)
+    assert chunks.sheet_name == "Visible" and chunks.sheet_names == ["Oculta", "Visible"]
+    assert frame.loc[2].tolist() == ["a", "2026-02-28 18:45:00"]
+
+
 def test_content_decides_not_the_name(tmp_path: Path) -> None:
     workbook = _workbook({"Hoja1": [["id", "monto"], ["a", 1.5]]})
     csv_text = "id;monto\na;1,5\n".encode("cp1252")
