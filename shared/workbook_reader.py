@@ -64,7 +64,7 @@ HEADER_SEARCH_ROWS = 30
 # Cells per chunk: a chunk is built as Python strings (about 60 bytes each) before it becomes
 # Arrow, so chunks are cut by cells, not rows: 400 000 cells stay near 25 MiB.
 CHUNK_CELLS = 400_000
-MIN_CHUNK_ROWS = 1000
+MIN_CHUNK_ROWS = 50  # a sheet 16 384 columns wide still gets chunks of ~800 000 cells, not 16 million
 MAX_LOADED_WORKBOOK_BYTES = 40 * 1024 * 1024
 READ_BYTES = 1024 * 1024
 ROW_PROBLEM_OUTSIDE = "cell_outside_table"
