@@ -387,9 +387,12 @@ class _SheetParser:
                 value = ""
             elif tag == "row":
                 reference = attributes.get("r")
+                previous = row_number
                 row_number = int(reference) if reference else row_number + 1
                 if not 0 < row_number <= EXCEL_MAX_ROWS:
                     raise corrupt_workbook("xlsx", f"row {reference!r} outside Excel's grid")
+                if row_number <= previous:  # rows come in ascending order (ECMA-376 18.3.1.73): two row 5s would share a number
+                    raise corrupt_workbook("xlsx", f"row {reference!r} after row {previous}")
                 cells = {}
                 column = -1
             elif tag == "t":

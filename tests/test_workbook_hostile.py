@@ -86,6 +86,8 @@ _HOSTILE = {
     "a column past XFD": _xlsx(_sheet(f'<row r="2">{_inline("ZZZZZZ2", "x")}</row>')),
     "a header cell past XFD": _xlsx(_sheet("").replace("</row>", f'{_inline("ZZZZZZ1", "nota")}</row>', 1)),
     "a row past 1048576": _xlsx(_sheet('<row r="99999999999"><c r="A2"><v>1</v></c></row>')),
+    "the same row twice": _xlsx(_sheet('<row r="2"><c r="A2"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c></row>')),
+    "rows out of order": _xlsx(_sheet('<row r="3"><c r="A3"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c></row>')),
     "a reference without a column": _xlsx(_sheet('<row r="2"><c r="2"><v>1</v></c></row>')),
     # Values that do not parse were a ValueError: retried by the platform, never reported.
     "a row number in words": _xlsx(_sheet('<row r="dos"><c r="A2"><v>1</v></c></row>')),
