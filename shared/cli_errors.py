@@ -139,7 +139,8 @@ def describe(exc: BaseException) -> Failure:
         if isinstance(exc, ContractError):
             spanish, english = MESSAGES["contract_invalid"][0].format(detail=spanish), MESSAGES["contract_invalid"][1].format(detail=english)
         code = _CAMEL.sub("_", type(exc).__name__.removesuffix("Error")).lower() or "permanent"
-        return Failure(code, ExitCode.NOT_READY, spanish, english)
+        # an error class may say which documented code it is (e.g. a bad file given on the command line: 2)
+        return Failure(code, ExitCode(getattr(exc, "exit_code", ExitCode.NOT_READY)), spanish, english)
     if isinstance(exc, (ConnectionError, TimeoutError)):
         spanish, english = MESSAGES["transient"]
         return Failure("transient", ExitCode.SERVICE_UNAVAILABLE, spanish.format(detail=exc), english.format(detail=exc))

@@ -43,6 +43,8 @@ CLOUD_ONLY_VARIABLES = {"DROPSCORE_RETRAIN_JOB"}
 class TerraformOutputError(PermanentError):
     """The outputs cannot be read or do not describe a dropscore deployment."""
 
+    exit_code = 2  # shared.cli_errors.ExitCode.USAGE: what the command line pointed at is not a deployment's outputs
+
 
 def _value(outputs: Mapping[str, Any], name: str) -> Any:
     entry = outputs.get(name)
@@ -126,7 +128,7 @@ def cmd_env(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         outputs = read_terraform_outputs(directory)
         source = f"terraform -chdir={directory} output -json"
     else:
-        raise PermanentError("use --from-terraform [DIR] or --file OUTPUTS.json / use --from-terraform [DIR] o --file OUTPUTS.json")
+        raise TerraformOutputError("use --from-terraform [DIR] or --file OUTPUTS.json / use --from-terraform [DIR] o --file OUTPUTS.json")
     plain, secrets = deployment_environment(outputs, tracking_uri=args.tracking_uri)
     text = render_env_file(plain, secrets)
     env_file = None

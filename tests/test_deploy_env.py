@@ -94,8 +94,11 @@ def test_outputs_of_something_else_are_refused_in_both_languages(capsys: pytest.
     code, _, err = run_cli(capsys, "env", "--file", str(other))
 
     assert code == 2
-    assert "dropscore_environment" in err and "¿es el directorio" in err and "is this dropscore's" in err
+    # the terminal speaks one language (Spanish by default); --json carries both
+    assert "dropscore_environment" in err and "¿es el directorio" in err and "is this dropscore's" not in err
     assert "Traceback" not in err
+    code, out, _ = run_cli(capsys, "env", "--file", str(other), "--json")
+    assert code == 2 and "is this dropscore's" in json.loads(out)["message_en"]
 
 
 def test_outputs_of_an_older_deployment_name_what_is_missing(tmp_path: Path) -> None:
