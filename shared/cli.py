@@ -138,9 +138,9 @@ def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str
     typed, date_columns = infer_types(raw, {name: POINT if d.mark == MIXED else d.mark for name, d in decisions.items()})
     contract = infer_contract(
         typed,
-        target=args.target,
+        target=_column_named(args.target, list(raw.columns)),
         positive=args.positive,
-        id_column=args.id,
+        id_column=_column_named(args.id, list(raw.columns)),
         name=args.name or path.stem,
         # The training file's mark is not the scoring files' rule: each file is read in its own dialect.
         decimal="auto",
@@ -177,6 +177,16 @@ def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str
             f"Contract written to {args.output}: {fmt.integer(len(contract.columns), 'en')} columns ({kinds_text}), target '{contract.target}' (positive '{contract.positive}').",
         )
     return result
+
+
+def _column_named(name: str | None, columns: list[str]) -> str | None:
+    """``--target``/``--id`` as the file writes it: "formalizado" names "FORMALIZADO" (matched as headers are)."""
+    from shared.contract import normalize_name
+
+    if name is None or name in columns:
+        return name
+    matches = [column for column in columns if normalize_name(column) == normalize_name(name)]
+    return matches[0] if len(matches) == 1 else name
 
 
 def _load_contract(args: argparse.Namespace, settings: Settings):
