@@ -293,7 +293,7 @@ def clean_stream(
                             decimal, decimal_source, decisions, evidence, dialect_details = _decide_dialect(store, source_uri, chunks, chunk, contract, mapping)
                             validator = ChunkValidator(
                                 contract, dropped.kind, mapping, decimal, dropped.name, hasher=hasher,
-                                decimals={n: d.mark for n, d in decisions.items()}, date_evidence=evidence.dates,
+                                decimals=decisions, date_evidence=evidence.dates,
                             )
                         source_dialect = workbook_output_dialect(contract.locale) if workbook else (chunks.dialect.delimiter, decimal)
                         out_delimiter, out_decimal = output_dialect(contract, *source_dialect)
@@ -395,6 +395,7 @@ def _decide_dialect(store, source_uri: str, chunks: CsvChunks, first_chunk: pd.D
     decimal_source = "file" if proven else (decisions[numeric[0]].source if numeric else hint_source)
     details = {
         "column_decimals": {n: d.mark for n, d in decisions.items() if d.mark != decimal},
+        "columns_read_by_proof": sorted(n for n, d in decisions.items() if d.by_proof),  # each value by the mark it proves
         "whole_file_evidence": "first_chunk" if chunks.at_end else "pre_pass",
     }
     return decimal, decimal_source, decisions, evidence, details

@@ -63,10 +63,17 @@ class DateEvidence:
     example_swapped: str | None = None
 
 
+# A column whose values prove both marks mixes them when the rarer mark is more than a stray
+# paste: at least this share of the proof (and 3 values). Below it the commoner mark is the
+# column's; either way a value that proves its own mark is read by it.
+MIXED_MARK_SHARE = 0.05
+
+
 @dataclass(frozen=True)
 class DecimalDecision:
-    mark: str            # "," | "." | "mixed" (each value by its own proof; ambiguous ones quarantined)
-    source: str          # column | file | delimiter | contract | locale
+    mark: str              # "," | "." | "mixed" (ambiguous values quarantined)
+    source: str            # column | file | delimiter | contract | locale
+    by_proof: bool = False  # values that prove a mark are read by it (the column holds both); the rest by ``mark``
 
 
 def number_counts(values: pd.Series | pa.Array | pa.ChunkedArray) -> tuple[int, int, int]:
@@ -244,8 +251,14 @@ class FileEvidence:
         for name in columns:
             seen = self.numbers.get(name, NumberEvidence())
             if seen.comma and seen.point:
-                decided[name] = DecimalDecision(MIXED, "column")
-                proven.update((COMMA, POINT))
+                rarer = min(seen.comma, seen.point)
+                if rarer >= max(3, MIXED_MARK_SHARE * (seen.comma + seen.point)):
+                    decided[name] = DecimalDecision(MIXED, "column", by_proof=True)
+                    proven.update((COMMA, POINT))
+                else:
+                    commoner = COMMA if seen.comma > seen.point else POINT
+                    decided[name] = DecimalDecision(commoner, "column", by_proof=True)
+                    proven.add(commoner)
             elif seen.comma or seen.point:
                 mark = COMMA if seen.comma else POINT
                 decided[name] = DecimalDecision(mark, "column")
@@ -258,7 +271,7 @@ class FileEvidence:
                 decided[name] = DecimalDecision(next(iter(proven)), "file")
             elif proven and seen.ambiguous:
                 # The file writes both marks and this column proves neither: its "1.250" stays ambiguous.
-                decided[name] = DecimalDecision(MIXED, "file")
+                decided[name] = DecimalDecision(MIXED, "file", by_proof=True)
             elif delimiter in _DELIMITER_PRIOR and not proven:
                 decided[name] = DecimalDecision(_DELIMITER_PRIOR[delimiter], "delimiter")
             else:
@@ -274,11 +287,12 @@ class FileEvidence:
         return assumed.pop() if not proven and len(assumed) == 1 else default
 
 
-def to_numbers_by_proof(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def to_numbers_by_proof(values: pd.Series, ambiguous_as: str | None = None) -> tuple[pd.Series, pd.Series]:
     """(numbers, ambiguous) for a column that writes both marks: each value read by what it proves.
 
     "1,5" and "1.234,5" with a decimal comma, "1619.51" with a point, "1250" either way; "1.250"
-    proves nothing, so it is NaN and flagged ambiguous (the caller quarantines it).
+    proves nothing: read with ``ambiguous_as`` (the column's commoner mark), or, with None (the
+    column really mixes), NaN and flagged ambiguous (the caller quarantines it).
     """
     from shared.parsing import to_numbers
 
@@ -287,8 +301,12 @@ def to_numbers_by_proof(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     with_point = to_numbers(values, POINT)
     comma_mask = comma.to_numpy(zero_copy_only=False).astype(bool)
     ambiguous_mask = pd.Series(ambiguous.to_numpy(zero_copy_only=False).astype(bool), index=values.index)
-    numbers = with_point.where(~comma_mask, with_comma).mask(ambiguous_mask)
-    return numbers, ambiguous_mask
+    if ambiguous_as == COMMA:
+        comma_mask = comma_mask | ambiguous_mask.to_numpy()
+    numbers = with_point.where(~comma_mask, with_comma)
+    if ambiguous_as is None:
+        return numbers.mask(ambiguous_mask), ambiguous_mask
+    return numbers, pd.Series(False, index=values.index)
 
 
 def decide_date_order(evidence: DateEvidence | None, declared_formats: list[str]) -> tuple[list[str], bool]:

@@ -103,7 +103,7 @@ def score_frame(
         decisions = evidence.decide_decimals(numeric, delimiter="", hint=chosen, hint_source="frame")
         validator = ChunkValidator(
             contract, "incoming", mapping, chosen, source_name, hasher=hasher,
-            decimals={name: d.mark for name, d in decisions.items()}, date_evidence=evidence.dates,
+            decimals=decisions, date_evidence=evidence.dates,
         )
         result = validator.validate(text, first_row_number=FIRST_ROW)
     except BadInputError as problem:

@@ -23,6 +23,7 @@ from shared.errors import BadInputError
 from shared.file_evidence import (
     MIXED,
     DateEvidence,
+    DecimalDecision,
     FileEvidence,
     decide_date_order,
     is_mixed_date_order,
@@ -186,8 +187,8 @@ class ChunkValidator:
     repaired: dict[str, list[int]] = field(default_factory=dict)     # column -> row numbers whose leading zero was restored
     error_counts: Counter = field(default_factory=Counter)           # error code -> rows
     masker: PersonalDataMasker = field(default_factory=PersonalDataMasker)  # columns outside the contract
-    # Per numeric column: "," "." or "mixed" (shared.file_evidence), decided on the whole file; else ``decimal``.
-    decimals: Mapping[str, str] = field(default_factory=dict)
+    # Per numeric column: how it writes numbers (shared.file_evidence), decided on the whole file; else ``decimal``.
+    decimals: Mapping[str, DecimalDecision | str] = field(default_factory=dict)
     # Per date column: what the whole file proves about day/month order; None: decided on the first chunk.
     date_evidence: Mapping[str, DateEvidence] | None = None
     unknown_by_column: Counter = field(default_factory=Counter)      # categorical column -> values scored as missing
@@ -273,11 +274,13 @@ class ChunkValidator:
             elif not spec.nullable:
                 flag(missing, "missing_value", name, values)
             if spec.type == "numeric":
-                if self.decimals.get(name, self.decimal) == MIXED:
-                    numbers, ambiguous = to_numbers_by_proof(values)
+                decision = self.decimals.get(name, self.decimal)
+                mark, by_proof = (decision.mark, decision.by_proof) if isinstance(decision, DecimalDecision) else (decision, decision == MIXED)
+                if by_proof:
+                    numbers, ambiguous = to_numbers_by_proof(values, ambiguous_as=None if mark == MIXED else mark)
                     flag(ambiguous.to_numpy(), "ambiguous_number", name, values)
                 else:
-                    numbers = to_numbers(values, self.decimals.get(name, self.decimal))
+                    numbers = to_numbers(values, mark)
                 flag(~missing & numbers.isna().to_numpy(), "not_a_number", name, values)
                 if spec.min is not None:
                     flag((numbers < spec.min).to_numpy(), "below_min", name, values, spec.min)

@@ -59,14 +59,26 @@ def test_a_column_that_proves_its_decimal_point_is_read_so_whatever_the_contract
 
 
 def test_a_column_that_writes_both_marks_reads_what_each_value_proves_and_quarantines_the_rest(home: Settings) -> None:
-    data = b"id;monto;sector\n1;1,5;Comercio\n2;1619.51;Comercio\n3;1.250;Comercio\n4;1.234,56;Comercio\n5;7;Comercio\n"
+    values = ["1,5", "2,25", "1.234,56", "1619.51", "0.75", "12.5", "1.250", "7"]
+    data = ("id;monto;sector\n" + "".join(f"{i};{v};Comercio\n" for i, v in enumerate(values, start=1))).encode()
     result, clean, quarantine = _clean(home, data, _contract(decimal=","))
-    assert clean["monto"].to_dict() == {"1": 1.5, "2": 1619.51, "4": 1234.56, "5": 7.0}
+    assert clean["monto"].to_dict() == {"1": 1.5, "2": 2.25, "3": 1234.56, "4": 1619.51, "5": 0.75, "6": 12.5, "8": 7.0}
     assert quarantine["error_code"].tolist() == ["ambiguous_number"]
-    assert quarantine["row_number"].tolist() == ["4"]
+    assert quarantine["row_number"].tolist() == ["8"]  # "1.250", Excel row 8
     assert "1.250" in quarantine["message_es"][0] and "separador de miles" in quarantine["message_es"][0]
     assert "thousands separator" in quarantine["message_en"][0]
     assert result.details["column_decimals"] == {"monto": "mixed"}
+
+
+def test_one_pasted_value_in_the_other_mark_does_not_make_a_column_ambiguous(home: Settings) -> None:
+    """Sixty decimal commas and one "1619.51": the column writes commas; the odd value is read by
+    what it proves, and "1.250" follows the column (1250), as the rest of it shows."""
+    values = [f"{i},{i % 100:02d}" for i in range(1, 61)] + ["1619.51", "1.250"]
+    data = ("id;monto;sector\n" + "".join(f"{i};{v};Comercio\n" for i, v in enumerate(values, start=1))).encode()
+    result, clean, quarantine = _clean(home, data, _contract())
+    assert quarantine.empty
+    assert clean["monto"].iloc[-2:].tolist() == [1619.51, 1250.0]
+    assert result.details["decimal"] == "," and result.details["columns_read_by_proof"] == ["monto"]
 
 
 def test_columns_of_one_file_may_use_different_marks(home: Settings) -> None:
