@@ -123,6 +123,8 @@ def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str
     with open(path, "rb") as stream:
         raw, dialect = read_whole_table(stream)  # a CSV or an Excel workbook's first sheet
     columns = [str(column) for column in raw.columns]
+    # "--target formalizado" names the file's "FORMALIZADO": matched as headers are.
+    args.target, args.id = _column_named(args.target, columns), _column_named(args.id, columns)
     _column_must_exist(args.target, "--target", columns)
     _column_must_exist(args.id, "--id", columns)
     if args.positive is not None and (getattr(args, "task", None) or "binary") == "binary":
@@ -138,9 +140,9 @@ def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str
     typed, date_columns = infer_types(raw, {name: POINT if d.mark == MIXED else d.mark for name, d in decisions.items()})
     contract = infer_contract(
         typed,
-        target=_column_named(args.target, list(raw.columns)),
+        target=args.target,
         positive=args.positive,
-        id_column=_column_named(args.id, list(raw.columns)),
+        id_column=args.id,
         name=args.name or path.stem,
         # The training file's mark is not the scoring files' rule: each file is read in its own dialect.
         decimal="auto",
