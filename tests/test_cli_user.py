@@ -126,7 +126,7 @@ def test_user_errors_are_one_sentence_in_one_language_with_the_documented_code(f
         (["drop", str(files / "missing.csv")], "input_not_found", ExitCode.USAGE),
         (["train", str(files / "train.csv"), "--contract", str(files / "missing.yaml")], "input_not_found", ExitCode.USAGE),
         (["contract", "infer", str(files / "missing.csv"), "--target", "Churn"], "input_not_found", ExitCode.USAGE),
-        (["contract", "infer", str(files / "train.csv"), "--target", "churn"], "unknown_column", ExitCode.USAGE),
+        (["contract", "infer", str(files / "train.csv"), "--target", "Churned"], "unknown_column", ExitCode.USAGE),
         (["contract", "infer", str(files / "train.csv"), "--target", "Churn", "--positive", "Si"], "unknown_positive", ExitCode.USAGE),
         (["score", str(files / "new.csv"), "--ouput", "x.csv"], "usage", ExitCode.USAGE),
         (["scor", str(files / "new.csv")], "usage", ExitCode.USAGE),
