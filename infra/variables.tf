@@ -251,8 +251,8 @@ variable "shard_bytes" {
   default     = 268435456
 
   validation {
-    condition     = var.shard_bytes >= 1048576 && var.shard_bytes <= 1073741824
-    error_message = "shard_bytes must be between 1048576 (1 MiB) and 1073741824 (1 GiB)."
+    condition     = var.shard_bytes >= 2097152 && var.shard_bytes <= 1073741824
+    error_message = "shard_bytes must be between 2097152 (2 MiB, the clean step's read block: shared/settings.py MIN_SHARD_BYTES refuses less) and 1073741824 (1 GiB)."
   }
 }
 

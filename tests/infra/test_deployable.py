@@ -294,3 +294,14 @@ def test_smoke_test_drops_its_file_where_the_code_recognises_smoke_rows() -> Non
     assert is_smoke_uri("s3://acme-data/dropscore/raw/incoming/smoke/run.csv")
     assert not is_smoke_uri("gs://acme-dropscore-clean/incoming/2026-01/ventas.parquet")
     assert not is_smoke_uri(None)
+
+
+def test_shard_bytes_validation_refuses_what_the_functions_would_refuse() -> None:
+    # The functions refuse DROPSCORE_SHARD_BYTES below MIN_SHARD_BYTES at settings load; a plan that
+    # passes validation must never deploy functions that refuse every event.
+    from shared.settings import MIN_SHARD_BYTES
+
+    validation = block(terraform()["variable"]["shard_bytes"], "validation")
+    lower = int(re.search(r"var\.shard_bytes >= (\d+)", validation["condition"]).group(1))
+    assert lower == MIN_SHARD_BYTES
+    assert variable_default("shard_bytes") >= MIN_SHARD_BYTES
