@@ -42,7 +42,9 @@ chromium:
 		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
 	else echo "apt-get not found: chromium not installed, the browser test will be skipped"; fi
 
+# ruff first: Cloud Build's lint step runs it too, and a lint failure there stops a deploy.
 test: install $(INFRA_VENV)/.installed chromium
+	$(VENV)/bin/ruff check shared functions tests
 	$(PY) -m pytest -q
 
 # The registered model through mlflow.pyfunc.spark_udf on a local Spark session (tests marked "spark",

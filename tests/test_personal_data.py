@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, assume, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from shared import services
 from shared.chain import drop_file
@@ -42,7 +44,7 @@ CONTRACT_NAMES = {normalize_name(name) for name in Contract.from_yaml(generate.C
 
 
 def _check_digit(nine: str) -> str:
-    products = [int(d) * w for d, w in zip(nine, [2, 1, 2, 1, 2, 1, 2, 1, 2])]
+    products = [int(d) * w for d, w in zip(nine, [2, 1, 2, 1, 2, 1, 2, 1, 2], strict=True)]
     return str((10 - sum(p - 9 if p > 9 else p for p in products) % 10) % 10)
 
 
