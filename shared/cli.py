@@ -168,7 +168,10 @@ def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str
         "encoding": dialect.encoding,
         "delimiter": dialect.delimiter,
         "decimal": decimal,
+        "personal_columns": contract.personal_columns,
     }
+    if not args.json:
+        _say_personal_columns(settings, contract)
     if args.output and not args.json:
         kind_names = {"es": {"numeric": "numéricas", "categorical": "categóricas", "date": "de fecha", "text": "de texto", "id": "identificador"}, "en": {}}
         language = settings.language
@@ -179,6 +182,26 @@ def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str
             f"Contract written to {args.output}: {fmt.integer(len(contract.columns), 'en')} columns ({kinds_text}), target '{contract.target}' (positive '{contract.positive}').",
         )
     return result
+
+
+def _say_personal_columns(settings: Settings, contract: Any) -> None:
+    """Which columns were marked personal and why, and the key they need (on stderr: stdout may hold the YAML)."""
+    personal = contract.personal_columns
+    if not personal:
+        return
+    lines_es = [f"Columnas marcadas como datos personales (se guardarán como hash con clave): {', '.join(personal)}."]
+    lines_en = [f"Columns marked as personal data (stored as a keyed hash): {', '.join(personal)}."]
+    for name in personal:
+        # contract infer writes "personal: <why in Spanish> / <why in English>" (shared.personal_data).
+        description = contract.columns[name].description.removeprefix("personal:").strip()
+        if description:
+            why_es, _, why_en = description.partition(" / ")
+            lines_es.append(f"  {name}: {why_es}")
+            lines_en.append(f"  {name}: {why_en or why_es}")
+    if not os.environ.get("DROPSCORE_PII_KEY", "").strip():
+        lines_es.append("Falta la clave DROPSCORE_PII_KEY: créela una vez con `dropscore key new`, guárdela como un secreto y expórtela antes de entrenar o puntuar.")
+        lines_en.append("DROPSCORE_PII_KEY is not set: create it once with `dropscore key new`, keep it as a secret and export it before training or scoring.")
+    print("\n".join(lines_es if settings.language == "es" else lines_en), file=sys.stderr)
 
 
 def _column_named(name: str | None, columns: list[str]) -> str | None:
@@ -604,6 +627,9 @@ def build_parser(language: str = "es") -> argparse.ArgumentParser:
     from shared import deploy_env
 
     deploy_env.register(command)
+    from shared import pii_key_command
+
+    pii_key_command.register(command, language)
     return parser
 
 

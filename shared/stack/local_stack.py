@@ -350,8 +350,20 @@ class LocalStack:
         (self.folder / STATE_FILE).write_text(json.dumps(asdict(self.state()), indent=2), encoding="utf-8")
         # DROPSCORE_HOME too, so that `dropscore serve tick` finds this stack from any folder.
         variables = {"DROPSCORE_HOME": str(self.options.home), **self.shareable_environment()}
+        # MLflow's own tools (`mlflow models predict -m models:/…`) read the standard variable.
+        variables["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        # The personal-data key the functions run with: a shell that sourced this file and trains or
+        # drops must hash with the same key, or the same cédula gets two tokens. That makes the env
+        # file a secret, so it is created readable by its owner only (stack.json stays secret-free).
+        pii_key = self.client_environment.get("DROPSCORE_PII_KEY", "").strip()
+        if pii_key:
+            variables["DROPSCORE_PII_KEY"] = pii_key
         lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(variables.items())]
-        (self.folder / ENV_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        env_path = self.folder / ENV_FILE
+        env_path.unlink(missing_ok=True)
+        descriptor = os.open(env_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as env_file:
+            env_file.write("\n".join(lines) + "\n")
 
     def table(self) -> str:
         """What runs where, as printed by ``dropscore serve``."""

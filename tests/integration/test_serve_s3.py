@@ -60,11 +60,15 @@ def _stop(popen: subprocess.Popen[str]) -> int | None:
     return popen.returncode
 
 
+SERVE_PII_KEY = "serve-test-key-0123456789abcdef"
+
+
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     home = tmp_path_factory.mktemp("serve-s3") / "home"
     env = base_environment()
     env.update({"DROPSCORE_HOME": str(home), "DROPSCORE_STORAGE": f"s3://{BUCKET}/{PREFIX}", "DROPSCORE_LANG": "en", "PYTHONPATH": str(REPOSITORY_ROOT)})
+    env["DROPSCORE_PII_KEY"] = SERVE_PII_KEY
     output_path = home.parent / "serve.out"
     with open(output_path, "w", encoding="utf-8") as output:
         popen = subprocess.Popen([*dropscore_command(), "serve"], env=env, cwd=str(home.parent), stdout=output, stderr=subprocess.STDOUT, text=True)
@@ -95,7 +99,15 @@ def test_serve_prints_what_runs_where(serve: ServeProcess) -> None:
         assert f"function {name}" in output and url in output
     assert f"s3://{BUCKET}/{PREFIX}/raw" in output
     assert serve.state.storage_uri == f"s3://{BUCKET}/{PREFIX}"
-    assert (stack_folder(serve.home) / "env").read_text().count("export ") >= 5
+    env_file = stack_folder(serve.home) / "env"
+    exports = env_file.read_text()
+    assert exports.count("export ") >= 5
+    # Another shell that sources it talks to the same MLflow (ours and MLflow's own variable) and
+    # hashes personal data with the key the functions run with; so only its owner may read it.
+    assert f"export MLFLOW_TRACKING_URI={serve.state.client_environment['DROPSCORE_MLFLOW_TRACKING_URI']}" in exports
+    assert f"export DROPSCORE_PII_KEY={SERVE_PII_KEY}" in exports
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    assert SERVE_PII_KEY not in (stack_folder(serve.home) / "stack.json").read_text()
 
 
 def test_csv_uploaded_with_boto3_comes_back_scored(serve: ServeProcess, synthetic_files: SyntheticFiles) -> None:
