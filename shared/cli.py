@@ -626,7 +626,7 @@ def build_parser(language: str = "es") -> argparse.ArgumentParser:
 
     from shared import deploy_env
 
-    deploy_env.register(command)
+    deploy_env.register(command, language)
     from shared import pii_key_command
 
     pii_key_command.register(command, language)

@@ -147,12 +147,27 @@ def cmd_env(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     return {"source": source, "environment": plain, "secret_commands": secrets, "env_file": str(env_file) if env_file else None}
 
 
-def register(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add `dropscore env` through cli.build_parser's ``command`` helper."""
-    env = command("env", cmd_env, "print (or write with -o) the deployment's DROPSCORE_* settings from Terraform's outputs, for a laptop")
-    env.add_argument(
-        "--from-terraform", nargs="?", const="infra", metavar="DIR", help="run `terraform output -json` in DIR (default infra)"
+def register(command: Callable[..., argparse.ArgumentParser], language: str = "es") -> None:
+    """Add `dropscore env` through cli.build_parser's ``command`` helper, its help in ``language``."""
+
+    def h(spanish: str, english: str) -> str:
+        return spanish if language == "es" else english
+
+    env = command(
+        "env",
+        cmd_env,
+        (
+            "imprimir (o escribir con -o) la configuración DROPSCORE_* del despliegue a partir de las salidas de Terraform, para un portátil",
+            "print (or write with -o) the deployment's DROPSCORE_* settings from Terraform's outputs, for a laptop",
+        ),
     )
-    env.add_argument("--file", metavar="OUTPUTS.json", help="read a saved `terraform output -json` instead of running terraform")
-    env.add_argument("--tracking-uri", help="MLflow URL to use instead of the service's (the `gcloud run services proxy` one, e.g. http://localhost:5000)")
-    env.add_argument("-o", "--output", help="write an env file to source instead of printing the export lines")
+    env.add_argument(
+        "--from-terraform", nargs="?", const="infra", metavar="DIR",
+        help=h("ejecutar `terraform output -json` en DIR (por defecto infra)", "run `terraform output -json` in DIR (default infra)"),
+    )
+    env.add_argument("--file", metavar="OUTPUTS.json", help=h("leer un `terraform output -json` guardado en vez de ejecutar terraform", "read a saved `terraform output -json` instead of running terraform"))
+    env.add_argument(
+        "--tracking-uri",
+        help=h("URL de MLflow en lugar de la del servicio (la de `gcloud run services proxy`, p. ej. http://localhost:5000)", "MLflow URL to use instead of the service's (the `gcloud run services proxy` one, e.g. http://localhost:5000)"),
+    )
+    env.add_argument("-o", "--output", help=h("escribir un archivo env para `source` en vez de imprimir las líneas export", "write an env file to source instead of printing the export lines"))
