@@ -74,6 +74,7 @@ PYFUNC_REQUIREMENTS = (
     "PyYAML",
     "python-stdnum",
     "charset-normalizer",
+    "babel",  # shared.formatting: quarantine messages write numbers as the locale does
 )
 MANIFEST_PATH = f"{META_DIR}/{artifact_integrity.MANIFEST_FILE}"
 # What a version is scored with; a version without a manifest can vouch only for the model file.
