@@ -153,21 +153,28 @@ def test_mlflow_models_predict_on_a_raw_csv_gives_dropscores_scores(
 
 
 IMPORTED_DISTRIBUTIONS = """
-import json, sys
+import json, os, sys
 from importlib.metadata import distributions
-from pathlib import Path
 
 def imported_distributions():
     # By file, not by top-level name: "google" is a namespace shared by a dozen distributions.
+    # Only module files, and no symlink resolution per installed file (100,000 stat calls took a
+    # minute): the few module paths are looked up both as written and resolved.
     owner = {}
     for dist in distributions():
+        name = dist.metadata["Name"]
         for file in dist.files or ():
-            owner[str(Path(dist.locate_file(file)).resolve())] = dist.metadata["Name"]
+            if str(file).endswith((".py", ".so", ".pyd")):
+                owner[os.path.normpath(str(dist.locate_file(file)))] = name
     found = set()
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
-        if path and str(Path(path).resolve()) in owner:
-            found.add(owner[str(Path(path).resolve())])
+        if not path:
+            continue
+        for candidate in (os.path.normpath(path), os.path.realpath(path)):
+            if candidate in owner:
+                found.add(owner[candidate])
+                break
     return sorted(found)
 """
 
