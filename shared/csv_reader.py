@@ -25,7 +25,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter, deque
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -691,11 +691,17 @@ def read_whole(stream: BinaryIO) -> tuple[pd.DataFrame, CsvDialect]:
     inferring a contract, where they would only blur the picture.
     """
     chunks = CsvChunks(stream)
+    return readable_rows(chunks), chunks.dialect
+
+
+def readable_rows(chunks: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Every chunk's rows but those with a read problem, as one frame (CSV and workbook readers alike)."""
     frames = []
     for frame in chunks:
-        if chunks.last_problems:
-            frame = frame.drop(index=[n for n in chunks.last_problems if n in frame.index])
+        problems = getattr(chunks, "last_problems", None)
+        if problems:
+            frame = frame.drop(index=[n for n in problems if n in frame.index])
         frames.append(frame)
     if not frames or not sum(len(f) for f in frames):
         raise BadInputError("no_rows", "El archivo solo tiene encabezado, sin filas.", "The file has a header but no rows.")
-    return pd.concat(frames, ignore_index=True), chunks.dialect
+    return pd.concat(frames, ignore_index=True)

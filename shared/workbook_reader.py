@@ -463,20 +463,13 @@ def _unique_names(header: list[str]) -> tuple[list[str], set[str]]:
 
 def read_whole_table(stream: BinaryIO) -> tuple[pd.DataFrame, CsvDialect]:
     """:func:`shared.csv_reader.read_whole` for a CSV or a workbook (first sheet): for contract inference."""
-    from shared.csv_reader import read_whole
+    from shared.csv_reader import read_whole, readable_rows
 
     head, stream = _peek(stream)
     if workbook_kind(head) is None:
         return read_whole(stream)
     chunks = WorkbookChunks(stream)
-    frames = []
-    for frame in chunks:
-        if chunks.last_problems:
-            frame = frame.drop(index=[n for n in chunks.last_problems if n in frame.index])
-        frames.append(frame)
-    if not frames or not sum(len(f) for f in frames):
-        raise BadInputError("no_rows", "El archivo solo tiene encabezado, sin filas.", "The file has a header but no rows.")
-    return pd.concat(frames, ignore_index=True), chunks.dialect
+    return readable_rows(chunks), chunks.dialect
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from shared import services
 from shared.contract import Contract
@@ -125,3 +126,17 @@ def check_predictions(settings: Settings, scored: dict[str, Any], rows_clean: in
     assert len(warehouse) == rows_clean, "one warehouse row per scored row, no duplicates"
     assert warehouse["row_id"].astype(str).str.match(TOKEN).all()
     return frame
+
+
+def corpus_champion_home(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A DROPSCORE_HOME with the corpus champion trained under PII_KEY (for module-scoped fixtures)."""
+    from shared.settings import load_settings
+
+    folder = tmp_path_factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DROPSCORE_HOME", str(folder / "home"))
+        patch.setenv("DROPSCORE_PII_KEY", PII_KEY)
+        services.reset()
+        train_corpus_champion(load_settings(), folder)
+        services.reset()
+    return folder

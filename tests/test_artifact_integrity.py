@@ -24,21 +24,14 @@ from shared.registry import CHAMPION, MANIFEST_PATH, MODEL_FILE, ModelRegistry
 from shared.settings import Settings, load_settings
 from shared.storage import get_store
 from tests.corpus import generate
-from tests.robustness_helpers import PII_KEY, train_corpus_champion
+from tests.robustness_helpers import PII_KEY, corpus_champion_home
 
 SCORED_WITH = ["MLmodel", MODEL_FILE, "dropscore/contract.yaml", "dropscore/meta.json", "dropscore/reference_sample.parquet"]
 
 
 @pytest.fixture(scope="module")
 def corpus_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("integrity")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DROPSCORE_HOME", str(folder / "home"))
-        patch.setenv("DROPSCORE_PII_KEY", PII_KEY)
-        services.reset()
-        train_corpus_champion(load_settings(), folder)
-        services.reset()
-    return folder
+    return corpus_champion_home(tmp_path_factory, "integrity")
 
 
 @pytest.fixture

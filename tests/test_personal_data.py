@@ -36,7 +36,7 @@ from shared.settings import Settings, load_settings
 from shared.storage import get_store
 from shared.validation import ChunkValidator, map_header
 from tests.corpus import generate
-from tests.robustness_helpers import PII_KEY, TOKEN, put_raw, train_corpus_champion
+from tests.robustness_helpers import PII_KEY, TOKEN, corpus_champion_home, put_raw
 
 CONTRACT_NAMES = {normalize_name(name) for name in Contract.from_yaml(generate.CONTRACT_YAML).columns} | {"vendedor"}
 
@@ -199,14 +199,7 @@ def test_contract_infer_marks_personal_columns_with_the_same_detector() -> None:
 
 @pytest.fixture(scope="module")
 def corpus_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("personal")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DROPSCORE_HOME", str(folder / "home"))
-        patch.setenv("DROPSCORE_PII_KEY", PII_KEY)
-        services.reset()
-        train_corpus_champion(load_settings(), folder)
-        services.reset()
-    return folder
+    return corpus_champion_home(tmp_path_factory, "personal")
 
 
 @pytest.fixture

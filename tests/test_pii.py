@@ -21,7 +21,7 @@ from shared.pii import TOKEN_HEX_CHARS, PiiHasher, PiiKeyError, normalize_value
 from shared.settings import load_settings
 from shared.storage import get_store
 from tests.corpus import generate
-from tests.robustness_helpers import PII_KEY, TOKEN, train_corpus_champion
+from tests.robustness_helpers import PII_KEY, TOKEN, corpus_champion_home
 
 KEY = "una-clave-de-prueba-suficientemente-larga"
 
@@ -70,14 +70,7 @@ def test_personal_columns_must_be_text_like() -> None:
 
 @pytest.fixture(scope="module")
 def personal_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("pii")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DROPSCORE_HOME", str(folder / "home"))
-        patch.setenv("DROPSCORE_PII_KEY", PII_KEY)
-        services.reset()
-        train_corpus_champion(load_settings(), folder)
-        services.reset()
-    return folder
+    return corpus_champion_home(tmp_path_factory, "pii")
 
 
 def test_without_a_key_personal_columns_are_refused_not_stored(personal_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
