@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from shared import formatting as fmt
 from shared import services
 from shared.settings import Settings, load_settings
 
@@ -23,6 +24,17 @@ def _story(language: str, quiet: bool):
             print(spanish if language == "es" or not english else english, flush=True)
 
     return say
+
+
+_KIND_NAMES = {
+    "es": {"numeric": "numéricas", "categorical": "categóricas", "date": "de fecha", "text": "de texto", "identifier": "identificador"},
+    "en": {"numeric": "numeric", "categorical": "categorical", "date": "date", "text": "text", "identifier": "identifier"},
+}
+
+
+def _kinds(column_types: dict[str, int], language: str) -> str:
+    """{'numeric': 36, ...} as a reader says it: "36 numéricas, 48 categóricas"."""
+    return ", ".join(f"{fmt.integer(count, language)} {_KIND_NAMES[language].get(kind, kind)}" for kind, count in column_types.items())
 
 
 def _plant_bad_rows(frame):
@@ -75,11 +87,12 @@ def run_demo(
     training = synthetic.generate_batch(training_rows, month=0, seed=seed)
     training_path = files / "entrenamiento_2023-12.csv"
     synthetic.write_excel_csv(training, training_path)
+    positive_rate = float((training[synthetic.TARGET_COLUMN] == "si").mean())
     say(
-        f"\n1) Datos de entrenamiento: {len(training)} micronegocios, {len(synthetic.FEATURE_COLUMNS)} variables, "
-        f"{(training[synthetic.TARGET_COLUMN] == 'si').mean():.1%} formalizados. Archivo de Excel en español (cp1252, ';', coma decimal): {training_path.name}",
-        f"\n1) Training data: {len(training)} micro-businesses, {len(synthetic.FEATURE_COLUMNS)} features, "
-        f"{(training[synthetic.TARGET_COLUMN] == 'si').mean():.1%} formalized. Spanish Excel file (cp1252, ';', decimal comma): {training_path.name}",
+        f"\n1) Datos de entrenamiento: {fmt.integer(len(training), 'es')} micronegocios, {len(synthetic.FEATURE_COLUMNS)} variables, "
+        f"{fmt.percent(positive_rate, 'es')} formalizados. Archivo de Excel en español (cp1252, ';', coma decimal): {training_path.name}",
+        f"\n1) Training data: {fmt.integer(len(training), 'en')} micro-businesses, {len(synthetic.FEATURE_COLUMNS)} features, "
+        f"{fmt.percent(positive_rate, 'en')} formalized. Spanish Excel file (cp1252, ';', decimal comma): {training_path.name}",
     )
     contract_path = files / "contrato.yaml"
     import argparse
@@ -89,21 +102,25 @@ def run_demo(
         demo_settings,
     )
     contract = Contract.from_yaml(contract_path.read_text(encoding="utf-8"))
+
+    def g(gate: str, language: str) -> str:
+        return fmt.number(contract.gates[gate], language)
+
     say(
-        f"   Contrato inferido ({contract_path.name}): {inferred['columns']} columnas {inferred['column_types']}; "
-        f"umbrales: ROC-AUC ≥ {contract.gates['roc_auc']}, precisión ≥ {contract.gates['precision']}, sensibilidad ≥ {contract.gates['recall']}.",
-        f"   Inferred contract ({contract_path.name}): {inferred['columns']} columns {inferred['column_types']}; "
-        f"gates: ROC-AUC ≥ {contract.gates['roc_auc']}, precision ≥ {contract.gates['precision']}, recall ≥ {contract.gates['recall']}.",
+        f"   Contrato inferido ({contract_path.name}): {inferred['columns']} columnas ({_kinds(inferred['column_types'], 'es')}); "
+        f"umbrales: ROC-AUC ≥ {g('roc_auc', 'es')}, precisión ≥ {g('precision', 'es')}, sensibilidad ≥ {g('recall', 'es')}.",
+        f"   Inferred contract ({contract_path.name}): {inferred['columns']} columns ({_kinds(inferred['column_types'], 'en')}); "
+        f"gates: ROC-AUC ≥ {g('roc_auc', 'en')}, precision ≥ {g('precision', 'en')}, recall ≥ {g('recall', 'en')}.",
     )
 
     # 2. First champion
     first = train_from_csv(demo_settings, training_path, contract, seed=seed)
     m = first.metrics
     say(
-        f"\n2) Modelo v{first.model_version} (LightGBM): ROC-AUC {m['roc_auc']:.3f}, precisión {m['precision']:.3f}, sensibilidad {m['recall']:.3f} "
-        f"en datos reservados, umbral {first.threshold:.3f}. {first.reason_es}",
-        f"\n2) Model v{first.model_version} (LightGBM): ROC-AUC {m['roc_auc']:.3f}, precision {m['precision']:.3f}, recall {m['recall']:.3f} "
-        f"on held-out data, threshold {first.threshold:.3f}. {first.reason_en}",
+        f"\n2) Modelo v{first.model_version} (LightGBM): ROC-AUC {fmt.decimal(m['roc_auc'], 'es', 3)}, precisión {fmt.decimal(m['precision'], 'es', 3)}, "
+        f"sensibilidad {fmt.decimal(m['recall'], 'es', 3)} en datos reservados, umbral {fmt.decimal(first.threshold, 'es', 3)}. {first.reason_es}",
+        f"\n2) Model v{first.model_version} (LightGBM): ROC-AUC {fmt.decimal(m['roc_auc'], 'en', 3)}, precision {fmt.decimal(m['precision'], 'en', 3)}, "
+        f"recall {fmt.decimal(m['recall'], 'en', 3)} on held-out data, threshold {fmt.decimal(first.threshold, 'en', 3)}. {first.reason_en}",
     )
     summary["first_model"] = {"version": first.model_version, "metrics": m, "promoted": first.promoted}
     if not first.promoted:
@@ -178,8 +195,8 @@ def run_demo(
     for version in versions:
         aliases = ", ".join(version["aliases"]) or "-"
         say(
-            f"   v{version['version']} [{aliases}] ROC-AUC {version['metrics'].get('roc_auc', float('nan')):.3f}",
-            f"   v{version['version']} [{aliases}] ROC-AUC {version['metrics'].get('roc_auc', float('nan')):.3f}",
+            f"   v{version['version']} [{aliases}] ROC-AUC {fmt.decimal(version['metrics'].get('roc_auc'), 'es', 3)}",
+            f"   v{version['version']} [{aliases}] ROC-AUC {fmt.decimal(version['metrics'].get('roc_auc'), 'en', 3)}",
         )
     say(
         f"\nVolver al modelo anterior es un comando: DROPSCORE_HOME={demo_home} dropscore rollback",
