@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from shared import progress, services
+from shared.artifact_integrity import sha256_of
 from shared.cleaning import clean_stream
 from shared.contract import Contract
 from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, PermanentError
@@ -220,14 +221,6 @@ def _publish_documents(settings: Settings, version: str, box: dict[str, Any], ou
 # -- training -----------------------------------------------------------------------------------
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _read_parquet(uri: str, columns: list[str] | None = None) -> pd.DataFrame:
     return read_parquet(uri, columns)
 
@@ -276,7 +269,7 @@ def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, se
     labeled = _read_parquet(cleaned.clean_uri)
     trained = train_model(labeled, contract, seed=seed, time_budget_seconds=time_budget_seconds)
     registry = services.registry(settings)
-    sources = {raw_uri: f"sha256:{_file_sha256(Path(csv_path))}"}
+    sources = {raw_uri: f"sha256:{sha256_of(Path(csv_path))}"}
     box: dict[str, Any] = {}
     with progress.phase("register"):
         version = registry.register(trained, contract, sources=sources, purpose="train", attach=_documents(settings, contract, box))
