@@ -69,7 +69,7 @@ serve: install
 	$(VENV)/bin/dropscore serve
 
 package: install
-	$(PY) -m shared.packaging --out dist/functions
+	$(PY) -m shared.local.packaging --out dist/functions
 
 # Drift detection rates at 1k/10k/100k rows per window (a few minutes on 2 cores); prints the table.
 bench-drift: install

@@ -89,7 +89,7 @@ def clean_and_score(source: Path, name: str, *, reasons: bool, repeats: int = 1,
     Each is run ``repeats`` times (a new generation of the object each time, so the exactly-once
     claims let it through); the fastest run is kept, with the highest peak.
     """
-    stem = name  # outputs are named after the whole name, extension kept (shared.locations)
+    stem = name  # outputs are named after the whole name, extension kept (shared.delivery.locations)
     parquet = common.HOME / "buckets" / "clean" / "incoming" / f"{stem}.parquet"
     result: dict[str, Any] = {"rows_file_bytes": source.stat().st_size, "reasons": reasons}
     if not score_only_again:
@@ -117,7 +117,7 @@ def clean_and_score(source: Path, name: str, *, reasons: bool, repeats: int = 1,
 def warm_clean_and_score(source: Path, name: str, repeats: int) -> dict[str, Any]:
     """Clean, then score (reasons off) on warm instances: each process first handles a small file
     (200 rows) untimed, as an instance that has already served an event, then the timed one."""
-    stem = name  # outputs are named after the whole name, extension kept (shared.locations)
+    stem = name  # outputs are named after the whole name, extension kept (shared.delivery.locations)
     warm_source = common.small_csv(200, "warm_up", seed=7)
     common.place_in_raw(warm_source, "warm_up.csv")
     parquet = common.HOME / "buckets" / "clean" / "incoming" / f"{stem}.parquet"
@@ -243,7 +243,7 @@ def fan_out(source: Path, *, processes: int, shard_bytes: int, single_score_seco
     import importlib
     import random
 
-    if not getattr(importlib.import_module("shared.cleaning"), "SHARDS_SUPPORTED", False):
+    if not getattr(importlib.import_module("shared.steps.clean"), "SHARDS_SUPPORTED", False):
         return {"status": "not measured: the clean step does not shard files yet", "exactly_once": None}
     name = "bench_fanout.csv"
     env = {"DROPSCORE_SHARD_BYTES": str(shard_bytes)}
@@ -286,7 +286,7 @@ def fan_out(source: Path, *, processes: int, shard_bytes: int, single_score_seco
                 outcomes.append(box)
         time.sleep(0.05)
     seconds = time.perf_counter() - started
-    stem = name  # outputs are named after the whole name, extension kept (shared.locations)
+    stem = name  # outputs are named after the whole name, extension kept (shared.delivery.locations)
     predictions = common.HOME / "buckets" / "predictions" / f"{stem}.predictions.csv"
     rows = 0
     headers = 0

@@ -76,7 +76,7 @@ PUBLIC_TABLES = {
 def load_table(name: str, seed: int) -> tuple[pd.DataFrame, str, str | None, str, str]:
     """(frame, target, positive, task, description)."""
     if name == "synthetic":
-        from shared import synthetic
+        from shared.local import synthetic
 
         frame = synthetic.generate_batch(12_000, month=0, seed=seed).drop(columns=[synthetic.ID_COLUMN])
         return frame, synthetic.TARGET_COLUMN, synthetic.POSITIVE_LABEL, "binary", "dropscore synthetic micro-businesses (12 000 rows)"
@@ -105,8 +105,8 @@ def available_public() -> list[str]:
 
 
 def _cli(*argv: str) -> dict:
-    from shared import services
-    from shared.cli import main
+    from shared.backends import services
+    from shared.local.cli import main
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
@@ -131,7 +131,7 @@ def run_dropscore(train: pd.DataFrame, holdout: pd.DataFrame, target: str, posit
     _cli(*infer)
     # The benchmark measures quality, not the business floors: with the default gates a weak table
     # (German credit) would get no champion and nothing could be scored.
-    from shared.contract import Contract
+    from shared.ingest.contract import Contract
 
     inferred = Contract.from_yaml(contract.read_text(encoding="utf-8"))
     inferred.gates = {metric: (1e9 if metric in ("rmse", "mae") else -1e9) for metric in inferred.gates}
@@ -286,10 +286,10 @@ def bench_table(name: str, frame: pd.DataFrame, target: str, positive: str | Non
 
 def measure_reasons(home: Path, scored: pd.DataFrame) -> dict:
     """Throughput of score_batch with and without reasons on the table's clean training rows (≥ 20 000)."""
-    from shared import services
-    from shared.features import model_matrix
-    from shared.parquet_io import read_parquet
-    from shared.scoring import PathAttribution, score_batch
+    from shared.backends import services
+    from shared.delivery.parquet_io import read_parquet
+    from shared.model.features import model_matrix
+    from shared.model.scoring import PathAttribution, score_batch
     from shared.settings import load_settings
 
     settings = load_settings({"DROPSCORE_HOME": str(home)})
@@ -335,7 +335,7 @@ def measure_reasons(home: Path, scored: pd.DataFrame) -> dict:
 
 def bench_imbalance(name: str, frame: pd.DataFrame, target: str, positive: str, seed: int) -> list[dict]:
     """The product's first configuration, 5-fold CV for the rounds, refit; only the imbalance handling varies."""
-    from shared.training import CANDIDATES
+    from shared.model.training import CANDIDATES
 
     frame = frame.dropna(subset=[target]).reset_index(drop=True)
     frame.insert(0, ID, [f"r{i:06d}" for i in range(len(frame))])

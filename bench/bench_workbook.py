@@ -4,7 +4,7 @@
 
 Three measurements, each in a fresh process (peak RSS of the process tree, polled, and wait4's max):
 
-1. ``read``: the streamed .xlsx reader alone (shared.workbook_reader) over the whole sheet;
+1. ``read``: the streamed .xlsx reader alone (shared.ingest.workbook_reader) over the whole sheet;
 2. ``clean``: the clean function's handler on the workbook dropped into the raw bucket, as a
    finalize event would start it (validation, Parquet, quarantine, fan-out as configured) —
    against the 512 MiB a function gets;
@@ -44,7 +44,7 @@ from bench.perf_common import (  # noqa: E402
 READ_SHEET = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from shared.workbook_reader import open_table
+from shared.ingest.workbook_reader import open_table
 began = time.perf_counter()
 rows = 0
 with open(sys.argv[2], "rb") as stream:

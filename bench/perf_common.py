@@ -227,7 +227,7 @@ def _part(task: tuple[int, int, int, int, str]) -> str:
     index, start, rows, seed, folder = task
     import numpy as np
 
-    from shared import synthetic
+    from shared.local import synthetic
 
     frame = synthetic.without_target(synthetic.generate_batch(rows, month=INCOMING_MONTH, seed=seed + index))
     numbers = INCOMING_MONTH * (synthetic.MAX_ROWS_PER_BATCH + 1) + np.arange(start + 1, start + rows + 1, dtype=np.int64)
@@ -272,7 +272,7 @@ def small_csv(rows: int, name: str, *, seed: int = 5) -> Path:
     DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / f"{name}.csv"
     if not path.exists():
-        from shared import synthetic
+        from shared.local import synthetic
 
         synthetic.write_excel_csv(synthetic.without_target(synthetic.generate_batch(rows, month=INCOMING_MONTH, seed=seed)), path)
     return path
@@ -284,7 +284,7 @@ def small_csv(rows: int, name: str, *, seed: int = 5) -> Path:
 def dropscore_cli(*args: str, home: Path = HOME) -> dict[str, Any]:
     """Run the `dropscore` command as a user would, with ``--json``; its JSON answer."""
     done = subprocess.run(
-        [PYTHON, "-m", "shared.cli", *args, "--json"], env=bench_env(home), cwd=str(ROOT), capture_output=True, text=True
+        [PYTHON, "-m", "shared.local.cli", *args, "--json"], env=bench_env(home), cwd=str(ROOT), capture_output=True, text=True
     )
     if done.returncode != 0:
         raise RuntimeError(f"dropscore {' '.join(args)} failed:\n{done.stderr[-3000:]}")
@@ -301,7 +301,7 @@ def ensure_home(home: Path = HOME, *, fresh: bool = False) -> dict[str, Any]:
             return recorded
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    from shared import synthetic
+    from shared.local import synthetic
 
     training_path = home / "entrenamiento.csv"
     synthetic.write_excel_csv(synthetic.generate_batch(TRAINING_ROWS, month=0, seed=2024), training_path)

@@ -84,13 +84,13 @@ def task_event(args: argparse.Namespace) -> None:
         # with the switch score_batch already has. Bench only; the product always gives reasons.
         import functools
 
-        import shared.batch_scoring as batch_scoring
+        import shared.steps.score as batch_scoring
 
         batch_scoring.score_batch = functools.partial(batch_scoring.score_batch, with_reasons=False)
     if os.environ.get("BENCH_BLOCK"):  # experiments with the CSV block size
-        import shared.cleaning
+        import shared.steps.clean
 
-        shared.cleaning.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
+        shared.steps.clean.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
     handle = {"clean": handlers.handle_clean_event, "score": handlers.handle_score_event}[args.function]
     warm_up_seconds = None
     if args.warm_up:
@@ -151,17 +151,17 @@ def task_scoring(args: argparse.Namespace) -> None:
     import numpy as np
     import pyarrow.parquet as pq
 
-    from shared import services
-    from shared.features import model_matrix
-    from shared.registry import CHAMPION
-    from shared.scoring import score_batch
+    from shared.backends import services
+    from shared.backends.registry import CHAMPION
+    from shared.model.features import model_matrix
+    from shared.model.scoring import score_batch
+    from shared.model.training import NUM_THREADS
     from shared.settings import load_settings
-    from shared.training import NUM_THREADS
 
     settings = load_settings()
     model = services.registry(settings).load(CHAMPION)
     clean = pq.read_table(args.parquet).to_pandas()
-    from shared.batch_scoring import PARQUET_BATCH_ROWS
+    from shared.steps.score import PARQUET_BATCH_ROWS
 
     batch_rows = args.batch_rows or PARQUET_BATCH_ROWS
     batches = [clean.iloc[start : start + batch_rows] for start in range(0, len(clean), batch_rows)]
@@ -201,10 +201,10 @@ def task_mlflow_input(args: argparse.Namespace) -> None:
     import numpy as np
     import pandas as pd
 
-    from shared import services
-    from shared.features import model_matrix
-    from shared.parquet_io import read_parquet
-    from shared.registry import CHAMPION
+    from shared.backends import services
+    from shared.backends.registry import CHAMPION
+    from shared.delivery.parquet_io import read_parquet
+    from shared.model.features import model_matrix
     from shared.settings import load_settings
 
     settings = load_settings()
@@ -234,8 +234,8 @@ def task_mlflow_view(args: argparse.Namespace) -> None:
     import mlflow.lightgbm
     from mlflow import MlflowClient
 
-    from shared import services
-    from shared.registry import CHAMPION
+    from shared.backends import services
+    from shared.backends.registry import CHAMPION
     from shared.settings import load_settings
 
     settings = load_settings()
@@ -257,13 +257,13 @@ def task_mlflow_view(args: argparse.Namespace) -> None:
 
 
 def task_drift(args: argparse.Namespace) -> None:
-    """The drift check's statistics (shared.monitoring.compare_windows) on a 100 000-row window against a
+    """The drift check's statistics (shared.steps.drift.compare_windows) on a 100 000-row window against a
     50 000-row reference, 84 features; also writes both as Parquet for the Evidently side."""
     import numpy as np
 
-    from shared import synthetic
-    from shared.contract import infer_contract
-    from shared.monitoring import compare_windows, kinds_of
+    from shared.ingest.contract import infer_contract
+    from shared.local import synthetic
+    from shared.steps.drift import compare_windows, kinds_of
 
     reference_rows, current_rows = args.reference_rows, args.current_rows
     reference = synthetic.generate_batch(reference_rows, month=0, seed=101)

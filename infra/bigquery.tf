@@ -5,7 +5,7 @@
 locals {
   schemas_dir = "${path.module}/../shared/schemas"
 
-  # The warehouse tables of shared/warehouse.py (TABLES). tables.json holds each table's
+  # The warehouse tables of shared/backends/warehouse.py (TABLES). tables.json holds each table's
   # time_partitioning (daily, on its timestamp column), clustering and description, in the
   # shape of google_bigquery_table's arguments.
   bigquery_table_names   = ["predictions", "batches", "drift_results", "alerts", "model_events"]
@@ -44,7 +44,7 @@ resource "google_bigquery_table" "tables" {
 
 # What the business reads as "the predictions": every scored row except those of the deployment
 # smoke test (infra/smoke_test.py drops its file under incoming/smoke/, and every row it produces
-# carries that path in source_uri; shared/smoke_rows.py). The drift check skips them in code.
+# carries that path in source_uri; shared/monitor/smoke_rows.py). The drift check skips them in code.
 resource "google_bigquery_table" "predictions_production" {
   #checkov:skip=CKV_GCP_80:A view stores no data; the table it reads is covered by the dataset's Google-managed encryption (CKV_GCP_81).
   project             = var.project_id

@@ -8,7 +8,7 @@ locals {
   # (objectUser: read, create, overwrite, delete). The code's flows (docs: DESIGN.md):
   #   clean   raw -> clean | quarantine (+ file-level reports); for a file above shard_bytes it
   #           also assembles the shards' predictions parts into the predictions file, or
-  #           withdraws them when the file is rejected (shared/cleaning.py, shared/fanout.py)
+  #           withdraws them when the file is rejected (shared/steps/clean.py, shared/delivery/fanout.py)
   #   score   clean -> predictions (+ quarantine for unscorable rows, reports)
   #   drift   predictions + clean (labels) -> reports
   #   retrain clean (training data) -> reports

@@ -3,11 +3,11 @@
 # ceiling. A Cloud Run job task may run up to 168 hours with up to 8 vCPU and 32 GiB.
 #
 #   drift -> retrain topic -> retrain function (Pub/Sub push, pubsub.tf) -> jobs.run with an
-#   override carrying the request id -> this job -> shared.retrain_job -> challenger, gates,
-#   promotion (shared/lifecycle.py run_retrain)
+#   override carrying the request id -> this job -> shared.steps.retrain -> challenger, gates,
+#   promotion (shared/lifecycle/promotion.py run_retrain)
 #
 # The function stays the Pub/Sub entry point (dead-letter topic, retries, event age) and only
-# starts an execution; shared/retrain_job.py makes both the start and the training idempotent
+# starts an execution; shared/steps/retrain.py makes both the start and the training idempotent
 # per request id, so a redelivered message neither starts a second execution nor trains twice.
 #
 # The image is built from the retrain function's own zip (`make package`, infra/retrain/
@@ -42,7 +42,7 @@ resource "google_cloud_run_v2_job" "retrain" {
       service_account = google_service_account.function["retrain"].email
       timeout         = "${var.retrain_job_settings.timeout_seconds}s"
       # A retry runs in the same execution and takes the request's claim over from the failed
-      # attempt (shared/retrain_job.py), so it never trains alongside it.
+      # attempt (shared/steps/retrain.py), so it never trains alongside it.
       max_retries = var.retrain_job_settings.max_retries
 
       # All traffic through the VPC, like the functions: MLflow accepts internal traffic only.

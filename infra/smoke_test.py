@@ -5,7 +5,7 @@
 --outputs is `terraform output -json` (bucket names come from it); --csv is a CSV that matches
 the deployed model's contract (a local path or a gs:// URI), of which only the header and the
 first --rows rows are sent. The file lands as incoming/smoke/<run id>.csv, so the predictions
-are expected at predictions/smoke/<run id>.csv.predictions.csv (shared/locations.py). A file-level
+are expected at predictions/smoke/<run id>.csv.predictions.csv (shared/delivery/locations.py). A file-level
 report in the quarantine bucket means the file was rejected as a whole: that fails at once.
 
 Exit status: 0 when predictions with a score column and at least one row appear in time.

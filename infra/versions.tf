@@ -16,7 +16,7 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 6.0, < 7.0"
     }
-    # Not used to zip the functions: `make package` (shared/packaging.py) builds them
+    # Not used to zip the functions: `make package` (shared/local/packaging.py) builds them
     # byte-for-byte reproducibly, which archive_file does not promise across versions. Pinned so
     # every machine resolves the same lock file when a zip of a small asset is needed.
     archive = {

@@ -8,9 +8,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import events
+from shared.delivery import events
+from shared.delivery.locations import object_uri_from_event
 from shared.errors import ModelNotFoundError
-from shared.locations import object_uri_from_event
 from shared.object_names import ObjectNameError
 from shared.settings import Settings, load_settings
 
@@ -61,7 +61,7 @@ def handle_clean_event(cloud_event: Any) -> dict[str, Any] | None:
     try:
         found = _finalized_object(cloud_event)
     except RefusedName as refused:
-        from shared.refused_names import kind_of, refuse_name
+        from shared.steps.refused_names import kind_of, refuse_name
 
         name = refused.storage_event.name
         if kind_of(name) is None:  # not a drop (outside incoming/, labels/, training/): nothing to tell anyone
@@ -71,7 +71,7 @@ def handle_clean_event(cloud_event: Any) -> dict[str, Any] | None:
         return refuse_name(refused.settings, refused.storage_event.bucket, name, refused.problem).to_dict()
     if found is None:
         return None
-    from shared.cleaning import clean_object
+    from shared.steps.clean import clean_object
 
     settings, uri, generation = found
     return clean_object(settings, uri, generation=generation).to_dict()
@@ -86,7 +86,7 @@ def handle_score_event(cloud_event: Any) -> dict[str, Any] | None:
         return None
     if found is None:
         return None
-    from shared.batch_scoring import score_event
+    from shared.steps.score import score_event
 
     settings, uri, generation = found
     return score_event(settings, uri, generation=generation).to_dict()
@@ -109,7 +109,7 @@ def handle_drift_request(request: Any) -> tuple[str, int, dict[str, str]]:
     """HTTP: Cloud Scheduler POSTs here. 200 with the summary, or 200 with status "no_champion"."""
     configure_logging()
     settings = load_settings()
-    from shared.monitoring import run_drift_check
+    from shared.steps.drift import run_drift_check
 
     try:
         result = run_drift_check(settings, now=scheduled_time(request))
@@ -131,10 +131,10 @@ def handle_retrain_event(cloud_event: Any) -> dict[str, Any] | None:
     if settings.retrain_job:
         # In the cloud, retraining runs as a Cloud Run job (no 540 s / memory cap): start it,
         # once per message id. A failed start raises, so Pub/Sub redelivers.
-        from shared.retrain_job import start_retrain
+        from shared.steps.retrain import start_retrain
 
         return start_retrain(settings, message.message_id, reason).to_dict()
-    from shared.lifecycle import run_retrain
+    from shared.lifecycle.promotion import run_retrain
 
     try:
         return run_retrain(settings, reason=reason, trigger=message.message_id).to_dict()

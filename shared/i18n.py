@@ -86,7 +86,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Todavía no hay un modelo campeón: entrene uno con «dropscore train».",
         "There is no champion model yet: train one with 'dropscore train'.",
     ),
-    # The command line (shared.cli_errors): each says what happened and the next step.
+    # The command line (shared.local.cli_errors): each says what happened and the next step.
     "input_not_found": (
         "No existe el archivo «{path}». Revise la ruta (¿está en otra carpeta?) y vuelva a intentarlo.",
         "The file '{path}' does not exist. Check the path (is it in another folder?) and try again.",

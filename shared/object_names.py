@@ -37,7 +37,7 @@ from shared.errors import BadInputError
 
 MAX_KEY_BYTES = 1024            # GCS and S3, UTF-8
 MAX_LOCAL_COMPONENT_BYTES = 255  # one folder or file name on a local filesystem
-# Where the local store writes a file while it is incomplete (shared.storage); such names are ours.
+# Where the local store writes a file while it is incomplete (shared.backends.storage); such names are ours.
 TEMP_PREFIX = ".tmp-"
 # Characters no object name of ours may hold: C0 controls (NUL, CR, LF...), DEL and the C1 controls
 # (XML 1.0 cannot list names holding the C1 ones, Cloud Storage's documentation warns).
@@ -151,7 +151,7 @@ def check_component(name: str, *, local: bool) -> str:
 
 def encode_for_uri(key: str) -> str:
     """The key as the path of a ``file://`` URI: every byte but unreserved characters and ``/`` escaped,
-    so :func:`shared.storage.split_uri`'s one decoding gives the key back exactly (``%2e`` stays ``%2e``)."""
+    so :func:`shared.backends.storage.split_uri`'s one decoding gives the key back exactly (``%2e`` stays ``%2e``)."""
     return quote(key, safe="/")
 
 

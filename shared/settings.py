@@ -58,10 +58,10 @@ AREAS: tuple[str, ...] = ("raw", "clean", "quarantine", "predictions", "reports"
 
 DEFAULT_MODEL_NAME = "dropscore"
 DEFAULT_MAX_EVENT_AGE_SECONDS = 24 * 3600  # Eventarc keeps retrying for up to 24 hours
-# Above this size the clean step shards a file (shared.fanout): each shard is scored by its own
+# Above this size the clean step shards a file (shared.delivery.fanout): each shard is scored by its own
 # invocation, well inside the 540 s and the memory cap of one.
 DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
-# The clean step reads a CSV in blocks of this many bytes (shared.cleaning.CSV_BLOCK_BYTES) and can only
+# The clean step reads a CSV in blocks of this many bytes (shared.steps.clean.CSV_BLOCK_BYTES) and can only
 # cut a shard between blocks: a smaller shard size could not be honoured, so it is refused.
 MIN_SHARD_BYTES = 2 * 1024 * 1024
 SUPPORTED_LANGUAGES = ("es", "en")
@@ -104,7 +104,7 @@ class Settings:
             return f"{root}/"  # the whole area, to list
         body, folder = (key[:-1], "/") if key.endswith("/") else (key, "")  # "labels/": a folder to list
         if root.startswith("file://"):
-            from shared.storage import split_uri
+            from shared.backends.storage import split_uri
 
             local_path(split_uri(root)[2], body)  # checks the key, symlinks included
             return f"{root}/{encode_for_uri(body)}{folder}"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from shared import services
+from shared.backends import services
+from shared.backends.storage import reset_clients
 from shared.settings import Settings, load_settings
-from shared.storage import reset_clients
 
 TRAINING_ROWS = 3000
 MONTH_ROWS = 600
@@ -52,8 +52,8 @@ def synthetic_files(tmp_path_factory: pytest.TempPathFactory) -> SyntheticFiles:
     """Spanish-Excel CSVs from the generator: a training file, its contract, three months and their labels."""
     import argparse
 
-    from shared import synthetic
-    from shared.cli import cmd_contract_infer
+    from shared.local import synthetic
+    from shared.local.cli import cmd_contract_infer
 
     folder = tmp_path_factory.mktemp("synthetic")
     training = folder / "entrenamiento.csv"
@@ -74,8 +74,8 @@ def synthetic_files(tmp_path_factory: pytest.TempPathFactory) -> SyntheticFiles:
 
 
 def train_champion(settings: Settings, files: SyntheticFiles):
-    from shared.contract import Contract
-    from shared.lifecycle import train_from_csv
+    from shared.ingest.contract import Contract
+    from shared.lifecycle.promotion import train_from_csv
 
     contract = Contract.from_yaml(files.contract.read_text(encoding="utf-8"))
     outcome = train_from_csv(settings, files.training, contract, seed=SEED)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shared.contract import Contract
+from shared.ingest.contract import Contract
 from shared.settings import Settings
 
 REGIONS = ["Costa", "Sierra", "Oriente"]

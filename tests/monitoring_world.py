@@ -19,12 +19,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from shared import services, synthetic
-from shared.chain import drop_file
-from shared.contract import Contract
-from shared.monitoring import DriftCheckResult, run_drift_check
-from shared.registry import CHAMPION, LoadedModel
+from shared.backends import services
+from shared.backends.registry import CHAMPION, LoadedModel
+from shared.ingest.contract import Contract
+from shared.local import synthetic
+from shared.local.chain import drop_file
 from shared.settings import Settings, load_settings
+from shared.steps.drift import DriftCheckResult, run_drift_check
 from tests.conftest import MONTH_ROWS, SEED, TRAINING_ROWS, SyntheticFiles
 
 DRIFT = synthetic.DriftSpec(
@@ -82,7 +83,7 @@ def trained_champion(synthetic_files: SyntheticFiles) -> LoadedModel:
     stays fast; how a champion is searched and gated is the training tests' business."""
     import lightgbm as lgb
 
-    from shared.features import model_matrix
+    from shared.model.features import model_matrix
 
     contract = Contract.from_yaml(synthetic_files.contract.read_text(encoding="utf-8"))
     features = [name for name in contract.feature_columns]
@@ -126,7 +127,7 @@ def monitored_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained_cham
 
 def record_champion_events(settings: Settings, model: LoadedModel) -> None:
     """What ``dropscore train`` leaves in the model log for a first champion."""
-    from shared.lifecycle import record_event
+    from shared.lifecycle.promotion import record_event
 
     record_event(settings, "trained", model.version, reason="dropscore train", metrics=model.meta["metrics"])
     record_event(settings, "promoted", model.version, reason="passes the business gates", metrics=model.meta["metrics"])

@@ -15,14 +15,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from shared import services
-from shared.contract import Contract
-from shared.events import STORAGE_FINALIZED
-from shared.lineage import clean_uri_of
-from shared.parquet_io import read_parquet
+from shared.backends import services
+from shared.backends.storage import get_store
+from shared.delivery.events import STORAGE_FINALIZED
+from shared.delivery.lineage import clean_uri_of
+from shared.delivery.parquet_io import read_parquet
+from shared.ingest.contract import Contract
+from shared.ingest.spreadsheet_safety import is_dangerous
 from shared.settings import Settings
-from shared.spreadsheet_safety import is_dangerous
-from shared.storage import get_store
 from tests.corpus import generate
 
 PII_KEY = "corpus-test-key-0123456789abcdef"  # a test key; real keys come from Secret Manager
@@ -30,7 +30,7 @@ TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
 def train_corpus_champion(settings: Settings, folder: Path) -> Contract:
-    from shared.lifecycle import train_from_csv
+    from shared.lifecycle.promotion import train_from_csv
 
     contract = Contract.from_yaml(generate.CONTRACT_YAML)
     outcome = train_from_csv(settings, generate.training_file(folder / "entrenamiento.csv"), contract, seed=3)

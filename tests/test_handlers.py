@@ -13,9 +13,9 @@ from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 from functions_framework import create_app
 
-from shared import services
+from shared.backends import services
+from shared.backends.storage import get_store
 from shared.settings import Settings
-from shared.storage import get_store
 from tests.conftest import MONTH_ROWS, SyntheticFiles
 
 FUNCTIONS = Path(__file__).resolve().parents[1] / "functions"
@@ -94,8 +94,8 @@ def test_permanent_bad_file_returns_normally_with_a_report(champion_home: Settin
 
 
 def test_transient_storage_fault_raises_so_the_platform_retries(champion_home: Settings, monkeypatch: pytest.MonkeyPatch, synthetic_files: SyntheticFiles) -> None:
+    from shared.backends.storage import LocalObjectStore
     from shared.errors import TransientError
-    from shared.storage import LocalObjectStore
 
     _put_raw(champion_home, synthetic_files.months[1], "incoming/mes_1.csv")
 
@@ -108,7 +108,7 @@ def test_transient_storage_fault_raises_so_the_platform_retries(champion_home: S
 
 
 def test_drift_http_function(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
-    from shared.chain import drop_file
+    from shared.local.chain import drop_file
 
     for month in (1, 2):
         drop_file(champion_home, synthetic_files.months[month])
@@ -128,7 +128,7 @@ def test_drift_without_champion_is_reported_not_retried(home: Settings) -> None:
 
 
 def test_a_retried_scheduler_attempt_is_the_same_check(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
-    from shared.chain import drop_file
+    from shared.local.chain import drop_file
 
     drop_file(champion_home, synthetic_files.months[1])
     headers = {"X-CloudScheduler-ScheduleTime": "2026-12-01T11:00:00Z"}
@@ -140,7 +140,7 @@ def test_a_retried_scheduler_attempt_is_the_same_check(champion_home: Settings, 
 
 
 def test_retrain_from_a_pubsub_message(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
-    from shared.chain import drop_file
+    from shared.local.chain import drop_file
 
     for month in (1, 2, 3):
         drop_file(champion_home, synthetic_files.months[month])

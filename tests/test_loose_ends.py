@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.chain import drop_file
+from shared.backends.storage import LocalObjectStore
+from shared.delivery.temp_sweep import ORPHAN_AFTER_SECONDS
 from shared.errors import SettingsError
+from shared.local.chain import drop_file
 from shared.settings import MIN_SHARD_BYTES, Settings, load_settings
-from shared.storage import LocalObjectStore
-from shared.temp_sweep import ORPHAN_AFTER_SECONDS
 from tests.conftest import SyntheticFiles
 from tests.conftest_services import gcs_bucket_uri, gcs_emulator  # noqa: F401  (fixtures)
 
@@ -64,7 +64,7 @@ def test_a_shard_size_the_reader_cannot_honour_is_refused_at_settings_load(value
 
 
 def test_shard_sizes_from_the_read_block_up_are_taken() -> None:
-    from shared.cleaning import CSV_BLOCK_BYTES
+    from shared.steps.clean import CSV_BLOCK_BYTES
 
     assert MIN_SHARD_BYTES == CSV_BLOCK_BYTES  # the minimum is the block the reader cuts at
     assert load_settings({"DROPSCORE_SHARD_BYTES": str(MIN_SHARD_BYTES)}).shard_bytes == MIN_SHARD_BYTES
@@ -73,7 +73,7 @@ def test_shard_sizes_from_the_read_block_up_are_taken() -> None:
 
 
 def test_the_cli_says_it_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from shared.cli import main
+    from shared.local.cli import main
 
     monkeypatch.setenv("DROPSCORE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DROPSCORE_SHARD_BYTES", "1000000")
@@ -86,7 +86,7 @@ def test_the_cli_says_it_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_gcs_sweep_removes_only_old_compose_intermediates(gcs_bucket_uri: str) -> None:  # noqa: F811
     """On GCS the only temp objects are intermediates of a compose killed half way (``<target>.tmp-compose-…``)."""
-    from shared.storage import get_store
+    from shared.backends.storage import get_store
 
     store = get_store(gcs_bucket_uri)
     folder = f"{gcs_bucket_uri}/predictions"

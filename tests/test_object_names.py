@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -12,13 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import handlers, services
-from shared.chain import drop_file
-from shared.locations import DroppedFile, folded, locate, object_uri_from_event, output_stem
+from shared import handlers
+from shared.backends import services
+from shared.backends.storage import get_store
+from shared.delivery.locations import DroppedFile, folded, locate, object_uri_from_event, output_stem
+from shared.local.chain import drop_file
 from shared.object_names import ObjectNameError, check_key, climbs
-from shared.refused_names import check_output_names
 from shared.settings import Settings, load_settings
-from shared.storage import get_store
+from shared.steps.refused_names import check_output_names
 from tests.conftest import SyntheticFiles
 from tests.robustness_helpers import storage_event
 
@@ -74,7 +76,9 @@ def test_no_event_name_writes_outside_the_buckets(tmp_path: Path, name: str, kin
 @given(name=adversarial_names)
 def test_every_derived_output_stays_in_its_area(tmp_path: Path, name: str) -> None:
     """Writing every output the flow names after a file either is refused or lands inside its area."""
-    sandbox = tmp_path / "sandbox2"
+    # A fresh sandbox per example: hypothesis reuses tmp_path, and an earlier example's "é/x" would
+    # make this example's "é" a folder already there (a clash between examples, not a finding).
+    sandbox = Path(tempfile.mkdtemp(dir=tmp_path, prefix="sandbox-"))
     home = _sandbox_settings(sandbox)
     dropped = DroppedFile.from_raw_key(f"incoming/{name}", case_tag=True)
     if dropped is None:
@@ -213,7 +217,7 @@ def test_output_stems_never_fold_together(name: str, flips: list[bool]) -> None:
 
 
 def test_cloud_stores_keep_names_plain_and_folder_stores_tag_only_what_folds(tmp_path: Path) -> None:
-    from shared.locations import dropped_file
+    from shared.delivery.locations import dropped_file
 
     gcs = load_settings({"DROPSCORE_HOME": str(tmp_path), "DROPSCORE_STORAGE": "gs://acme"})
     local = load_settings({"DROPSCORE_HOME": str(tmp_path)})

@@ -91,7 +91,7 @@ def test_storage_triggers_wait_for_eventarc_iam_to_propagate() -> None:
 
 
 def test_clean_may_write_the_predictions_area_it_assembles_shards_into() -> None:
-    cleaning = (SHARED_DIR / "cleaning.py").read_text(encoding="utf-8")
+    cleaning = (SHARED_DIR / "steps" / "clean.py").read_text(encoding="utf-8")
     assert "assemble_if_complete" in cleaning, "clean no longer assembles shards: revisit this grant"
     access = terraform()["locals"]["function_bucket_access"]
     assert access["clean"]["predictions"] == "write", "clean composes the predictions file and deletes parts"
@@ -110,7 +110,7 @@ def test_s3_role_trusts_only_the_function_accounts_and_this_audience() -> None:
     assert ":role/${local.s3_role_name}" in locals_["s3_role_arn"]
     assert role["name"] == "${local.s3_role_name}"
     # The code asks the metadata server for a token with audience = AWS_ROLE_ARN.
-    code = (SHARED_DIR / "aws_credentials.py").read_text(encoding="utf-8")
+    code = (SHARED_DIR / "backends" / "aws_credentials.py").read_text(encoding="utf-8")
     assert "AWS_ROLE_ARN" in code and "audience" in code
 
 
@@ -173,7 +173,7 @@ def test_retrain_function_knows_the_job_and_may_run_it_with_overrides() -> None:
 def test_retrain_job_image_is_built_from_the_retrain_functions_zip() -> None:
     dockerfile = (INFRA_DIR / "retrain" / "Dockerfile").read_text(encoding="utf-8")
     assert "dist/functions/retrain.zip" in dockerfile
-    assert "shared.retrain_job" in dockerfile
+    assert "shared.steps.retrain" in dockerfile
 
 
 # ------------------------------------------------------------------ 6. MLflow on Cloud Run
@@ -284,7 +284,7 @@ def test_smoke_rows_are_excluded_from_the_production_predictions_view() -> None:
 
 
 def test_smoke_test_drops_its_file_where_the_code_recognises_smoke_rows() -> None:
-    from shared.smoke_rows import SMOKE_MARKER, SMOKE_PREFIX, is_smoke_uri
+    from shared.monitor.smoke_rows import SMOKE_MARKER, SMOKE_PREFIX, is_smoke_uri
 
     smoke_test = (INFRA_DIR / "smoke_test.py").read_text(encoding="utf-8")
     assert f'raw_key = f"{SMOKE_PREFIX}' in smoke_test

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared.event_router import RetryPolicy
-from shared.stack.local_stack import LocalStack, StackOptions
+from shared.local.event_router import RetryPolicy
+from shared.local.stack.local_stack import LocalStack, StackOptions
 from tests.conftest import SyntheticFiles
 from tests.integration.helpers import cli_environment, cli_json
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shared.stack.emulators import DUMMY_AWS_KEY, LOCAL_PROJECT, LOCAL_REGION
-from shared.stack.function_servers import REPOSITORY_ROOT, base_environment
-from shared.stack.local_stack import LocalStack
+from shared.local.stack.emulators import DUMMY_AWS_KEY, LOCAL_PROJECT, LOCAL_REGION
+from shared.local.stack.function_servers import REPOSITORY_ROOT, base_environment
+from shared.local.stack.local_stack import LocalStack
 
 # Generous: a loaded two-core machine trains, cleans and scores slowly. Waits end as soon as
 # the thing appears, so a fast machine never pays this.
@@ -37,7 +37,7 @@ def wait_for(produce: Callable[[], T | None], what: str, timeout: float = WAIT_S
 
 def dropscore_command() -> list[str]:
     script = Path(sys.executable).parent / "dropscore"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "shared.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "shared.local.cli"]
 
 
 def cli_environment(home: Path, client_environment: Mapping[str, str]) -> dict[str, str]:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from cloudevents.http import from_http
 
-from shared import events
-from shared.event_router import (
+from shared.backends.storage import ObjectInfo, get_store
+from shared.delivery import events
+from shared.local.event_router import (
     EventRouter,
     RetryPolicy,
     Route,
@@ -24,7 +25,6 @@ from shared.event_router import (
     storage_finalized_event,
     structured,
 )
-from shared.storage import ObjectInfo, get_store
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.event_router import binary_event
-from shared.events import STORAGE_FINALIZED
-from shared.stack.local_stack import LocalStack
-from shared.synthetic import ID_COLUMN
+from shared.delivery.events import STORAGE_FINALIZED
+from shared.local.event_router import binary_event
+from shared.local.stack.local_stack import LocalStack
+from shared.local.synthetic import ID_COLUMN
 from tests.conftest import MONTH_ROWS, SyntheticFiles
 from tests.integration.conftest import Champion
 from tests.integration.helpers import cli_json, gcs_client, log_text, logs_of, wait_for, wait_for_log_line
@@ -144,7 +144,7 @@ def test_tick_retrain_pushes_like_the_subscription(gcs_stack: LocalStack, gcs_ch
 def test_retrain_message_delivered_twice_runs_the_job_process_once(gcs_stack: LocalStack, gcs_champion: Champion) -> None:
     """Issue 14, item 5: the push starts the retrain job (a process the router starts, as Cloud Run
     would start an execution); a redelivery of the same message neither starts nor trains again."""
-    from shared.event_router import RetryPolicy, deliver, pubsub_push_request
+    from shared.local.event_router import RetryPolicy, deliver, pubsub_push_request
 
     message_id = "it-twice-1"
     body = json.dumps({"reason": "delivered twice", "check_id": "it-twice"}).encode()

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.event_router import pubsub_push_request, storage_finalized_event, structured
-from shared.settings import load_settings
-from shared.stack import emulators
-from shared.stack.function_servers import SIGNATURE_TYPES, base_environment
-from shared.stack.local_stack import LocalStack
-from shared.stack.processes import (
+from shared.backends.storage import ObjectInfo
+from shared.local.event_router import pubsub_push_request, storage_finalized_event, structured
+from shared.local.stack import emulators
+from shared.local.stack.function_servers import SIGNATURE_TYPES, base_environment
+from shared.local.stack.local_stack import LocalStack
+from shared.local.stack.processes import (
     LOOPBACK,
     ManagedProcess,
     ServiceSpec,
@@ -35,7 +35,7 @@ from shared.stack.processes import (
     stop_all,
     venv_executable,
 )
-from shared.storage import ObjectInfo
+from shared.settings import load_settings
 from tests.conftest import SyntheticFiles
 from tests.integration.conftest import Champion
 from tests.integration.helpers import gcs_client, log_text
@@ -72,7 +72,7 @@ def _post(url: str, headers: dict[str, str], body: bytes) -> requests.Response:
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory: pytest.TempPathFactory, repository_root: Path) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dist") / "functions"
-    subprocess.run([sys.executable, "-m", "shared.packaging", "--out", str(out)], cwd=repository_root, check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "shared.local.packaging", "--out", str(out)], cwd=repository_root, check=True, capture_output=True, timeout=300)
     return {name: out / f"{name}.zip" for name in SIGNATURE_TYPES}
 
 

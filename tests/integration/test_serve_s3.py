@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.stack.function_servers import REPOSITORY_ROOT, base_environment
-from shared.stack.local_stack import StackState, stack_folder
+from shared.local.stack.function_servers import REPOSITORY_ROOT, base_environment
+from shared.local.stack.local_stack import StackState, stack_folder
 from tests.conftest import MONTH_ROWS, SyntheticFiles
 from tests.integration.helpers import (
     WAIT_SECONDS,

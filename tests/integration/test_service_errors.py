@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from shared.errors import ServiceUnavailableError
-from shared.stack.local_stack import STATE_FILE, stack_folder
-from shared.stack.processes import ServiceSpec, start_services
+from shared.local.stack.local_stack import STATE_FILE, stack_folder
+from shared.local.stack.processes import ServiceSpec, start_services
 from tests.conftest import SyntheticFiles
 from tests.conftest_services import closed_port_url
 from tests.integration.helpers import cli_environment, run_cli

@@ -1,0 +1,617 @@
+"""The data contract: what a file must look like, inferred once from training data and edited by people.
+
+The contract is a readable YAML document. Every later step (clean, train, score, drift,
+retrain) reads it; a copy is stored with every model version so a model is always
+scored against the contract it was trained with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+
+from shared.errors import ContractError
+
+ColumnType = Literal["numeric", "categorical", "date", "identifier", "text", "cedula", "ruc"]
+COLUMN_TYPES: tuple[str, ...] = ("numeric", "categorical", "date", "identifier", "text", "cedula", "ruc")
+# Personal columns are replaced by a keyed hash, so they can only be kinds of text, never model features.
+PERSONAL_TYPES: tuple[str, ...] = ("identifier", "text", "cedula", "ruc")
+EXTRA_COLUMN_POLICIES: tuple[str, ...] = ("ignore", "passthrough")
+
+# From the reference MLOps report this product grew out of (business floors).
+DEFAULT_GATES: dict[str, float] = {"roc_auc": 0.80, "precision": 0.60, "recall": 0.65}
+DEFAULT_CHALLENGER_MARGIN = 0.005
+# Model lifecycle defaults (issue 5): tasks, their gates, shadow comparison, rollback, training budget.
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+DEFAULT_GATES_BY_TASK: dict[str, dict[str, float]] = {
+    "binary": DEFAULT_GATES,
+    "multiclass": {"macro_f1": 0.50, "accuracy": 0.50},
+    "regression": {"r2": 0.30},  # add rmse/mae (ceilings, in the target's unit) in the contract
+}
+DECISION_KEYS: tuple[str, ...] = ("value_true_positive", "cost_false_positive", "cost_false_negative", "value_true_negative")
+DEFAULT_SHADOW_MIN_LABELS = 500
+DEFAULT_ROLLBACK_TOLERANCE = 0.05
+DEFAULT_FAIRNESS_MIN_RATIO = 0.8
+DEFAULT_TRAINING_BUDGET_SECONDS = 60.0
+GENERATED_ID_COLUMN = "row_id"
+
+_POSITIVE_WORDS = ("1", "si", "sí", "yes", "true", "verdadero", "s", "y", "positivo", "positive")
+_MAX_CATEGORIES = 50
+
+
+class _ContractLoader(yaml.SafeLoader):
+    """YAML 1.1 reads unquoted yes/no/on/off as booleans, turning a category "No" into "False".
+
+    In a contract people write Spanish and English values by hand, so only true/false are booleans.
+    """
+
+
+_ContractLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ContractLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def normalize_name(name: str) -> str:
+    """Case-, accent- and spacing-insensitive form of a column name, used to match headers."""
+    decomposed = unicodedata.normalize("NFKD", str(name))
+    without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]+", "_", without_accents.strip().lower()).strip("_")
+
+
+@dataclass
+class ColumnSpec:
+    name: str
+    type: str
+    required: bool = True          # the column must be present in a file
+    nullable: bool = True          # a row may leave it empty
+    min: float | None = None       # hard validity bounds: values outside are quarantined
+    max: float | None = None
+    values: list[str] | None = None  # categorical: the categories the model knows
+    unknown: str = "missing"       # categorical value outside `values`: "missing" (score it as missing) or "quarantine"
+    format: str | list[str] | None = None  # date format(s) (strftime), tried in order; None = the locale's
+    observed: dict[str, Any] = field(default_factory=dict)  # informational: what training data looked like
+    description: str = ""
+    personal: bool = False         # personal data (LOPDP): replaced by a keyed hash before leaving the raw area
+
+    @property
+    def date_formats(self) -> list[str]:
+        if self.format is None:
+            return []
+        return [self.format] if isinstance(self.format, str) else list(self.format)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "required": self.required, "nullable": self.nullable}
+        if self.type == "numeric":
+            out["min"] = self.min
+            out["max"] = self.max
+        if self.type == "categorical":
+            out["values"] = list(self.values or [])
+            out["unknown"] = self.unknown
+        if self.type == "date":
+            out["format"] = self.format
+        if self.personal:
+            out["personal"] = True
+        if self.observed:
+            out["observed"] = self.observed
+        if self.description:
+            out["description"] = self.description
+        return out
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> ColumnSpec:
+        if not isinstance(data, dict):
+            raise ContractError(f"column {name!r}: expected a mapping such as {{type: numeric}}, not {data!r}")
+        column_type = data.get("type")
+        if column_type not in COLUMN_TYPES:
+            raise ContractError(f"column {name!r}: type must be one of {', '.join(COLUMN_TYPES)}, not {column_type!r}")
+        unknown = data.get("unknown", "missing")
+        if unknown not in ("missing", "quarantine"):
+            raise ContractError(f"column {name!r}: unknown must be 'missing' or 'quarantine'")
+        values = data.get("values")
+        return cls(
+            name=name,
+            type=column_type,
+            required=_flag(data.get("required", True), f"column {name!r}: required"),
+            nullable=_flag(data.get("nullable", True), f"column {name!r}: nullable"),
+            min=_optional_float(data.get("min"), f"column {name!r}: min"),
+            max=_optional_float(data.get("max"), f"column {name!r}: max"),
+            values=[str(v) for v in values] if values is not None else None,
+            unknown=unknown,
+            format=_date_formats(data.get("format"), name),
+            observed=dict(data.get("observed") or {}),
+            description=str(data.get("description") or ""),
+            personal=_personal(data.get("personal", False), name, column_type),
+        )
+
+
+@dataclass
+class Contract:
+    name: str
+    target: str
+    positive: str
+    negative: str
+    id_column: str | None
+    columns: dict[str, ColumnSpec]
+    gates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_GATES))
+    challenger_margin: float = DEFAULT_CHALLENGER_MARGIN
+    passthrough: list[str] = field(default_factory=list)
+    decimal: str = "auto"          # "," or "." or "auto" (decided per file)
+    # -- locale and file shape (issue 4): how files are read and how CSVs for people are written --
+    locale: str = "es-EC"          # decides the defaults below (decimal mark, date order)
+    date_format: str | None = None  # date columns without their own format; None = the locale's (dd/mm/yyyy for es)
+    output_delimiter: str = "auto"  # predictions/quarantine CSVs: ";" "," "\t" "|", locale (es-EC: ";") or auto (as the file came)
+    output_decimal: str = "auto"    # "," ".", locale (es-EC: ",") or auto (as the file came)
+    extra_columns: str = "ignore"   # columns the contract does not name: ignore | passthrough (to predictions)
+    sheet: str | None = None        # the sheet read from an Excel workbook; None = the first visible one
+    task: str = "binary"
+    # -- model lifecycle (issue 5); every field has a default, so older contracts read unchanged --
+    classes: list[str] = field(default_factory=list)          # multiclass: the target's classes, in this order
+    decision: dict[str, float] = field(default_factory=dict)  # binary: value_true_positive, cost_false_positive, cost_false_negative
+    sensitive_columns: list[str] = field(default_factory=list)  # fairness: per-group figures in reports and model card
+    fairness_min_ratio: float = DEFAULT_FAIRNESS_MIN_RATIO    # the four-fifths rule
+    fairness_gate: bool = False                               # refuse promotion when a group's ratio is below it
+    leakage_allowed: list[str] = field(default_factory=list)  # columns the leakage guard must keep anyway
+    shadow_min_labels: int = DEFAULT_SHADOW_MIN_LABELS        # labeled rows before champion and challenger are compared
+    rollback_tolerance: float = DEFAULT_ROLLBACK_TOLERANCE    # a new champion this far (relative) below validation rolls back
+    training_budget_seconds: float = DEFAULT_TRAINING_BUDGET_SECONDS  # the configuration search's time budget
+
+    @property
+    def output_id_column(self) -> str:
+        return self.id_column or GENERATED_ID_COLUMN
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Columns the model learns from: numeric and categorical, never the target, ids, text or dates."""
+        return [
+            name
+            for name, spec in self.columns.items()
+            if name not in (self.target, self.id_column) and spec.type in ("numeric", "categorical")
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "task": self.task,
+            "target": self._target_section(),
+            "id_column": self.id_column,
+            "locale": self._locale_section(),
+            "extra_columns": self.extra_columns,
+            # Written only when set: contracts without it serialize (and fingerprint) as before.
+            **({"sheet": self.sheet} if self.sheet else {}),
+            "gates": dict(self.gates),
+            "challenger_margin": self.challenger_margin,
+            "passthrough": list(self.passthrough),
+            **self._lifecycle_sections(),
+            "columns": {name: spec.to_dict() for name, spec in self.columns.items()},
+        }
+
+    def _locale_section(self) -> dict[str, Any]:
+        section: dict[str, Any] = {"name": self.locale, "decimal": self.decimal}
+        if self.date_format:
+            section["date_format"] = self.date_format
+        section["output_delimiter"] = self.output_delimiter
+        section["output_decimal"] = self.output_decimal
+        return section
+
+    @property
+    def personal_columns(self) -> list[str]:
+        return [name for name, spec in self.columns.items() if spec.personal]
+
+    def date_formats_for(self, spec: ColumnSpec) -> list[str]:
+        """The formats a date column is read with: its own, else the contract's, else the locale's."""
+        from shared.i18n import locale_date_format
+
+        return spec.date_formats or [self.date_format or locale_date_format(self.locale)]
+
+    def _lifecycle_sections(self) -> dict[str, Any]:
+        sections: dict[str, Any] = {}
+        if self.decision:
+            sections["decision"] = dict(self.decision)
+        sections["fairness"] = {"sensitive_columns": list(self.sensitive_columns), "min_ratio": self.fairness_min_ratio, "gate": self.fairness_gate}
+        sections["leakage"] = {"allow": list(self.leakage_allowed)}
+        sections["lifecycle"] = {"shadow_min_labels": self.shadow_min_labels, "rollback_tolerance": self.rollback_tolerance}
+        sections["training"] = {"time_budget_seconds": self.training_budget_seconds}
+        return sections
+
+    def _target_section(self) -> dict[str, Any]:
+        if self.task == "multiclass":
+            return {"column": self.target, "classes": list(self.classes)}
+        if self.task == "regression":
+            return {"column": self.target}
+        return {"column": self.target, "positive": self.positive, "negative": self.negative}
+
+    def to_yaml(self) -> str:
+        header = (
+            "# dropscore data contract. Edit it freely: every step reads it.\n"
+            "# Contrato de datos de dropscore. Puede editarlo: cada paso lo lee.\n"
+            "# types / tipos: numeric, categorical, date, identifier, text, cedula, ruc (Ecuador, check digit)\n"
+            "# personal: true -> replaced by a keyed hash (LOPDP) / se reemplaza por un hash con clave\n"
+            "# extra_columns: ignore | passthrough (columns not named here / columnas no nombradas aquí)\n"
+            "# required: the column must be in the file / la columna debe venir en el archivo\n"
+            "# nullable: a row may leave it empty / una fila puede dejarla vacía\n"
+            "# min/max: values outside are quarantined / valores fuera de rango van a cuarentena\n"
+            "# unknown: what to do with a category not in values: missing | quarantine\n"
+        )
+        return header + yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=100)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.to_yaml().encode("utf-8")).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Contract:
+        try:
+            target = data["target"]
+            columns_data = data["columns"]
+        except (KeyError, TypeError) as exc:
+            raise ContractError(f"contract is missing the section {exc}") from exc
+        task = str(data.get("task") or "binary")
+        if task not in TASKS:
+            raise ContractError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+        if not isinstance(target, dict) or "column" not in target or (task == "binary" and "positive" not in target):
+            raise ContractError("section 'target' must be a mapping with 'column' and 'positive', e.g. {column: churn, positive: 'sí'}")
+        if not isinstance(columns_data, dict):
+            raise ContractError("section 'columns' must be a mapping of column name -> {type: ...}")
+        columns = {str(name): ColumnSpec.from_dict(str(name), spec or {}) for name, spec in columns_data.items()}
+        if target["column"] not in columns:
+            raise ContractError(f"target column {target['column']!r} is not among the contract's columns")
+        id_column = data.get("id_column")
+        if id_column is not None and id_column not in columns:
+            raise ContractError(f"id column {id_column!r} is not among the contract's columns")
+        gates = {**DEFAULT_GATES_BY_TASK[task], **{str(k): _number(v, f"gate {k!r}") for k, v in (data.get("gates") or {}).items()}}
+        classes = [str(c) for c in (target.get("classes") or columns[target["column"]].values or [])] if task == "multiclass" else []
+        if task == "multiclass" and len(classes) < 2:
+            raise ContractError(f"a multiclass target needs its classes: target: {{column: {target['column']}, classes: [Alto, Medio, Bajo]}}")
+        if task == "regression" and columns[target["column"]].type != "numeric":
+            raise ContractError(f"a regression target must be a numeric column; {target['column']!r} is {columns[target['column']].type}")
+        lifecycle = _lifecycle_from_dict(data)
+        return cls(
+            name=str(data.get("name") or "dropscore"),
+            target=str(target["column"]),
+            positive=str(target.get("positive", "")),
+            negative=str(target.get("negative", "")),
+            id_column=id_column,
+            columns=columns,
+            gates=gates,
+            challenger_margin=_number(data.get("challenger_margin", DEFAULT_CHALLENGER_MARGIN), "challenger_margin"),
+            passthrough=[str(c) for c in data.get("passthrough") or []],
+            **_locale_from_dict(data),
+            sheet=_sheet(data.get("sheet")),
+            task=task,
+            classes=classes,
+            **lifecycle,
+        )
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Contract:
+        try:
+            data = yaml.load(text, Loader=_ContractLoader)  # a SafeLoader subclass: plain data only
+        except yaml.YAMLError as exc:
+            raise ContractError(f"the contract is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ContractError("the contract must be a YAML mapping")
+        return cls.from_dict(data)
+
+    def without_target(self) -> Contract:
+        """The contract for files to score: the target may be absent."""
+        columns = dict(self.columns)
+        columns[self.target] = ColumnSpec(**{**columns[self.target].__dict__, "required": False, "nullable": True})
+        return Contract(**{**self.__dict__, "columns": columns})
+
+
+def _lifecycle_from_dict(data: dict[str, Any]) -> dict[str, Any]:
+    """The optional sections of issue 5: decision values, fairness, leakage allow-list, lifecycle, training."""
+    decision_data = data.get("decision") or {}
+    if not isinstance(decision_data, dict):
+        raise ContractError("section 'decision' must be a mapping such as {value_true_positive: 100, cost_false_positive: 20, cost_false_negative: 50}")
+    unknown = sorted(set(map(str, decision_data)) - set(DECISION_KEYS))
+    if unknown:
+        raise ContractError(f"section 'decision': unknown keys {unknown}; known: {', '.join(DECISION_KEYS)}")
+    decision = {str(k): _number(v, f"decision {k!r}") for k, v in decision_data.items() if v is not None}
+    fairness = data.get("fairness") or {}
+    leakage = data.get("leakage") or {}
+    lifecycle = data.get("lifecycle") or {}
+    training = data.get("training") or {}
+    for section, value in (("fairness", fairness), ("leakage", leakage), ("lifecycle", lifecycle), ("training", training)):
+        if not isinstance(value, dict):
+            raise ContractError(f"section {section!r} must be a mapping")
+    shadow_min_labels = int(_number(lifecycle.get("shadow_min_labels", DEFAULT_SHADOW_MIN_LABELS), "lifecycle shadow_min_labels"))
+    budget = _number(training.get("time_budget_seconds", DEFAULT_TRAINING_BUDGET_SECONDS), "training time_budget_seconds")
+    if shadow_min_labels < 1 or budget <= 0:
+        raise ContractError("lifecycle shadow_min_labels and training time_budget_seconds must be positive")
+    return {
+        "decision": decision,
+        "sensitive_columns": [str(c) for c in fairness.get("sensitive_columns") or []],
+        "fairness_min_ratio": _number(fairness.get("min_ratio", DEFAULT_FAIRNESS_MIN_RATIO), "fairness min_ratio"),
+        "fairness_gate": _flag(fairness.get("gate", False), "fairness gate"),
+        "leakage_allowed": [str(c) for c in leakage.get("allow") or []],
+        "shadow_min_labels": shadow_min_labels,
+        "rollback_tolerance": _number(lifecycle.get("rollback_tolerance", DEFAULT_ROLLBACK_TOLERANCE), "lifecycle rollback_tolerance"),
+        "training_budget_seconds": budget,
+    }
+
+
+def _date_order(date_format: str) -> str | None:
+    """"day" when the day comes before the month, "month" when after, None when no such pair."""
+    day, month = date_format.find("%d"), date_format.find("%m")
+    if day < 0 or month < 0:
+        return None
+    return "day" if day < month else "month"
+
+
+def _date_formats(value: Any, name: str) -> str | list[str] | None:
+    if value is None or value == "":
+        return None
+    formats = [value] if isinstance(value, str) else value
+    if not isinstance(formats, list) or not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+        raise ContractError(f"column {name!r}: format must be a strftime pattern such as '%d/%m/%Y', or a list of them")
+    orders = {_date_order(f) for f in formats} - {None}
+    if len(orders) > 1:
+        # "03/04/2026" would be read one way or the other depending on the row: never allowed.
+        raise ContractError(f"column {name!r}: formats {formats} mix day-first and month-first dates; keep one order")
+    return formats[0] if len(formats) == 1 else list(formats)
+
+
+def _personal(value: Any, name: str, column_type: str) -> bool:
+    personal = _flag(value, f"column {name!r}: personal")
+    if personal and column_type not in PERSONAL_TYPES:
+        raise ContractError(
+            f"column {name!r}: a personal column is replaced by a keyed hash, so it must be one of "
+            f"{', '.join(PERSONAL_TYPES)} (not {column_type}); drop the column from the contract or un-mark it"
+        )
+    return personal
+
+
+def _locale_from_dict(data: dict[str, Any]) -> dict[str, Any]:
+    """The locale section and the extra-columns policy (issue 4)."""
+    from shared.i18n import normalize_locale
+
+    locale = data.get("locale") or {}
+    if not isinstance(locale, dict):
+        raise ContractError("section 'locale' must be a mapping such as {name: es-EC, decimal: ',', date_format: '%d/%m/%Y'}")
+    decimal = str(locale.get("decimal", "auto"))
+    output_decimal = str(locale.get("output_decimal", "auto"))
+    output_delimiter = str(locale.get("output_delimiter", "auto"))
+    for what, value, allowed in (
+        ("decimal", decimal, ("auto", ",", ".")),
+        ("output_decimal", output_decimal, ("auto", "locale", ",", ".")),
+        ("output_delimiter", output_delimiter, ("auto", "locale", ",", ";", "\t", "|")),
+    ):
+        if value not in allowed:
+            raise ContractError(f"locale {what} must be one of {', '.join(repr(a) for a in allowed)}, not {value!r}")
+    date_format = locale.get("date_format")
+    if date_format is not None:
+        _date_formats(date_format, "locale date_format")
+        if not isinstance(date_format, str):
+            raise ContractError("locale date_format must be one strftime pattern such as '%d/%m/%Y'")
+    extra = str(data.get("extra_columns", "ignore"))
+    if extra not in EXTRA_COLUMN_POLICIES:
+        raise ContractError(f"extra_columns must be one of {', '.join(EXTRA_COLUMN_POLICIES)}, not {extra!r}")
+    return {
+        "decimal": decimal,
+        "locale": normalize_locale(locale.get("name")),
+        "date_format": date_format,
+        "output_delimiter": output_delimiter,
+        "output_decimal": output_decimal,
+        "extra_columns": extra,
+    }
+
+
+def _sheet(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ContractError("sheet must be the name of a workbook sheet, e.g. sheet: Datos")
+    return str(value)
+
+
+def _optional_float(value: Any, what: str = "value") -> float | None:
+    if value is None or value == "":
+        return None
+    return _number(value, what)
+
+
+def _flag(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("yes", "on", "si", "sí", "1"):
+        return True
+    if text in ("no", "off", "0"):
+        return False
+    raise ContractError(f"{what} must be true or false, not {value!r}")
+
+
+def _number(value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ContractError(f"{what} must be a number, not {value!r}") from exc
+
+
+def _round_nice(value: float) -> float:
+    if value == 0 or not math.isfinite(value):
+        return float(value)
+    digits = 4 - int(math.floor(math.log10(abs(value))))
+    return float(round(value, max(digits, 0)))
+
+
+def infer_contract(
+    typed_frame: pd.DataFrame,
+    *,
+    target: str,
+    positive: str | None = None,
+    id_column: str | None = None,
+    name: str = "dropscore",
+    decimal: str = "auto",
+    date_columns: dict[str, str] | None = None,
+    task: str = "binary",
+) -> Contract:
+    """Infer a contract from a frame already parsed by :func:`shared.ingest.parsing.infer_types`.
+
+    ``typed_frame`` holds numbers as floats, dates as datetimes and everything else as
+    strings (missing = NA). ``date_columns`` maps the date columns to the format found.
+    """
+    if target not in typed_frame.columns:
+        raise ContractError(f"target column {target!r} is not in the file; columns: {', '.join(typed_frame.columns)}")
+    if id_column is not None and id_column not in typed_frame.columns:
+        raise ContractError(f"id column {id_column!r} is not in the file")
+    if task not in TASKS:
+        raise ContractError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    if task != "binary":
+        return _infer_other_task(typed_frame, target=target, id_column=id_column, name=name, decimal=decimal, date_columns=date_columns, task=task)
+    target_values = typed_frame[target].dropna()
+    if pd.api.types.is_numeric_dtype(target_values) and (target_values == target_values.round()).all():
+        # infer_types read "0"/"1" as 0.0/1.0; files (and validation) carry the text "0"/"1".
+        target_values = target_values.astype("int64")
+    target_values = target_values.astype(str)
+    classes = sorted(target_values.unique().tolist())
+    if len(classes) != 2:
+        raise ContractError(
+            f"target {target!r} must have exactly two classes for a binary model; found {len(classes)}: {classes[:10]} "
+            "(use --task multiclass or --task regression for other targets)"
+        )
+    if positive is None:
+        positive = next((c for c in classes if c.strip().lower() in _POSITIVE_WORDS), None)
+        if positive is None:  # the minority class is what people usually want to find
+            positive = str(target_values.value_counts().idxmin())
+    if positive not in classes:
+        raise ContractError(f"positive class {positive!r} is not a value of {target!r}: {classes}")
+    negative = next(c for c in classes if c != positive)
+    dates = date_columns or {}
+    rows = len(typed_frame)
+    columns: dict[str, ColumnSpec] = {}
+    for column in typed_frame.columns:
+        series = typed_frame[column]
+        missing_share = float(series.isna().mean()) if rows else 0.0
+        observed: dict[str, Any] = {"missing_share": round(missing_share, 4)}
+        nullable = missing_share > 0
+        if column == target:
+            spec = ColumnSpec(column, "categorical", values=classes, nullable=False, observed=observed)
+        elif column == id_column:
+            spec = ColumnSpec(column, "identifier", nullable=False, observed=observed)
+        elif column in dates:
+            spec = ColumnSpec(column, "date", nullable=nullable, format=dates[column], observed=observed)
+        elif pd.api.types.is_numeric_dtype(series):
+            values = series.dropna()
+            observed.update(
+                min=_round_nice(float(values.min())) if len(values) else None,
+                max=_round_nice(float(values.max())) if len(values) else None,
+                mean=_round_nice(float(values.mean())) if len(values) else None,
+            )
+            # Only the sign is a hard rule by default: business values grow, so no upper bound.
+            minimum = 0.0 if len(values) and float(values.min()) >= 0 else None
+            spec = ColumnSpec(column, "numeric", nullable=nullable, min=minimum, observed=observed)
+        else:
+            values = series.dropna().astype(str)
+            distinct = values.nunique()
+            looks_like_id = distinct == len(values) and distinct > _MAX_CATEGORIES
+            if looks_like_id or normalize_name(column) in ("id", "cedula", "ruc") or normalize_name(column).startswith("id_"):
+                spec = ColumnSpec(column, "identifier", nullable=nullable, observed=observed)
+            elif distinct <= _MAX_CATEGORIES:
+                counts = values.value_counts()
+                observed["shares"] = {str(k): round(float(v) / max(len(values), 1), 4) for k, v in counts.items()}
+                spec = ColumnSpec(column, "categorical", nullable=nullable, values=sorted(counts.index.tolist()), observed=observed)
+            else:
+                spec = ColumnSpec(column, "text", nullable=True, required=False, observed=observed)
+        columns[column] = spec
+    _infer_identifiers_and_personal(typed_frame, columns, target=target)
+    return Contract(
+        name=name,
+        target=target,
+        positive=positive,
+        negative=negative,
+        id_column=id_column,
+        columns=columns,
+        decimal=decimal,
+    )
+
+
+def _infer_identifiers_and_personal(typed_frame: pd.DataFrame, columns: dict[str, ColumnSpec], *, target: str, min_share: float = 0.95) -> None:
+    """Cédula / RUC columns by their check digits, and personal data by :mod:`shared.ingest.personal_data`
+    (the one detector that also masks columns outside the contract: by name or by values, LOPDP).
+
+    Marking personal is a suggestion people can undo in the YAML; it is the safe default,
+    because an unmarked cédula would be stored in the clear. A personal column is never a model
+    feature, so a categorical column judged personal (a small file's names) and a numeric one
+    whose values are cédulas or phones become text; a numeric column only *named* like personal
+    data ("telefono_llamadas", a count) keeps its type and stays a feature.
+    """
+    from shared.ingest.identifiers import check_identifiers
+    from shared.ingest.personal_data import judge_column
+
+    for name, spec in columns.items():
+        if name == target or spec.type not in ("identifier", "text", "categorical", "numeric"):
+            continue
+        judgement = judge_column(name, typed_frame[name])
+        if spec.type == "numeric" and judgement.by != "values":
+            continue
+        if spec.type == "categorical" and not judgement.personal:
+            continue
+        if spec.type in ("numeric", "categorical"):
+            spec.type, spec.values, spec.min, spec.max, spec.required = "text", None, None, None, False
+            spec.observed = {"missing_share": spec.observed.get("missing_share", 0.0)}
+        present = typed_frame[name].dropna()
+        if pd.api.types.is_float_dtype(present) and len(present) and (present == present.round()).all():
+            present = present.astype("int64")
+        present = present.astype("string")
+        for kind in ("cedula", "ruc"):
+            if len(present) and float((~check_identifiers(present.head(5000), kind).invalid).mean()) >= min_share:
+                spec.type = kind
+                break
+        if spec.type in ("cedula", "ruc") or judgement.personal:
+            spec.personal = True
+            if not spec.description and judgement.personal:
+                # Why, in the YAML people review: "personal: the name contains 'correo'".
+                spec.description = f"personal: {judgement.reason('es')} / {judgement.reason('en')}"
+
+
+def _infer_other_task(
+    typed_frame: pd.DataFrame,
+    *,
+    target: str,
+    id_column: str | None,
+    name: str,
+    decimal: str,
+    date_columns: dict[str, str] | None,
+    task: str,
+) -> Contract:
+    """Multiclass or regression: the binary inference for every other column, then the target's own spec."""
+    values = typed_frame[target].dropna()
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(values):
+            raise ContractError(f"a regression target must be numeric; {target!r} holds text such as {values.astype(str).head(3).tolist()}")
+    else:
+        if pd.api.types.is_numeric_dtype(values) and (values == values.round()).all():
+            values = values.astype("int64")
+        values = values.astype(str)
+        if values.nunique() < 2:
+            raise ContractError(f"target {target!r} must have at least two classes; found {sorted(values.unique().tolist())}")
+    # Infer the rest as if the target were a two-class placeholder, then replace the target's spec.
+    placeholder = typed_frame.assign(**{target: pd.array(["a", "b"] * (len(typed_frame) // 2) + ["a"] * (len(typed_frame) % 2), dtype="string")})
+    contract = infer_contract(placeholder, target=target, positive="a", id_column=id_column, name=name, decimal=decimal, date_columns=date_columns)
+    missing_share = round(float(typed_frame[target].isna().mean()) if len(typed_frame) else 0.0, 4)
+    if task == "regression":
+        observed = {"missing_share": missing_share, "min": _round_nice(float(values.min())), "max": _round_nice(float(values.max())), "mean": _round_nice(float(values.mean()))}
+        contract.columns[target] = ColumnSpec(target, "numeric", nullable=False, observed=observed)
+        classes: list[str] = []
+    else:
+        counts = values.value_counts()
+        classes = sorted(counts.index.tolist())
+        observed = {"missing_share": missing_share, "shares": {str(k): round(float(v) / max(len(values), 1), 4) for k, v in counts.items()}}
+        contract.columns[target] = ColumnSpec(target, "categorical", values=classes, nullable=False, observed=observed)
+    contract.task = task
+    contract.classes = classes
+    contract.positive = contract.negative = ""
+    contract.gates = dict(DEFAULT_GATES_BY_TASK[task])
+    return contract

@@ -1,0 +1,467 @@
+"""Check rows against the contract: every row comes out clean (typed) or quarantined with its reason.
+
+Personal columns (``personal: true`` in the contract) leave this module only as keyed-hash
+tokens: in the clean rows and in the copy of the original row the quarantine keeps, and
+their values are never echoed in a message. Columns outside the contract are judged by
+:mod:`shared.ingest.personal_data` (name and values): personal ones leave as tokens (or ``***``
+without a key), and in every other cell people read an e-mail, phone or cédula is masked.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+from shared.errors import BadInputError
+from shared.i18n import both
+from shared.ingest.contract import ColumnSpec, Contract, normalize_name
+from shared.ingest.csv_reader import HEADER_ROW, RowProblem
+from shared.ingest.file_evidence import (
+    MIXED,
+    DateEvidence,
+    DecimalDecision,
+    FileEvidence,
+    decide_date_order,
+    is_mixed_date_order,
+    to_numbers_by_proof,
+)
+from shared.ingest.identifiers import IDENTIFIER_TYPES, check_identifiers
+from shared.ingest.parsing import date_order_evidence, to_dates, to_numbers
+from shared.ingest.personal_data import PersonalDataMasker, mask_cells, mask_text, value_kind
+from shared.ingest.pii import PiiHasher, PiiKeyError
+from shared.ingest.seen_ids import SeenIds
+
+KINDS = ("incoming", "labels", "training")
+QUARANTINE_COLUMNS = ["row_number", "column", "error_code", "message_es", "message_en"]
+MASKED_VALUE = "***"  # what a message shows instead of a personal value
+# A file where at least this share of the dates that prove an order prove the other one
+# mixes day-first and month-first; below it, the odd ones out are row problems.
+MIXED_DATE_ORDER_SHARE = 0.05
+MAX_UNKNOWN_EXAMPLES = 5  # unknown categories shown per column (CLI summary, manifest)
+__all__ = ["HEADER_ROW", "QUARANTINE_COLUMNS", "ChunkValidator", "HeaderMapping", "expected_columns", "map_header"]
+
+
+@dataclass
+class HeaderMapping:
+    renames: dict[str, str]            # header as written in the file -> contract column
+    expected: list[str]                # contract columns this kind of file may carry
+    missing_required: list[str]
+    missing_optional: list[str]
+    extra: list[str]
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        return {source: target for source, target in self.renames.items() if source != target}
+
+
+def expected_columns(contract: Contract, kind: str) -> tuple[list[str], set[str]]:
+    """(columns a file of this kind may carry, the subset that must be present)."""
+    id_column = contract.output_id_column
+    if kind == "labels":
+        return [id_column, contract.target], {id_column, contract.target}
+    columns = [name for name in contract.columns if kind == "training" or name != contract.target]
+    required = {name for name in columns if contract.columns[name].required}
+    if kind == "training":
+        required.add(contract.target)
+    if contract.id_column is None:
+        # No id in the contract: the validator generates "<file stem>-<row>" (labels/ must carry it back).
+        columns.insert(0, id_column)
+    return columns, required
+
+
+def map_header(header: list[str], contract: Contract, kind: str, *, duplicated: Iterable[str] = ()) -> HeaderMapping:
+    """Match file headers to contract columns, ignoring case, accents and spacing.
+
+    An exact match wins over other spellings (which stay extra columns, reported). A
+    contract column the file carries twice with no exact match to prefer — or exactly the
+    same name twice (``duplicated``) — is ambiguous: the file is refused rather than guessed.
+    """
+    expected, required = expected_columns(contract, kind)
+    by_normal = {normalize_name(name): name for name in expected}
+    # Second chance without separators: "E-mail" -> email, "R.U.C." -> ruc, "Fecha_Alta" -> fechaalta.
+    by_compact = {normalize_name(name).replace("_", ""): name for name in expected}
+
+    def match(source: str) -> str | None:
+        normal = normalize_name(source)
+        return by_normal.get(normal) or by_compact.get(normal.replace("_", ""))
+    duplicated_names = set(duplicated)
+    for name in duplicated_names:
+        target = name if name in expected else match(name)
+        if target is not None:
+            _ambiguous(target, [h for h in header if h == name or h.startswith(f"{name} (")])
+    exact = {source for source in header if source in expected}
+    candidates: dict[str, list[str]] = {}
+    for source in header:
+        target = source if source in exact else match(source)
+        if target is not None:
+            candidates.setdefault(target, []).append(source)
+    renames: dict[str, str] = {}
+    for target, sources in candidates.items():
+        if target in exact:
+            renames[target] = target
+        elif len(sources) == 1:
+            renames[sources[0]] = target
+        else:
+            _ambiguous(target, sources)
+    extra = [source for source in header if source not in renames]
+    # Passthrough columns (carried to the predictions, not validated) match the same lenient way.
+    for name in contract.passthrough:
+        if name in renames.values():
+            continue
+        source = name if name in extra else next((s for s in extra if normalize_name(s) == normalize_name(name)), None)
+        if source is not None:
+            renames[source] = name
+            extra.remove(source)
+    present = set(renames.values())
+    missing = [name for name in expected if name not in present]
+    missing_required = [name for name in missing if name in required]
+    generated = contract.output_id_column if contract.id_column is None else None
+    mapping = HeaderMapping(
+        renames=renames,
+        expected=expected,
+        missing_required=missing_required,
+        missing_optional=[name for name in missing if name not in required and name != generated],
+        extra=extra,
+    )
+    if header and (not renames or missing_required) and any(value_kind(name) for name in header):
+        raise _header_is_data(expected)
+    if not renames and header:
+        spanish, english = both(
+            "no_matching_columns", columns=", ".join(expected[:8]), found=", ".join(header[:30]) or "-"
+        )
+        raise BadInputError("no_matching_columns", spanish, english)
+    if missing_required:
+        spanish, english = both(
+            "missing_columns", columns=", ".join(missing_required), found=", ".join(header[:30]) or "-"
+        )
+        raise BadInputError("missing_columns", spanish, english)
+    return mapping
+
+
+def _header_is_data(expected: list[str]) -> BadInputError:
+    """A file saved without its header row: its first row, a person's data, would be listed as "columns
+    found" in reports people read. Masking catches the cédula or e-mail but never the name beside it,
+    so nothing of that row is repeated."""
+    columns = ", ".join(expected[:8])
+    return BadInputError(
+        "header_is_data",
+        "La primera fila del archivo parece ser de datos (tiene una cédula, un correo o un teléfono), no los nombres de las columnas. "
+        f"Agregue como primera fila los nombres de las columnas del contrato (por ejemplo: {columns}) y vuelva a subirlo. "
+        "Por privacidad, este informe no repite esa fila.",
+        "The file's first row looks like data (it holds a cédula, an e-mail or a phone number), not the column names. "
+        f"Add the contract's column names as the first row (for example: {columns}) and upload it again. "
+        "For privacy, this report does not repeat that row.",
+    )
+
+
+def _ambiguous(target: str, sources: list[str]) -> None:
+    spanish, english = both("duplicate_columns", column=target, found=", ".join(f"«{s}»" for s in sources))
+    raise BadInputError("duplicate_columns", spanish, english)
+
+
+@dataclass
+class ChunkResult:
+    clean: pd.DataFrame
+    quarantine: pd.DataFrame
+    unknown_categories: int = 0
+    clean_row_numbers: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+
+@dataclass
+class ChunkValidator:
+    contract: Contract
+    kind: str
+    mapping: HeaderMapping
+    decimal: str
+    source_name: str
+    hasher: PiiHasher | None = None
+    extra_policy: str | None = None          # None: the contract's extra_columns
+    # Formats read besides the contract's: a workbook's real dates arrive as ISO text (shared.ingest.workbook_reader).
+    extra_date_formats: tuple[str, ...] = ()
+    _seen_ids: SeenIds = field(default_factory=SeenIds)  # every id of the file read so far
+    repaired: dict[str, list[int]] = field(default_factory=dict)     # column -> row numbers whose leading zero was restored
+    error_counts: Counter = field(default_factory=Counter)           # error code -> rows
+    masker: PersonalDataMasker = field(default_factory=PersonalDataMasker)  # columns outside the contract
+    # Per numeric column: how it writes numbers (shared.ingest.file_evidence), decided on the whole file; else ``decimal``.
+    decimals: Mapping[str, DecimalDecision | str] = field(default_factory=dict)
+    # Per date column: what the whole file proves about day/month order; None: decided on the first chunk.
+    date_evidence: Mapping[str, DateEvidence] | None = None
+    unknown_by_column: Counter = field(default_factory=Counter)      # categorical column -> values scored as missing
+    unknown_examples: dict[str, list[str]] = field(default_factory=dict)  # column -> a few of those values (masked if personal)
+    matched_categories: Counter = field(default_factory=Counter)     # column -> values matched to a category written otherwise
+    date_formats_used: dict[str, list[str]] = field(default_factory=dict)  # date column -> formats it is read with
+
+    def __post_init__(self) -> None:
+        self._source_stem = PurePosixPath(self.source_name).stem
+        personal = [name for name in self.contract.personal_columns if name in self.mapping.expected or name in self.contract.passthrough]
+        if personal and self.hasher is None:
+            raise PiiKeyError(f"the contract marks {', '.join(personal)} as personal and no DROPSCORE_PII_KEY is set")
+        if self.extra_policy is None:
+            self.extra_policy = self.contract.extra_columns
+        self.masker.hasher = self.masker.hasher or self.hasher
+        self._personal_in_contract = bool(personal)
+        # Columns the contract does not describe: extra ones and passthrough names without a spec.
+        self._outside_contract = list(self.mapping.extra) + [n for n in self.contract.passthrough if n not in self.contract.columns]
+
+    def _personal_data_present(self) -> bool:
+        """Personal data in this file: a ragged row may then hold it in any position."""
+        return self._personal_in_contract or bool(self.masker.personal_columns)
+
+    def _is_personal(self, name: str) -> bool:
+        spec = self.contract.columns.get(name)
+        return bool(spec is not None and spec.personal)
+
+    def validate(self, raw: pd.DataFrame, first_row_number: int, problems: Mapping[int, RowProblem] | None = None) -> ChunkResult:
+        raw = raw.rename(columns=self.mapping.renames)
+        if raw.index.name == "row_number":  # CsvChunks numbers rows as Excel shows them
+            row_numbers = raw.index.to_numpy(dtype=np.int64)
+        else:
+            row_numbers = np.arange(first_row_number, first_row_number + len(raw))
+        raw = raw.reset_index(drop=True)
+        self.masker.judge(raw, self._outside_contract)  # before anything of the chunk is copied for people
+        error_code = np.full(len(raw), None, dtype=object)
+        error_column = np.full(len(raw), None, dtype=object)
+        error_value = np.full(len(raw), None, dtype=object)
+        error_limit = np.full(len(raw), None, dtype=object)
+        error_extra: dict[int, dict[str, object]] = {}
+
+        def flag(mask: np.ndarray, code: str, column: str, values: pd.Series | None, limit: object = "") -> np.ndarray:
+            fresh = np.asarray(mask, dtype=bool) & pd.isna(error_code)  # keep the first problem found for each row
+            if fresh.any():
+                error_code[fresh] = code
+                error_column[fresh] = column
+                error_value[fresh] = values.to_numpy(dtype=object)[fresh] if values is not None else ""
+                error_limit[fresh] = limit
+            return fresh
+
+        # 1. Rows that could not be read as written: their values are not where the header says.
+        unreadable: list[int] = []
+        if problems:
+            positions = {int(n): i for i, n in enumerate(row_numbers)}
+            for number, problem in problems.items():
+                position = positions.get(int(number))
+                if position is None:
+                    continue
+                mask = np.zeros(len(raw), dtype=bool)
+                mask[position] = True
+                if flag(mask, problem.code, "", None, problem.expected).any():
+                    error_value[position] = problem.fields
+                    # The row as written may hold personal data in any position: show it only without personal columns.
+                    error_extra[position] = {"excerpt": MASKED_VALUE if self._personal_data_present() else mask_text(problem.excerpt)}
+                    unreadable.append(position)
+        # 2. Rows with nothing in them (Excel's ";;;;" lines at the end of a sheet).
+        if len(raw.columns):
+            flag(raw.isna().all(axis=1).to_numpy(), "empty_row", "", None)
+
+        clean: dict[str, pd.Series] = {}
+        unknown_values: dict[str, pd.Series] = {}
+        id_column = self.contract.output_id_column
+        for name in self.mapping.expected:
+            spec = self._spec(name)
+            values = raw[name] if name in raw.columns else pd.Series(pd.NA, index=raw.index, dtype="string")
+            missing = values.isna().to_numpy()
+            if name == id_column and self.contract.id_column is None and name not in raw.columns:
+                clean[name] = pd.Series([f"{self._source_stem}-{n}" for n in row_numbers], index=raw.index, dtype="string")
+                continue
+            if name == id_column or (name == self.contract.target and self.kind != "incoming"):
+                required_code = "missing_id" if name == id_column else "bad_target"
+                flag(missing, required_code, name, values)
+            elif not spec.nullable:
+                flag(missing, "missing_value", name, values)
+            if spec.type == "numeric":
+                decision = self.decimals.get(name, self.decimal)
+                mark, by_proof = (decision.mark, decision.by_proof) if isinstance(decision, DecimalDecision) else (decision, decision == MIXED)
+                if by_proof:
+                    numbers, ambiguous = to_numbers_by_proof(values, ambiguous_as=None if mark == MIXED else mark)
+                    flag(ambiguous.to_numpy(), "ambiguous_number", name, values)
+                else:
+                    numbers = to_numbers(values, mark)
+                flag(~missing & numbers.isna().to_numpy(), "not_a_number", name, values)
+                if spec.min is not None:
+                    flag((numbers < spec.min).to_numpy(), "below_min", name, values, spec.min)
+                if spec.max is not None:
+                    flag((numbers > spec.max).to_numpy(), "above_max", name, values, spec.max)
+                clean[name] = numbers
+            elif spec.type == "date":
+                date_formats = [*self._date_formats(name, spec, values), *self.extra_date_formats]
+                shown = " | ".join(date_formats)
+                dates = to_dates(values, date_formats)
+                self._check_date_order(name, values, date_formats, dates, flag)
+                flag(~missing & dates.isna().to_numpy(), "bad_date", name, values, shown)
+                clean[name] = dates
+            elif spec.type in IDENTIFIER_TYPES:
+                checked = check_identifiers(values, spec.type)
+                fresh = flag(checked.invalid, f"invalid_{spec.type}", name, values)
+                for position in np.flatnonzero(fresh):
+                    reason_es, reason_en = checked.reasons[position] or ("", "")
+                    error_extra[int(position)] = {"reason_es": reason_es, "reason_en": reason_en}
+                repaired = checked.repaired & pd.isna(error_code)
+                if repaired.any():
+                    self.repaired.setdefault(name, []).extend(int(n) for n in row_numbers[repaired])
+                clean[name] = checked.values
+            elif spec.type == "categorical":
+                known = values.isin(spec.values or []).to_numpy() | missing
+                if not known.all():
+                    values = self._match_categories(name, values, ~known, spec.values or [])
+                    known = values.isin(spec.values or []).to_numpy() | missing
+                if name == self.contract.target:
+                    flag(~known, "bad_target", name, values)
+                elif spec.unknown == "quarantine":
+                    flag(~known, "unknown_category", name, values)
+                elif not known.all():
+                    unknown_values[name] = values[~known]  # counted below, for the rows that are scored
+                    values = values.mask(~known)  # scored as missing, counted and shown to the user
+                clean[name] = values.astype("string")
+            else:
+                clean[name] = values.astype("string")
+        if id_column in clean:
+            ids = clean[id_column]
+            duplicated = ids.duplicated().to_numpy() | self._seen_ids.seen(ids)
+            flag(duplicated & ~ids.isna().to_numpy(), "duplicate_id", id_column, ids)
+        for name in self.contract.passthrough:
+            if name in raw.columns and name not in clean:
+                clean[name] = raw[name].astype("string")
+        if self.extra_policy == "passthrough":
+            for name in self.mapping.extra:
+                if name not in clean:  # the same columns in every chunk, so the Parquet schema holds
+                    clean[name] = raw[name].astype("string") if name in raw.columns else pd.Series(pd.NA, index=raw.index, dtype="string")
+
+        bad = ~pd.isna(error_code)
+        self.error_counts.update(error_code[bad].tolist())
+        unknown_categories = self._count_unknown(unknown_values, bad)
+        if id_column in clean:
+            # Every id read so far, clean or not, as ids.duplicated() does inside a chunk: the
+            # outcome must not depend on where the chunk boundaries fall.
+            self._seen_ids.add(clean[id_column])
+        clean_frame = self._pseudonymize(pd.DataFrame(clean, index=raw.index)[~bad])
+        return ChunkResult(
+            clean=clean_frame.reset_index(drop=True),
+            quarantine=self._quarantine_rows(raw, bad, row_numbers, error_code, error_column, error_value, error_limit, error_extra, unreadable),
+            unknown_categories=unknown_categories,
+            clean_row_numbers=row_numbers[~bad],
+        )
+
+    def _date_formats(self, name: str, spec: ColumnSpec, values: pd.Series) -> list[str]:
+        """The formats this column is read with: the contract's, or swapped when the file's dates prove the other order.
+
+        Decided once per file, on the whole file's evidence when the caller gathered it, else on
+        the first chunk. A column that mixes both orders refuses the file: "03/04" could be either.
+        """
+        if name in self.date_formats_used:
+            return self.date_formats_used[name]
+        declared = self.contract.date_formats_for(spec)
+        if self.date_evidence is not None:
+            evidence = self.date_evidence.get(name)
+        else:
+            first = FileEvidence()
+            first.add(pd.DataFrame({name: values}), (), {name: declared})
+            evidence = first.dates.get(name)
+        if is_mixed_date_order(evidence, mixed_share=MIXED_DATE_ORDER_SHARE):
+            assert evidence is not None
+            value = self._shown(name, evidence.example_swapped)
+            other = self._shown(name, evidence.example_declared)
+            spanish, english = both("mixed_date_order", column=name, value=value, other=other)
+            raise BadInputError("mixed_date_order", spanish, english)
+        formats, _ = decide_date_order(evidence, declared)
+        self.date_formats_used[name] = formats
+        return formats
+
+    def _check_date_order(self, name: str, values: pd.Series, date_formats: list[str], dates: pd.Series, flag) -> None:
+        """Never read one row day-first and the next month-first: a stray date that is a date only
+        in the other order than the column's is a row problem."""
+        _, only_other = date_order_evidence(values, date_formats, dates)
+        if only_other.any():
+            flag(only_other.to_numpy(), "date_order", name, values, " | ".join(date_formats))
+
+    def _count_unknown(self, unknown_values: dict[str, pd.Series], bad: np.ndarray) -> int:
+        """Categories scored as missing in rows that are scored (quarantined rows are not): counted and kept as examples."""
+        total = 0
+        for name, values in unknown_values.items():
+            scored = values[~bad[values.index.to_numpy()]]
+            if scored.empty:
+                continue
+            total += len(scored)
+            self.unknown_by_column[name] += len(scored)
+            examples = self.unknown_examples.setdefault(name, [])
+            for value in scored.drop_duplicates().head(MAX_UNKNOWN_EXAMPLES).tolist():
+                shown = self._shown(name, value)
+                if len(examples) < MAX_UNKNOWN_EXAMPLES and shown not in examples:
+                    examples.append(shown)
+        return total
+
+    def _match_categories(self, name: str, values: pd.Series, outside: np.ndarray, categories: list[str]) -> pd.Series:
+        """Values written as a known category in another form ("AGRÍCOLA", "agricola", decomposed
+        accents) become that category, matched the way headers are (case, accents, spacing).
+
+        Only an unambiguous match counts: when two categories share a form, neither is guessed.
+        """
+        if not categories:
+            return values
+        by_form: dict[str, str | None] = {}
+        for category in categories:
+            form = normalize_name(category)
+            by_form[form] = None if form in by_form and by_form[form] != category else category
+        distinct = values[outside].drop_duplicates()
+        lookup = {value: by_form.get(normalize_name(value)) for value in distinct.tolist()}
+        lookup = {value: category for value, category in lookup.items() if category is not None}
+        if not lookup:
+            return values
+        matched = values.map(lookup)
+        self.matched_categories[name] += int(matched.notna().sum())
+        return values.mask(matched.notna(), matched)
+
+    def _shown(self, name: str, value: object) -> str:
+        return MASKED_VALUE if self._is_personal(name) or self.masker.is_personal(name) else mask_text(str(value))
+
+    def _pseudonymize(self, frame: pd.DataFrame, *, for_people: bool = False) -> pd.DataFrame:
+        """Contracted personal columns as tokens; columns outside the contract as :class:`PersonalDataMasker` says.
+
+        ``for_people`` (the quarantine copy): the contract's other columns get their personal-looking
+        cells masked too. Clean rows keep those as the contract describes them: they are the model's data.
+        """
+        outside = set(self._outside_contract)
+        for name in frame.columns:
+            spec = self.contract.columns.get(name)
+            if spec is not None and spec.personal:
+                if self.hasher is not None:
+                    frame[name] = self.hasher.tokens(frame[name], spec.type)
+            elif name in outside:
+                frame[name] = self.masker.mask(name, frame[name])
+            elif for_people and name in self.contract.columns:
+                frame[name] = mask_cells(frame[name])
+        return frame
+
+    def _spec(self, name: str) -> ColumnSpec:
+        if name in self.contract.columns:
+            return self.contract.columns[name]
+        return ColumnSpec(name, "identifier", nullable=False)  # the generated id column
+
+    def _quarantine_rows(self, raw, bad, row_numbers, codes, columns, values, limits, extras, unreadable=()) -> pd.DataFrame:
+        if not bad.any():
+            return pd.DataFrame(columns=QUARANTINE_COLUMNS + list(raw.columns))
+        messages = []
+        for position in np.flatnonzero(bad):
+            column, value = columns[position], values[position]
+            shown = "" if pd.isna(value) else (self._shown(column, value) if column else mask_text(str(value)))
+            messages.append(both(codes[position], column=column, value=shown, limit=limits[position], **extras.get(int(position), {})))
+        report = pd.DataFrame(
+            {
+                "row_number": row_numbers[bad],
+                "column": columns[bad],
+                "error_code": codes[bad],
+                "message_es": [m[0] for m in messages],
+                "message_en": [m[1] for m in messages],
+            }
+        )
+        copy = raw.astype("string")
+        if unreadable and self._personal_data_present():
+            # A ragged row's cells are not where the header says: a cédula may sit under "monto".
+            # With personal data in the file, none of them is copied (the row number leads to the original).
+            copy.iloc[list(unreadable)] = pd.NA
+        original = self._pseudonymize(copy[bad].reset_index(drop=True), for_people=True)
+        return pd.concat([report, original], axis=1)

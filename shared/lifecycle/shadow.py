@@ -1,0 +1,338 @@
+"""Champion and challenger in production: shadow scoring, the comparison on real labels, and the
+watch after a promotion that rolls back by itself.
+
+- **Shadow scoring.** While a ``challenger`` alias exists, every batch the champion scores is also
+  scored by the challenger (without reasons: nobody reads them). Users get the champion's file;
+  the warehouse keeps both, ``model_role`` telling them apart.
+- **Comparison on labels.** When outcomes arrive (a ``labels/`` file), the rows both models scored
+  that now have an outcome are counted; from the contract's ``lifecycle.shadow_min_labels``
+  (default 500) on, the two are compared on exactly those rows. A challenger that passes the
+  gates and beats the champion by the contract's margin is promoted automatically; otherwise it
+  stays challenger and the comparison is recorded with the reason.
+- **Automatic rollback.** After a promotion (while the last alias move was a promotion, so a
+  rollback never ping-pongs), the new champion's labeled predictions are measured; with enough
+  labels, a primary metric more than ``lifecycle.rollback_tolerance`` (default 5 %) below its
+  validation metric, or a gate missed, rolls back to ``previous`` at once and raises an alert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shared.backends import services
+from shared.backends.registry import CHALLENGER, CHAMPION, PREVIOUS, LoadedModel
+from shared.errors import ModelIntegrityError, ModelNotFoundError
+from shared.ingest.contract import Contract
+from shared.model.features import target_for_task
+from shared.model.scoring import class_score_column, model_classes, model_task
+from shared.model.training import LOWER_IS_BETTER, gate_failures, primary_metric
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SHADOW_ACTOR = "dropscore:shadow-review"
+ROLLBACK_ACTOR = "dropscore:auto-rollback"
+PREDICTION_COLUMNS = ["batch_key", "row_id", "score", "label", "model_version", "model_role", "scored_at"]
+
+
+# -- shadow scoring ---------------------------------------------------------------------------------
+
+
+def challenger_for_shadow(settings: Settings, champion: LoadedModel) -> LoadedModel | None:
+    """The challenger to shadow-score with, or None (none, the same as the champion, or unusable)."""
+    from shared.lifecycle.promotion import load_model
+
+    registry = services.registry(settings)
+    try:
+        version = registry.version_of(CHALLENGER)
+        if version is None or version == champion.version:
+            return None
+        return load_model(settings, version)
+    except (ModelIntegrityError, ModelNotFoundError) as exc:  # users still get the champion's scores
+        logger.error("shadow scoring skipped: %s", exc)
+        return None
+
+
+def warehouse_rows(predictions: pd.DataFrame, model: LoadedModel, *, role: str, source_uri: str, scored_at: datetime) -> pd.DataFrame:
+    """Rows of the ``predictions`` table for any task: score = P(positive), P(predicted class) or the value."""
+    task = model_task(model)
+    id_column = model.contract.output_id_column
+    empty = pd.Series([None] * len(predictions), dtype="string")
+    rows = pd.DataFrame(
+        {
+            "source_uri": source_uri,
+            "row_id": predictions[id_column].astype("string").to_numpy(),
+            "score": (predictions["prediction"] if task == "regression" else predictions["score"]).astype(float).to_numpy(),
+            "label": predictions["label"].astype("string").to_numpy() if "label" in predictions else empty.to_numpy(),
+            "reason_1": predictions["reason_1"].to_numpy(),
+            "reason_2": predictions["reason_2"].to_numpy(),
+            "reason_3": predictions["reason_3"].to_numpy(),
+            "model_version": model.version,
+            "model_role": role,
+            "scored_at": scored_at,
+        }
+    )
+    if task == "regression":
+        rows["prediction_low"] = predictions["prediction_low"].astype(float).to_numpy()
+        rows["prediction_high"] = predictions["prediction_high"].astype(float).to_numpy()
+    elif task == "multiclass":
+        classes = model_classes(model)
+        columns = [class_score_column(name) for name in classes]
+        values = predictions[columns].to_numpy(dtype=float) if len(predictions) else np.zeros((0, len(classes)))
+        rows["class_scores"] = [json.dumps(dict(zip(classes, map(float, row), strict=True)), ensure_ascii=False) for row in values]
+    return rows
+
+
+def shadow_rows(challenger: LoadedModel | None, clean: pd.DataFrame, *, source_uri: str, scored_at: datetime, language: str) -> pd.DataFrame | None:
+    """The challenger's warehouse rows for a clean batch (None without a challenger; never raises)."""
+    if challenger is None:
+        return None
+    from shared.model.scoring import score_batch
+
+    try:
+        predictions = score_batch(challenger, clean, language=language, with_reasons=False)
+        return warehouse_rows(predictions, challenger, role=CHALLENGER, source_uri=source_uri, scored_at=scored_at)
+    except Exception:  # a broken challenger must never cost users their predictions
+        logger.exception("shadow scoring by challenger v%s failed", challenger.version)
+        return None
+
+
+# -- measuring on labels ----------------------------------------------------------------------------
+
+
+def read_outcomes(settings: Settings, contract: Contract) -> pd.DataFrame:
+    """Every outcome under ``labels/``: ``row_id`` (text) and ``actual`` (the target as in the file); the latest wins."""
+    from shared.delivery.parquet_io import read_parquet
+
+    store = services.store(settings.area_uri("clean"))
+    id_column = contract.output_id_column
+    frames = []
+    for info in sorted(store.list(settings.object_uri("clean", "labels/")), key=lambda info: info.uri):
+        if info.uri.endswith(".parquet"):
+            frame = read_parquet(info.uri, [id_column, contract.target])
+            if id_column in frame and contract.target in frame:
+                frames.append(frame)
+    if not frames:
+        return pd.DataFrame({"row_id": pd.Series(dtype="string"), "actual": pd.Series(dtype="object")})
+    labels = pd.concat(frames, ignore_index=True).dropna(subset=[id_column, contract.target])
+    out = pd.DataFrame({"row_id": labels[id_column].astype(str).to_numpy(), "actual": labels[contract.target].to_numpy()})
+    return out.drop_duplicates("row_id", keep="last").reset_index(drop=True)
+
+
+def measured_metrics(joined: pd.DataFrame, contract: Contract, task: str) -> dict[str, float]:
+    """Metrics of warehouse predictions (``score``, ``label``) against ``actual``, by task."""
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        mean_absolute_error,
+        mean_squared_error,
+        precision_score,
+        r2_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    y, usable = target_for_task(joined["actual"], contract)
+    joined, y = joined[usable], y[usable]
+    out: dict[str, float] = {"rows": float(len(joined))}
+    if not len(joined):
+        return out
+    if task == "regression":
+        predicted = joined["score"].to_numpy(dtype=float)
+        out.update(rmse=float(np.sqrt(mean_squared_error(y, predicted))), mae=float(mean_absolute_error(y, predicted)), r2=float(r2_score(y, predicted)) if len(y) > 1 else float("nan"))
+    elif task == "multiclass":
+        lookup = {name: code for code, name in enumerate(contract.classes)}
+        predicted = joined["label"].astype(str).map(lookup).fillna(-1).astype(int).to_numpy()
+        out.update(macro_f1=float(f1_score(y, predicted, average="macro", labels=np.arange(len(contract.classes)), zero_division=0)), accuracy=float(accuracy_score(y, predicted)))
+    else:
+        predicted = (joined["label"].astype(str) == contract.positive).to_numpy().astype(int)
+        scores = joined["score"].to_numpy(dtype=float)
+        out.update(
+            roc_auc=float(roc_auc_score(y, scores)) if len(np.unique(y)) == 2 else float("nan"),
+            precision=float(precision_score(y, predicted, zero_division=0)),
+            recall=float(recall_score(y, predicted, zero_division=0)),
+        )
+    return out
+
+
+def _latest(predictions: pd.DataFrame) -> pd.DataFrame:
+    """One prediction per row id: the latest scored (a file dropped twice keeps its last scores)."""
+    return predictions.sort_values("scored_at", kind="stable").drop_duplicates("row_id", keep="last")
+
+
+def _measurable_gates(contract: Contract, metrics: dict[str, float]) -> dict[str, float]:
+    return {metric: limit for metric, limit in contract.gates.items() if metric in metrics}
+
+
+# -- decisions --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReviewResult:
+    shadow: dict[str, Any] = field(default_factory=dict)
+    watch: dict[str, Any] = field(default_factory=dict)
+    promoted: str | None = None
+    rolled_back: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _event_id(*parts: Any) -> str:
+    return "review-" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
+
+
+def compare_shadow(settings: Settings, champion: LoadedModel, outcomes: pd.DataFrame) -> dict[str, Any]:
+    """Champion vs challenger on the rows both scored that now have an outcome; promote the challenger if it wins."""
+    from shared.lifecycle.promotion import beats, raise_model_alert, record_event
+
+    registry = services.registry(settings)
+    challenger_version = registry.version_of(CHALLENGER)
+    if challenger_version is None or challenger_version == champion.version:
+        return {"status": "no_challenger"}
+    contract = champion.contract
+    warehouse = services.warehouse(settings)
+    shadow = warehouse.read("predictions", where={"model_role": CHALLENGER, "model_version": challenger_version}, columns=PREDICTION_COLUMNS)
+    if shadow.empty:
+        return {"status": "no_shadow_scores", "challenger": challenger_version}
+    served = warehouse.read("predictions", since=shadow["scored_at"].min(), where={"model_role": CHAMPION}, columns=PREDICTION_COLUMNS)
+    served = served[served["batch_key"].isin(set(shadow["batch_key"]))]
+    both = _latest(shadow).merge(_latest(served), on="row_id", suffixes=("_challenger", "_champion")).merge(outcomes, on="row_id")
+    labeled = len(both)
+    needed = contract.shadow_min_labels
+    if labeled < needed:
+        return {"status": "waiting_for_labels", "challenger": challenger_version, "labeled_rows": labeled, "needed": needed}
+    task = model_task(champion)
+    side = {role: both.rename(columns={"score_" + role: "score", "label_" + role: "label"})[["row_id", "score", "label", "actual"]] for role in ("challenger", "champion")}
+    challenger_metrics = measured_metrics(side["challenger"], contract, task)
+    champion_metrics = measured_metrics(side["champion"], contract, task)
+    metric = primary_metric(task)
+    margin = contract.challenger_margin
+    failures = gate_failures(challenger_metrics, _measurable_gates(contract, challenger_metrics))
+    wins = beats(challenger_metrics.get(metric, float("nan")), champion_metrics.get(metric, float("nan")), margin, metric)
+    evidence = {"challenger": challenger_version, "champion": champion.version, "labeled_rows": labeled, "metric": metric, "margin": margin,
+                "challenger_metrics": challenger_metrics, "champion_metrics": champion_metrics, "gate_failures": failures}
+    ch, cp = challenger_metrics.get(metric, float("nan")), champion_metrics.get(metric, float("nan"))
+    if wins and not failures:
+        reason_en = (f"Shadow comparison on {labeled} labeled rows: challenger v{challenger_version} {metric} {ch:.4f} vs champion "
+                     f"v{champion.version} {cp:.4f} (margin {margin:+.3f}), gates passed: promoted automatically.")
+        reason_es = (f"Comparación en sombra sobre {labeled} filas etiquetadas: retador v{challenger_version} {metric} {ch:.4f} frente a "
+                     f"{cp:.4f} del campeón v{champion.version} (margen {margin:+.3f}), umbrales cumplidos: promovido automáticamente.")
+        record_event(settings, "shadow_compared", challenger_version, previous=champion.version, reason=reason_en, metrics=evidence, actor=SHADOW_ACTOR,
+                     event_id=_event_id("shadow", settings.model_name, challenger_version, labeled))
+        registry.promote(challenger_version)
+        record_event(settings, "promoted", challenger_version, previous=champion.version, reason=reason_en, metrics=evidence, actor=SHADOW_ACTOR,
+                     event_id=_event_id("shadow-promoted", settings.model_name, challenger_version))
+        raise_model_alert(
+            settings, alert_key=f"shadow-promoted:{challenger_version}", severity="info",
+            title_es=f"v{challenger_version} promovido a campeón tras la comparación en sombra", title_en=f"v{challenger_version} promoted to champion after the shadow comparison",
+            evidence=evidence, action_es="Nada que hacer; `dropscore rollback` vuelve al anterior si hiciera falta.", action_en="Nothing to do; `dropscore rollback` returns to the previous one if needed.",
+        )
+        return {"status": "promoted", **evidence, "reason_es": reason_es, "reason_en": reason_en}
+    why_en = []
+    if failures:
+        why_en.append("it misses the gates (" + "; ".join(failures) + ")")
+    if not wins:
+        why_en.append(f"its {metric} {ch:.4f} does not beat the champion's {cp:.4f} + margin {margin:.3f}")
+    reason_en = f"Shadow comparison on {labeled} labeled rows: challenger v{challenger_version} stays challenger because " + " and ".join(why_en) + "."
+    record_event(settings, "shadow_compared", challenger_version, previous=champion.version, reason=reason_en, metrics=evidence, actor=SHADOW_ACTOR,
+                 event_id=_event_id("shadow", settings.model_name, challenger_version, labeled))
+    return {"status": "kept", **evidence, "reason_en": reason_en}
+
+
+def _last_alias_move(settings: Settings) -> pd.Series | None:
+    """The latest promotion or rollback in ``model_events`` for this model."""
+    events = services.warehouse(settings).read("model_events", where={"model_name": settings.model_name})
+    moves = events[events["event"].isin(["promoted", "rolled_back"])]
+    return None if moves.empty else moves.iloc[-1]
+
+
+def watch_champion(settings: Settings, champion: LoadedModel, outcomes: pd.DataFrame) -> dict[str, Any]:
+    """After a promotion: roll back at once when labeled outcomes show the new champion decaying."""
+    from shared.lifecycle.promotion import raise_model_alert, rollback
+
+    registry = services.registry(settings)
+    previous = registry.version_of(PREVIOUS)
+    if previous is None:
+        return {"status": "no_previous"}
+    move = _last_alias_move(settings)
+    if move is None or move["event"] != "promoted" or str(move["version"]) != champion.version:
+        return {"status": "not_watching", "reason": "the last alias move was not this champion's promotion"}
+    served = services.warehouse(settings).read(
+        "predictions", since=move["occurred_at"], where={"model_role": CHAMPION, "model_version": champion.version}, columns=PREDICTION_COLUMNS
+    )
+    joined = _latest(served).merge(outcomes, on="row_id") if not served.empty else served
+    contract = champion.contract
+    labeled = len(joined)
+    if labeled < contract.shadow_min_labels:
+        return {"status": "waiting_for_labels", "champion": champion.version, "labeled_rows": labeled, "needed": contract.shadow_min_labels}
+    task = model_task(champion)
+    measured = measured_metrics(joined, contract, task)
+    metric = primary_metric(task)
+    validation = float((champion.meta.get("validation_metrics") or {}).get(metric, float("nan")))
+    value = measured.get(metric, float("nan"))
+    tolerance = contract.rollback_tolerance
+    if metric in LOWER_IS_BETTER:
+        decayed = np.isfinite(validation) and value > validation * (1 + tolerance)
+    else:
+        decayed = np.isfinite(validation) and value < validation * (1 - tolerance)
+    failures = gate_failures(measured, _measurable_gates(contract, measured))
+    evidence = {"champion": champion.version, "previous": previous, "labeled_rows": labeled, "metric": metric, "measured": measured,
+                "validation": validation, "tolerance": tolerance, "gate_failures": failures}
+    if not decayed and not failures:
+        return {"status": "healthy", **evidence}
+    why = []
+    if decayed:
+        why.append(f"{metric} {value:.4f} is more than {tolerance:.0%} below its validation {validation:.4f}")
+    if failures:
+        why.append("it misses the gates (" + "; ".join(failures) + ")")
+    reason = f"Automatic rollback: champion v{champion.version} on {labeled} labeled rows: " + " and ".join(why) + f"; v{previous} is the champion again."
+    reason_es = (f"Vuelta atrás automática: el campeón v{champion.version}, medido en {labeled} filas etiquetadas, "
+                 + (f"cae más de un {tolerance:.0%} bajo su validación ({value:.4f} frente a {validation:.4f})" if decayed else "no cumple los umbrales")
+                 + (" y no cumple los umbrales (" + "; ".join(failures) + ")" if decayed and failures else (" (" + "; ".join(failures) + ")" if failures else ""))
+                 + f"; v{previous} vuelve a ser el campeón.")
+    rollback(settings, reason=reason, actor=ROLLBACK_ACTOR)
+    raise_model_alert(
+        settings, alert_key=f"auto-rollback:{champion.version}:{move['event_id']}", severity="critical",
+        title_es=f"Vuelta atrás automática: v{previous} vuelve a ser el campeón (v{champion.version} rendía mal)",
+        title_en=f"Automatic rollback: v{previous} is the champion again (v{champion.version} underperformed)",
+        evidence={**evidence, "reason_es": reason_es, "reason_en": reason},
+        action_es="Revise los datos recientes y el informe de deriva antes de reentrenar; el modelo retirado queda como «previous».",
+        action_en="Review recent data and the drift report before retraining; the withdrawn model stays as 'previous'.",
+    )
+    return {"status": "rolled_back", **evidence, "reason_es": reason_es, "reason_en": reason}
+
+
+def review_after_labels(settings: Settings) -> dict[str, Any]:
+    """Run when outcomes arrive: the shadow comparison, then the watch on the (possibly new) champion.
+
+    Never raises: a review that cannot run is logged and reported, the labels are kept anyway.
+    """
+    from shared.lifecycle.promotion import load_model
+
+    result = ReviewResult()
+    try:
+        champion = load_model(settings, CHAMPION)
+    except Exception as exc:  # no champion yet (labels before the first model), or it cannot load
+        return {"status": "no_champion", "detail": str(exc)}
+    try:
+        outcomes = read_outcomes(settings, champion.contract)
+        result.shadow = compare_shadow(settings, champion, outcomes)
+        if result.shadow.get("status") == "promoted":
+            result.promoted = result.shadow["challenger"]
+            return result.to_dict()  # a fresh champion has no labeled predictions of its own yet
+        result.watch = watch_champion(settings, champion, outcomes)
+        if result.watch.get("status") == "rolled_back":
+            result.rolled_back = result.watch["champion"]
+    except Exception as exc:
+        logger.exception("model review after labels failed")
+        return {**result.to_dict(), "status": "error", "detail": str(exc)}
+    return result.to_dict()

@@ -1,0 +1,259 @@
+"""The score step: a clean batch becomes a predictions CSV and warehouse rows.
+
+The clean Parquet is read a batch of rows at a time; each batch is scored, written to the
+predictions CSV and appended to the warehouse (one idempotent replace per clean object,
+:func:`shared.backends.warehouse.batch_writer`), so memory holds a few row groups and one batch, never the
+file (:func:`shared.delivery.parquet_io.iter_batches`). A shard of
+a big file (:mod:`shared.delivery.fanout`) writes its part of the predictions file; the invocation
+that scores the last shard assembles the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from shared import progress
+from shared.backends import services
+from shared.backends.registry import CHAMPION, LoadedModel
+from shared.backends.warehouse import BatchWriter, batch_writer
+from shared.delivery import fanout, lineage, temp_sweep
+from shared.delivery.claims import exactly_once
+from shared.delivery.locations import DroppedFile, locate
+from shared.delivery.parquet_io import iter_batches, streamed_parquet
+from shared.errors import ModelIntegrityError, ObjectNotFoundError
+from shared.ingest.csv_output import (
+    csv_rows,
+    extra_output_columns,
+    header_row,
+    output_date_format,
+    predictions_dialect,
+    text_writer,
+)
+from shared.lifecycle.promotion import load_model
+from shared.lifecycle.shadow import challenger_for_shadow, shadow_rows, warehouse_rows
+from shared.model.scoring import prediction_columns_for, score_batch
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Rows scored at a time (at most: the last batch of a window of row groups is shorter, see
+# shared.delivery.parquet_io.iter_batches): the leaves, reasons and text of 16 384 rows take some tens of MB;
+# fewer rows cost more per-batch overhead (the scoring step drifts away from the raw booster's predict time).
+PARQUET_BATCH_ROWS = 16_384
+
+
+@dataclass
+class ScoreResult:
+    clean_uri: str
+    status: str                        # "scored" | "ignored" | "refused" (model integrity)
+    rows_scored: int = 0
+    output: str | None = None
+    model_version: str | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+    model_review: dict[str, Any] = field(default_factory=dict)  # labels/ batches: shadow comparison and rollback watch
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_manifest(settings: Settings, dropped: DroppedFile) -> dict[str, Any]:
+    uri = settings.object_uri("clean", dropped.manifest_key())
+    try:
+        return json.loads(services.store(uri).read_bytes(uri))
+    except ObjectNotFoundError:
+        return {}
+
+
+def _is_incoming_batch(settings: Settings, uri: str) -> bool:
+    located = locate(settings, uri)
+    dropped = DroppedFile.from_clean_key(located[1]) if located and located[0] == "clean" else None
+    return dropped is not None and dropped.kind == "incoming"
+
+
+# At-least-once delivery: each (bucket, object, generation) is scored once; duplicates return the first result.
+@exactly_once("score", ScoreResult, claim_if=_is_incoming_batch, on_missing=lambda uri: ScoreResult(uri, "ignored"))
+def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
+    located = locate(settings, clean_uri)
+    dropped = DroppedFile.from_clean_key(located[1]) if located and located[0] == "clean" else None
+    if dropped is not None and dropped.kind == "labels":
+        # Outcomes arrived: compare champion and challenger on them, watch a fresh champion (shared.lifecycle.shadow).
+        from shared.lifecycle.shadow import review_after_labels
+
+        return ScoreResult(clean_uri, "ignored", model_review=review_after_labels(settings))
+    if dropped is None or dropped.kind != "incoming":
+        # labels/ and training/ batches are kept for monitoring and retraining, not scored.
+        return ScoreResult(clean_uri, "ignored")
+    model = load_model(settings, CHAMPION)  # a model file that fails its hash check refuses and alerts
+    challenger = challenger_for_shadow(settings, model)
+    target = fanout.predictions_target(settings, dropped)  # the file, or this shard's part of it
+    manifest = read_manifest(settings, target.whole)
+    details = manifest.get("details", {})
+    predictions_uri = target.predictions_uri
+    source_uri = manifest.get("source_uri", clean_uri)
+    scored_at = datetime.now(UTC)
+    warehouse = services.warehouse(settings)
+    # Keyed on the clean object and the upload (shared.delivery.lineage): a duplicate or retried event
+    # replaces, never duplicates; another upload of the same name keeps the earlier rows.
+    source_generation = str(details.get("generation") or "") or None
+    key = lineage.batch_key(clean_uri, source_generation)
+    with batch_writer(warehouse, "predictions", key) as rows_out, progress.phase("score", unit="rows"):
+        rows_scored = _write_predictions(
+            settings, clean_uri, target.uri, rows_out, model=model, challenger=challenger, header=target.header,
+            details=details, source_uri=source_uri, scored_at=scored_at,
+        )
+    if target.shard is None:
+        counts = {k: manifest.get(k) for k in ("rows_in", "rows_clean", "rows_quarantined")}
+        counts["unknown_categories"] = int(details.get("unknown_categories") or 0)
+    else:
+        # One batches row per shard with its clean rows; the file's quarantined rows get a row of
+        # their own when the file is assembled (shared.delivery.fanout), so sums over a file still add up.
+        counts = {"rows_in": rows_scored, "rows_clean": rows_scored, "rows_quarantined": 0, "unknown_categories": 0}
+    warehouse.write_batch(
+        "batches",
+        pd.DataFrame(
+            [
+                {
+                    "kind": dropped.kind,
+                    "source_uri": manifest.get("source_uri"),
+                    "clean_uri": clean_uri,
+                    "predictions_uri": predictions_uri,
+                    "quarantine_uri": manifest.get("quarantine_uri"),
+                    **counts,
+                    "rows_scored": rows_scored,
+                    "model_version": model.version,
+                    "status": "scored",
+                    "processed_at": scored_at,
+                    "source_generation": source_generation,
+                }
+            ]
+        ),
+        batch_key=key,
+    )
+    lineage.supersede_earlier_uploads(warehouse, manifest.get("source_uri"), source_generation, key)
+    temp_sweep.sweep_beside([target.uri, predictions_uri])  # temp files killed runs left beside ours
+    if target.shard is not None:
+        assembly = fanout.shard_scored(settings, target, rows_scored=rows_scored, clean_uri=clean_uri)
+        manifest = {**manifest, "details": {**details, "assembly": assembly.status}}
+        logger.info("scored shard %s (%d rows): assembly %s", clean_uri, rows_scored, assembly.status)
+    logger.info("scored %s with model %s: %d rows -> %s", clean_uri, model.version, rows_scored, predictions_uri)
+    return ScoreResult(clean_uri, "scored", rows_scored, predictions_uri, model.version, manifest)
+
+
+def score_event(settings: Settings, clean_uri: str, *, generation: str = "") -> ScoreResult:
+    """What the score function does with a clean batch: score it, or refuse with a report and return.
+
+    A champion whose artifacts fail their hash check (``load_model`` has already raised the
+    critical alert) stays refused until someone restores them or rolls back: permanent, so the
+    event is answered (2xx) rather than retried all day, and the user reads why in the report.
+    """
+    try:
+        return score_object(settings, clean_uri, generation=generation)
+    except ModelIntegrityError as exc:
+        return refuse_scoring(settings, clean_uri, exc)
+
+
+def refuse_scoring(settings: Settings, clean_uri: str, exc: ModelIntegrityError) -> ScoreResult:
+    """The user-facing report of a clean batch not scored because the model failed its integrity check."""
+    version = str(getattr(exc, "version", "?"))
+    located = locate(settings, clean_uri)
+    dropped = DroppedFile.from_clean_key(located[1]) if located and located[0] == "clean" else None
+    logger.error("not scoring %s: %s", clean_uri, exc)
+    if dropped is None:
+        return ScoreResult(clean_uri, "refused", model_version=version)
+    whole = fanout.predictions_target(settings, dropped).whole
+    message_es = (
+        f"El archivo se limpió pero no se puntuó: los archivos del modelo v{version} no coinciden con los registrados "
+        "(posible manipulación). Se avisó al administrador; vuelva a subir el archivo cuando lo haya resuelto."
+    )
+    message_en = (
+        f"The file was cleaned but not scored: model v{version}'s files do not match the registered ones "
+        "(possible tampering). The administrator was alerted; upload the file again once it is resolved."
+    )
+    report_uri = settings.object_uri("quarantine", whole.report_key("json"))
+    report = {
+        "source_uri": read_manifest(settings, whole).get("source_uri"),
+        "clean_uri": clean_uri,
+        "status": "refused",
+        "message_es": message_es,
+        "message_en": message_en,
+        "details": {"error_code": "model_integrity", "model_version": version, "artifacts": list(getattr(exc, "artifacts", None) or []), "processed_at": datetime.now(UTC).isoformat()},
+    }
+    store = services.store(report_uri)
+    store.write_bytes(report_uri, json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"), "application/json")
+    text_uri = settings.object_uri("quarantine", whole.report_key("txt"))
+    store.write_bytes(text_uri, f"{message_es}\n\n{message_en}\n(code: model_integrity)\n".encode("utf-8-sig"), "text/plain; charset=utf-8")
+    return ScoreResult(clean_uri, "refused", model_version=version, manifest={"report_uri": report_uri})
+
+
+def _write_predictions(
+    settings: Settings,
+    clean_uri: str,
+    output_uri: str,
+    rows_out: BatchWriter,
+    *,
+    model: LoadedModel,
+    challenger: LoadedModel | None,
+    header: bool,
+    details: dict[str, Any],
+    source_uri: str,
+    scored_at: datetime,
+) -> int:
+    """Score the clean object a batch at a time into the predictions CSV at ``output_uri`` and the
+    warehouse writer; returns the rows scored.
+
+    The CSV streams to the store as it is written (``open_write``: a resumable upload on GCS, a
+    multipart upload on S3), never staged in /tmp, which counts against a function's memory: a
+    million rows with reasons make a 105 MB file. It appears whole, or not at all if scoring fails.
+
+    A function of its own so that what the reading holds (the Parquet footer, the last window of row
+    groups, the last batch's frames) is gone when it returns, before the warehouse replace that ends
+    the score step.
+    """
+    delimiter, decimal = predictions_dialect(details)  # the contract's locale, else as the file came
+    date_format = output_date_format(model.contract)
+    rows_scored = 0
+    # The contract's locale, else the way the user sent it (delimiter, decimal mark); UTF-8 with BOM for
+    # Excel. A shard's part carries the BOM and header only if it comes first in the assembled file.
+    with (
+        streamed_parquet(clean_uri) as parquet,
+        services.store(output_uri).open_write(output_uri, "text/csv") as stream,
+        text_writer(stream, "utf-8-sig" if header else "utf-8") as handle,
+    ):
+        writer = csv.writer(handle, delimiter=delimiter)
+        columns = prediction_columns_for(model) + extra_output_columns(model.contract, details, parquet.schema_arrow.names)
+        if header:
+            writer.writerow(header_row(columns))
+
+        def score_and_write(batch: pa.RecordBatch) -> int:
+            # A function, so that the batch's frames are gone when it returns: as loop variables they
+            # lived on while the next batch was read and scored (two batches in memory).
+            clean = batch.to_pandas()
+            predictions = score_batch(model, clean, language=settings.language)
+            rows_out.append(warehouse_rows(predictions, model, role=CHAMPION, source_uri=source_uri, scored_at=scored_at))
+            shadow = shadow_rows(challenger, clean, source_uri=source_uri, scored_at=scored_at, language=settings.language)
+            if shadow is not None:
+                rows_out.append(shadow)  # the warehouse keeps the challenger's scores; users never see them
+            # Numbers in the locale's mark, every text cell safe to open in Excel (shared.ingest.csv_output).
+            writer.writerows(csv_rows(predictions, clean, columns, decimal, date_format))
+            return len(predictions)
+
+        for batch in iter_batches(parquet, PARQUET_BATCH_ROWS):  # a window of row groups in memory, not the file
+            scored = score_and_write(batch)
+            rows_scored += scored
+            progress.advance(scored)
+            del batch  # the same: not held while the next one is read
+            # Arrow's pool (mimalloc) keeps the pages a batch freed for its own later use; NumPy,
+            # LightGBM and DuckDB allocate elsewhere and cannot reuse them, so each batch's Arrow
+            # working set stayed resident on top of theirs (~40 MiB). Handing the free pages back
+            # once a batch costs well under a millisecond.
+            pa.default_memory_pool().release_unused()
+    return rows_scored
+

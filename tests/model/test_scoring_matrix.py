@@ -1,0 +1,37 @@
+"""The scoring step's direct feature matrix equals the model matrix LightGBM was trained on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from shared.backends import services
+from shared.backends.registry import CHAMPION
+from shared.model.features import model_matrix
+from shared.model.scoring import features_numeric, numeric_matrix, score_batch
+from shared.settings import Settings
+from tests.conftest import SyntheticFiles
+
+
+def test_features_numeric_is_the_model_matrix_as_numbers(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
+    from shared.local import synthetic
+
+    model = services.registry(champion_home).load(CHAMPION)
+    clean = synthetic.generate_batch(500, month=1, seed=5)
+    categorical = [n for n in model.features if model.contract.columns[n].type == "categorical"]
+    numeric = [n for n in model.features if model.contract.columns[n].type != "categorical"]
+    for name in categorical:
+        clean[name] = clean[name].astype("string")  # what the clean Parquet gives: Arrow strings
+    clean.loc[:4, categorical[0]] = "a category the model never saw"
+    clean.loc[5:9, categorical[0]] = None
+    clean.loc[:2, numeric[0]] = np.nan
+    clean = clean.drop(columns=[categorical[-1]])  # a column the file does not carry
+
+    expected = numeric_matrix(model_matrix(clean, model.contract, model.features))
+    assert np.array_equal(features_numeric(model, clean), expected, equal_nan=True)
+    as_objects = clean.astype({name: object for name in categorical if name in clean})
+    assert np.array_equal(features_numeric(model, as_objects), expected, equal_nan=True)
+
+    scored = score_batch(model, clean)
+    assert np.allclose(scored["score"].to_numpy(), np.round(model.booster.predict(model_matrix(clean, model.contract, model.features)), 6), atol=1e-6)
+    assert scored["reason_1"].notna().all() and isinstance(scored, pd.DataFrame)
