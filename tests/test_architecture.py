@@ -53,7 +53,6 @@ KNOWN_UPWARD: set[str] = {
     "shared.steps.retrain -> shared.handlers",
 }
 KNOWN_CYCLES: list[list[str]] = [
-    ["shared.ingest.contract", "shared.ingest.personal_data"],
     ["shared.steps.clean", "shared.steps.refused_names"],
     ["shared.local.cli", "shared.local.demo"],
 ]

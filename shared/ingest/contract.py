@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +17,7 @@ import pandas as pd
 import yaml
 
 from shared.errors import ContractError
+from shared.ingest.column_names import normalize_name
 
 ColumnType = Literal["numeric", "categorical", "date", "identifier", "text", "cedula", "ruc"]
 COLUMN_TYPES: tuple[str, ...] = ("numeric", "categorical", "date", "identifier", "text", "cedula", "ruc")
@@ -60,13 +60,6 @@ _ContractLoader.yaml_implicit_resolvers = {
 _ContractLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-
-
-def normalize_name(name: str) -> str:
-    """Case-, accent- and spacing-insensitive form of a column name, used to match headers."""
-    decomposed = unicodedata.normalize("NFKD", str(name))
-    without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.sub(r"[^a-z0-9]+", "_", without_accents.strip().lower()).strip("_")
 
 
 @dataclass

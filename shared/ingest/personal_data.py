@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from shared.ingest.contract import normalize_name
+from shared.ingest.column_names import normalize_name
 from shared.ingest.identifiers import check_identifiers, is_valid
 from shared.ingest.pii import PiiHasher
 

@@ -19,7 +19,8 @@ import pandas as pd
 
 from shared.errors import BadInputError
 from shared.i18n import both
-from shared.ingest.contract import ColumnSpec, Contract, normalize_name
+from shared.ingest.column_names import normalize_name
+from shared.ingest.contract import ColumnSpec, Contract
 from shared.ingest.csv_reader import HEADER_ROW, RowProblem
 from shared.ingest.file_evidence import (
     MIXED,

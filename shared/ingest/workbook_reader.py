@@ -46,7 +46,7 @@ import pandas as pd
 import pyarrow as pa
 
 from shared.errors import BadInputError
-from shared.ingest.contract import normalize_name
+from shared.ingest.column_names import normalize_name
 from shared.ingest.csv_reader import (
     DEFAULT_CHUNK_ROWS,
     CsvChunks,

@@ -206,7 +206,7 @@ def _say_personal_columns(settings: Settings, contract: Any) -> None:
 
 def _column_named(name: str | None, columns: list[str]) -> str | None:
     """``--target``/``--id`` as the file writes it: "formalizado" names "FORMALIZADO" (matched as headers are)."""
-    from shared.ingest.contract import normalize_name
+    from shared.ingest.column_names import normalize_name
 
     if name is None or name in columns:
         return name

@@ -12,7 +12,6 @@ from shared.ingest.contract import (
     ColumnSpec,
     Contract,
     infer_contract,
-    normalize_name,
 )
 from shared.ingest.parsing import infer_types
 
@@ -269,22 +268,6 @@ def test_from_yaml_errors_are_contract_errors(text: str, message: str) -> None:
 
 
 # -- names and derived views ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "normal"),
-    [
-        ("Ventas Mensuales", "ventas_mensuales"),
-        ("  VENTAS   mensuales ", "ventas_mensuales"),
-        ("Región", "region"),
-        ("Año de Alta", "ano_de_alta"),
-        ("cédula-RUC", "cedula_ruc"),
-        ("monto ($)", "monto"),
-        ("ventas_mensuales", "ventas_mensuales"),
-    ],
-)
-def test_normalize_name(name: str, normal: str) -> None:
-    assert normalize_name(name) == normal
 
 
 def test_feature_columns_exclude_target_id_text_and_dates() -> None:
