@@ -2,7 +2,7 @@
 
 On the synthetic micro-business generator (``shared.local.synthetic``), a reference of 20 000 rows
 (the size of a champion's reference sample) is compared, exactly as the drift check compares
-it (:func:`shared.steps.drift.compare_windows`: 83 features, their missing rates, 166 tests
+it (:func:`shared.monitor.comparison.compare_windows`: 83 features, their missing rates, 166 tests
 corrected together with Benjamini-Hochberg, drift = significant AND effect >= 0.1), with
 windows of 1 000, 10 000 and 100 000 rows (windows above 50 000 are sampled to 50 000 as the
 check does), each seeded run drawing fresh windows for four scenarios:
@@ -39,8 +39,8 @@ import numpy as np  # noqa: E402
 
 from shared.ingest.contract import infer_contract  # noqa: E402
 from shared.local import synthetic  # noqa: E402
+from shared.monitor.comparison import compare_windows, kinds_of  # noqa: E402
 from shared.monitor.drift_stats import DEFAULT_ALPHA, DEFAULT_SAMPLE_CAP  # noqa: E402
-from shared.steps.drift import compare_windows, kinds_of  # noqa: E402
 
 REFERENCE_ROWS = 20_000
 REFERENCE_SEED = 7

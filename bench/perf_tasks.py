@@ -257,13 +257,13 @@ def task_mlflow_view(args: argparse.Namespace) -> None:
 
 
 def task_drift(args: argparse.Namespace) -> None:
-    """The drift check's statistics (shared.steps.drift.compare_windows) on a 100 000-row window against a
+    """The drift check's statistics (shared.monitor.comparison.compare_windows) on a 100 000-row window against a
     50 000-row reference, 84 features; also writes both as Parquet for the Evidently side."""
     import numpy as np
 
     from shared.ingest.contract import infer_contract
     from shared.local import synthetic
-    from shared.steps.drift import compare_windows, kinds_of
+    from shared.monitor.comparison import compare_windows, kinds_of
 
     reference_rows, current_rows = args.reference_rows, args.current_rows
     reference = synthetic.generate_batch(reference_rows, month=0, seed=101)

@@ -24,8 +24,9 @@ from shared.backends.registry import CHAMPION, LoadedModel
 from shared.ingest.contract import Contract
 from shared.local import synthetic
 from shared.local.chain import drop_file
+from shared.monitor.results import DriftCheckResult
 from shared.settings import Settings, load_settings
-from shared.steps.drift import DriftCheckResult, run_drift_check
+from shared.steps.drift import run_drift_check
 from tests.conftest import MONTH_ROWS, SEED, TRAINING_ROWS, SyntheticFiles
 
 DRIFT = synthetic.DriftSpec(

@@ -46,9 +46,6 @@ KNOWN_UPWARD: set[str] = {
     "shared.formatting -> shared.monitor.performance",
     "shared.lifecycle.promotion -> shared.steps.clean",
     "shared.model.frame_scoring -> shared.steps.clean",
-    "shared.reporting.alerts -> shared.steps.drift",
-    "shared.reporting.dashboard -> shared.steps.drift",
-    "shared.reporting.reports -> shared.steps.drift",
     "shared.settings -> shared.backends.storage",
     "shared.steps.retrain -> shared.handlers",
 }
@@ -67,7 +64,6 @@ KNOWN_OVERSIZE: set[str] = {
     "shared.monitor.drift_stats",
     "shared.reporting.dashboard",
     "shared.steps.clean",
-    "shared.steps.drift",
 }
 
 

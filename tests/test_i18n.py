@@ -56,7 +56,6 @@ KNOWN_SPANISH: set[str] = {
     "shared.reporting.reports",
     "shared.settings",
     "shared.steps.clean",
-    "shared.steps.drift",
     "shared.steps.refused_names",
     "shared.steps.score",
 }

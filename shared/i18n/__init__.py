@@ -8,8 +8,12 @@ code -> (es, en)); ``MESSAGES`` is all of them, and a code may live in only one 
 from __future__ import annotations
 
 from shared.i18n.files import FILES
+from shared.i18n.monitoring import MONITORING
 
-CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {"files": FILES}
+CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {
+    "files": FILES,
+    "monitoring": MONITORING,
+}
 
 
 def _merged(catalogues: dict[str, dict[str, tuple[str, str]]]) -> dict[str, tuple[str, str]]:

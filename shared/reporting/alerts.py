@@ -28,7 +28,7 @@ from shared.backends import services
 from shared.settings import Settings
 
 if TYPE_CHECKING:
-    from shared.steps.drift import DriftCheckResult, Finding
+    from shared.monitor.results import DriftCheckResult, Finding
 
 logger = logging.getLogger(__name__)
 

@@ -513,7 +513,7 @@ def _gather_drift(settings: Settings, data: DashboardData, results: pd.DataFrame
 
 
 def _key_features(rows: pd.DataFrame, model) -> set[str]:  # noqa: ANN001
-    from shared.steps.drift import most_important
+    from shared.monitor.comparison import most_important
 
     if model is not None:
         return most_important(model.feature_importance)

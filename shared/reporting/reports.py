@@ -16,7 +16,7 @@ from shared import formatting as fmt
 from shared.reporting import charts
 
 if TYPE_CHECKING:
-    from shared.steps.drift import DriftCheckResult, FeatureDrift
+    from shared.monitor.results import DriftCheckResult, FeatureDrift
 
 TEXT = {
     "es": {
@@ -398,7 +398,7 @@ def drift_report_html(result: DriftCheckResult, language: str = "es", *, zone: s
         outcome = result.retrain.get("reason_es" if language == "es" else "reason_en") or result.retrain.get("reason") or result.retrain
         retrain = f'<div class="card"><b>{text["retrain"]}:</b> {_e(outcome)}</div>'
     skipped = getattr(result, "skipped_batches", None) or []
-    if skipped:  # batches whose clean rows are gone: said, not hidden (shared.steps.drift.current_window)
+    if skipped:  # batches whose clean rows are gone: said, not hidden (shared.monitor.windows.current_window)
         items = "".join(f"<li>{_e(entry['clean_uri'].rsplit('/', 1)[-1])}: {_e(entry.get('message_es' if language == 'es' else 'message_en', ''))}</li>" for entry in skipped)
         retrain += f'<div class="card">{_e("Lotes fuera de la ventana" if language == "es" else "Batches left out of the window")}<ul>{items}</ul></div>'
     window_start = fmt.when(result.window_start, language, zone) if result.window_start else text["since_start"]

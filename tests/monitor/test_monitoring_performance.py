@@ -12,9 +12,10 @@ from sklearn.metrics import roc_auc_score
 
 from shared.ingest.contract import ColumnSpec, Contract
 from shared.monitor import performance
+from shared.monitor.decision import decide
 from shared.monitor.performance import auc_interval, join_labels, judge, roc_auc, wilson_interval
+from shared.monitor.results import STATUS_RETRAIN, STATUS_WARNING
 from shared.settings import load_settings
-from shared.steps.drift import STATUS_RETRAIN, STATUS_WARNING, decide
 
 JANUARY = datetime(2025, 1, 10, tzinfo=UTC)
 FEBRUARY = datetime(2025, 2, 10, tzinfo=UTC)

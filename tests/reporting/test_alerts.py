@@ -14,7 +14,7 @@ import pytest
 from shared.backends import services
 from shared.reporting import alerts
 from shared.settings import Settings, load_settings
-from shared.steps.drift import DriftCheckResult, Finding
+from shared.monitor.results import DriftCheckResult, Finding
 from tests.conftest_services import closed_port_url
 
 CHECKED_AT = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)

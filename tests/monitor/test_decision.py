@@ -10,9 +10,11 @@ import pytest
 
 from shared.ingest.contract import ColumnSpec, Contract
 from shared.monitor import drift_history
+from shared.monitor.comparison import attach_history, attach_previous, compare_windows, most_important
+from shared.monitor.decision import decide, weighted_drift_share
 from shared.monitor.drift_history import PastCheck, check_interval, is_rising, project_crossing, rising_run
 from shared.monitor.drift_stats import UNSEEN_CATEGORY
-from shared.steps.drift import (
+from shared.monitor.results import (
     PATTERN_GRADUAL,
     PATTERN_SUDDEN,
     STATUS_INSUFFICIENT,
@@ -20,14 +22,8 @@ from shared.steps.drift import (
     STATUS_RETRAIN,
     STATUS_WARNING,
     FeatureDrift,
-    _window_bounds,
-    attach_history,
-    attach_previous,
-    compare_windows,
-    decide,
-    most_important,
-    weighted_drift_share,
 )
+from shared.monitor.windows import window_bounds
 
 NUMERIC = [f"f{index}" for index in range(12)]
 # The key features are the top ten by gain (f0-f7, sector, workers); f10 and f11 barely matter.
@@ -325,14 +321,14 @@ def past(check_id: str, days: int, rows: int | None, start_days: int | None) -> 
 
 
 def test_the_window_starts_at_the_previous_window_end() -> None:
-    start, previous = _window_bounds([past("c-1", 30, 3000, 60)])
+    start, previous = window_bounds([past("c-1", 30, 3000, 60)])
     assert start == T0 - timedelta(days=30) and previous.check_id == "c-1"
-    assert _window_bounds([]) == (None, None)
+    assert window_bounds([]) == (None, None)
 
 
 def test_a_window_too_small_to_judge_is_carried_over_to_the_next_check() -> None:
     checks = [past("c-2", 10, 120, 30), past("c-1", 30, 3000, 60)]  # newest first: c-2 saw only 120 rows
-    start, previous = _window_bounds(checks)
+    start, previous = window_bounds(checks)
     assert start == T0 - timedelta(days=30), "starts where the small window started"
     assert previous.check_id == "c-1", "and compares with the last window that was large enough"
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shared.backends import services
+from shared.monitor.windows import current_window
 from shared.settings import load_settings
-from shared.steps.drift import current_window
 
 
 def test_drift_window_leaves_out_the_smoke_tests_batches(tmp_path: Path) -> None:
