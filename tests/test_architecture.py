@@ -61,7 +61,6 @@ KNOWN_OVERSIZE: set[str] = {
     "shared.ingest.csv_reader",
     "shared.local.cli",
     "shared.local.synthetic",
-    "shared.monitor.drift_stats",
     "shared.reporting.dashboard",
     "shared.steps.clean",
 }

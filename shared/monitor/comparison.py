@@ -1,7 +1,7 @@
 """How one window of scored rows is compared: with the reference, with the previous window, with history.
 
 Every feature's values and missing rate, and the score, are tested against a baseline
-(Benjamini–Hochberg over all the tests together, :mod:`shared.monitor.drift_stats`); the
+(:mod:`shared.monitor.two_sample_tests`, Benjamini–Hochberg over all of them together); the
 comparison with the previous window marks jumps (*sudden* drift); the history of earlier
 checks gives each result its pattern, persistence and, for a gradual rise, a projection.
 What the results mean for the model is decided in :mod:`shared.monitor.decision`.
@@ -22,12 +22,9 @@ from shared.monitor.drift_stats import (
     DEFAULT_SAMPLE_CAP,
     DriftStatistic,
     benjamini_hochberg,
-    categorical_drift,
-    choose_kind,
     is_drifted,
-    missing_rate_drift,
-    numeric_drift,
 )
+from shared.monitor.drift_values import choose_kind
 from shared.monitor.results import (
     MISSING_RATE_KIND,
     PATTERN_GRADUAL,
@@ -37,6 +34,7 @@ from shared.monitor.results import (
     SCORE_FEATURE,
     FeatureDrift,
 )
+from shared.monitor.two_sample_tests import categorical_drift, missing_rate_drift, numeric_drift
 
 KEY_FEATURE_COUNT = 10
 """The most important features: the top ten by the model's gain..."""
@@ -188,5 +186,3 @@ def attach_history(
         if feature.pattern == PATTERN_GRADUAL:
             projection = drift_history.project_crossing(feature.feature, feature.kind, times, effects)
             feature.projection = projection.to_dict() if projection else None
-
-

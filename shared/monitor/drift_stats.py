@@ -1,11 +1,10 @@
-"""Drift statistics: pure functions with one signature and one result dataclass.
+"""Drift statistics: the result of a test, what its numbers mean, and when a feature counts as drifted.
 
-Every function here compares a *reference* sample (what the champion was trained
-on) with a *current* window (what it scored lately) and returns a
-:class:`DriftStatistic`. Nothing here reads files, settings or the clock; the
-drift check (elsewhere) chooses the test per feature, corrects the p-values for
-multiple testing with :func:`benjamini_hochberg` and decides with
-:func:`is_drifted`.
+The tests themselves (:mod:`shared.monitor.two_sample_tests`) compare a *reference* sample
+(what the champion was trained on) with a *current* window (what it scored lately) and return
+a :class:`DriftStatistic`; which test a feature gets is :mod:`shared.monitor.drift_values`.
+Here: the thresholds, :func:`severity_of`, PSI, the Benjamini–Hochberg correction for
+multiple testing and :func:`is_drifted`. Nothing here reads files, settings or the clock.
 
 Which way every threshold points (stated, not hidden):
 
@@ -34,9 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
 
 SEVERITY_MEDIUM: float = 0.1
 """Effect size from which a change is ``medium`` (higher effect = more drift)."""
@@ -96,13 +93,6 @@ SEVERITY_INSUFFICIENT = "insufficient_data"
 NUMERIC_KIND = "numeric"
 CATEGORICAL_KIND = "categorical"
 
-_DECLARED_NUMERIC_TYPES = frozenset(
-    {"numeric", "number", "float", "double", "decimal", "integer", "int", "real"}
-)
-_DECLARED_CATEGORICAL_TYPES = frozenset(
-    {"categorical", "category", "string", "str", "text", "boolean", "bool"}
-)
-
 # Effect sizes come out of subtractions of shares (0.12 - 0.02 = 0.09999999999999999);
 # rounding before comparing keeps a change of exactly 0.1 from reading as "low".
 _SEVERITY_ROUNDING_DIGITS = 12
@@ -145,9 +135,6 @@ class DriftStatistic:
     higher_means_drift: bool = True
     bins: dict[str, Any] = field(default_factory=dict)
     sampled: bool = False
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 def severity_of(effect_size: float | None) -> str:
@@ -244,304 +231,15 @@ def is_drifted(
     return float(adjusted_p_value) <= alpha
 
 
-def choose_kind(values: ArrayLike, declared_type: str | None = None, max_categories: int = 20) -> str:
-    """``"numeric"`` or ``"categorical"``: which test a feature gets.
-
-    A declared type wins over what the values look like: a declared string,
-    category or boolean is categorical even when its values are digits (postal
-    codes). Numeric values (declared numeric, or undeclared and all parsing as
-    numbers) with at most ``max_categories`` distinct values count as categorical
-    too: a low-cardinality column has few, heavily tied values, where comparing
-    category shares says more than a KS test. Unknown declared types fall back to
-    looking at the values.
-    """
-    declared = declared_type.strip().lower() if declared_type else None
-    if declared in _DECLARED_CATEGORICAL_TYPES:
-        return CATEGORICAL_KIND
-    series = pd.Series(_as_one_dimensional(values))
-    non_null = series[series.notna()]
-    if declared not in _DECLARED_NUMERIC_TYPES:
-        if pd.api.types.is_bool_dtype(non_null.dtype) or not _looks_numeric(non_null):
-            return CATEGORICAL_KIND
-    numbers = pd.to_numeric(non_null, errors="coerce")
-    distinct_values = int(numbers.dropna().nunique())
-    if distinct_values <= max_categories:
-        return CATEGORICAL_KIND
-    return NUMERIC_KIND
-
-
-# --------------------------------------------------------------------------- tests
-
-
-def numeric_drift(
-    reference: ArrayLike,
-    current: ArrayLike,
-    *,
-    min_rows: int = DEFAULT_MIN_ROWS,
-    sample_cap: int = DEFAULT_SAMPLE_CAP,
-    seed: int = 0,
-) -> DriftStatistic:
-    """Two-sample Kolmogorov–Smirnov test; effect size is the KS statistic D.
-
-    D is the largest gap between the two empirical distribution functions, in
-    [0, 1]: higher means more drift. The p-value (lower = more drift) is exact up
-    to :data:`KS_EXACT_MAX_ROWS` values per side and asymptotic above. PSI uses
-    ten bins on reference deciles (duplicate edges dropped, outer bins
-    open-ended), epsilon-smoothed.
-
-    NaN, infinities and values that are not numbers are ignored here (the missing
-    rate is its own signal, see :func:`missing_rate_drift`). Fewer than
-    ``min_rows`` remaining values on either side -> ``insufficient_data``. Sides
-    larger than ``sample_cap`` are sampled without replacement, seeded by ``seed``.
-    """
-    reference_values = _finite_numbers(reference)
-    current_values = _finite_numbers(current)
-    rows_reference, rows_current = reference_values.size, current_values.size
-    if _is_insufficient(rows_reference, rows_current, min_rows):
-        return _insufficient("ks", rows_reference, rows_current)
-
-    random_generator = np.random.default_rng(seed)
-    reference_values, reference_sampled = _sample(reference_values, sample_cap, random_generator)
-    current_values, current_sampled = _sample(current_values, sample_cap, random_generator)
-
-    method = "exact" if max(reference_values.size, current_values.size) <= KS_EXACT_MAX_ROWS else "asymp"
-    result = stats.ks_2samp(reference_values, current_values, method=method)
-
-    interior_edges = _reference_quantile_edges(reference_values, NUMERIC_BIN_COUNT)
-    reference_shares = _bin_shares(reference_values, interior_edges)
-    current_shares = _bin_shares(current_values, interior_edges)
-    lowest = float(min(reference_values.min(), current_values.min()))
-    highest = float(max(reference_values.max(), current_values.max()))
-    drawn_edges = [lowest, *(float(edge) for edge in interior_edges), highest]
-    if interior_edges.size and interior_edges[0] <= lowest:
-        # the smallest value carries a point mass (say, many zeros): the bin below it
-        # is empty on both sides by construction, so it is not drawn (its PSI term is 0)
-        drawn_edges = drawn_edges[1:]
-        reference_shares, current_shares = reference_shares[1:], current_shares[1:]
-
-    effect_size = float(result.statistic)
-    return DriftStatistic(
-        method="ks",
-        effect_size=effect_size,
-        p_value=float(result.pvalue),
-        psi=population_stability_index(reference_shares, current_shares),
-        severity=severity_of(effect_size),
-        insufficient_data=False,
-        rows_reference=rows_reference,
-        rows_current=rows_current,
-        higher_means_drift=True,
-        bins={
-            "edges": drawn_edges,
-            "reference_shares": [float(share) for share in reference_shares],
-            "current_shares": [float(share) for share in current_shares],
-        },
-        sampled=reference_sampled or current_sampled,
-    )
-
-
-def categorical_drift(
-    reference: ArrayLike,
-    current: ArrayLike,
-    *,
-    min_rows: int = DEFAULT_MIN_ROWS,
-    rare_share: float = DEFAULT_RARE_SHARE,
-    sample_cap: int = DEFAULT_SAMPLE_CAP,
-    seed: int = 0,
-) -> DriftStatistic:
-    """L-infinity distance of category shares plus a chi-square p-value.
-
-    Effect size: the largest absolute difference between a category's reference
-    share and its current share, in [0, 1]; higher means more drift. Categories
-    whose reference share is below ``rare_share`` are grouped into
-    ``__other__``; current values absent from the reference are counted in
-    ``__unseen__``. The chi-square p-value (lower = more drift) and the PSI (higher
-    = more drift) use the same grouped categories; for the p-value, buckets with an
-    expected count under :data:`CHI2_MIN_EXPECTED` are pooled first.
-
-    Values are compared as strings (``1``, ``1.0`` and ``np.int64(1)`` are the
-    same category ``"1"``, so a column read as float in one window and as integer
-    in the other does not drift by itself); None/NaN are ignored. Fewer than
-    ``min_rows`` non-null values on either side -> ``insufficient_data``.
-    """
-    reference_labels = _category_labels(reference)
-    current_labels = _category_labels(current)
-    rows_reference, rows_current = reference_labels.size, current_labels.size
-    if _is_insufficient(rows_reference, rows_current, min_rows):
-        return _insufficient("linf_chi2", rows_reference, rows_current)
-
-    random_generator = np.random.default_rng(seed)
-    reference_labels, reference_sampled = _sample(reference_labels, sample_cap, random_generator)
-    current_labels, current_sampled = _sample(current_labels, sample_cap, random_generator)
-
-    reference_categories, reference_counts = _label_counts(reference_labels)
-    reference_total = reference_labels.size
-    reference_share_of = dict(
-        zip(reference_categories.tolist(), (reference_counts / reference_total).tolist(), strict=True)
-    )
-    kept_categories = sorted(
-        (category for category, share in reference_share_of.items() if share >= rare_share),
-        key=lambda category: (-reference_share_of[category], category),
-    )
-    kept = set(kept_categories)
-
-    def grouped(category: str) -> str:
-        if category in kept:
-            return category
-        if category in reference_share_of:
-            return OTHER_CATEGORY
-        return UNSEEN_CATEGORY
-
-    buckets = [*kept_categories, OTHER_CATEGORY, UNSEEN_CATEGORY]
-    reference_bucket_counts = dict.fromkeys(buckets, 0)
-    current_bucket_counts = dict.fromkeys(buckets, 0)
-    for category, count in zip(reference_categories.tolist(), reference_counts.tolist(), strict=True):
-        reference_bucket_counts[grouped(category)] += int(count)
-    current_categories, current_counts = _label_counts(current_labels)
-    for category, count in zip(current_categories.tolist(), current_counts.tolist(), strict=True):
-        current_bucket_counts[grouped(category)] += int(count)
-
-    reference_counts_array = np.array([reference_bucket_counts[bucket] for bucket in buckets], dtype=float)
-    current_counts_array = np.array([current_bucket_counts[bucket] for bucket in buckets], dtype=float)
-    reference_shares = reference_counts_array / reference_counts_array.sum()
-    current_shares = current_counts_array / current_counts_array.sum()
-    effect_size = float(np.max(np.abs(reference_shares - current_shares)))
-
-    # chi2_contingency on the 2 x k table (a test of homogeneity) rather than
-    # chisquare against the reference shares: the reference is itself a sample, and
-    # treating its shares as exact understates the noise and overstates
-    # significance when the reference is small. It also needs no epsilon: a bucket
-    # empty on one side still has a positive expected count, and buckets empty on
-    # both sides are dropped. With a single bucket left there is nothing to test
-    # (scipy returns statistic 0, p 1).
-    observed_buckets = (reference_counts_array + current_counts_array) > 0
-    table = _pool_sparse_columns(
-        np.vstack([reference_counts_array[observed_buckets], current_counts_array[observed_buckets]])
-    )
-    # Yates's continuity correction is off so that 2 and k buckets are tested alike.
-    p_value = float(stats.chi2_contingency(table, correction=False).pvalue) if table.shape[1] > 1 else 1.0
-
-    return DriftStatistic(
-        method="linf_chi2",
-        effect_size=effect_size,
-        p_value=p_value,
-        psi=population_stability_index(reference_shares, current_shares),
-        severity=severity_of(effect_size),
-        insufficient_data=False,
-        rows_reference=rows_reference,
-        rows_current=rows_current,
-        higher_means_drift=True,
-        bins={
-            bucket: (float(reference_share), float(current_share))
-            for bucket, reference_share, current_share in zip(
-                buckets, reference_shares, current_shares, strict=True
-            )
-        },
-        sampled=reference_sampled or current_sampled,
-    )
-
-
-def missing_rate_drift(
-    reference_missing: int,
-    reference_rows: int,
-    current_missing: int,
-    current_rows: int,
-    *,
-    min_rows: int = DEFAULT_MIN_ROWS,
-) -> DriftStatistic:
-    """Change of the missing-value rate, as its own signal.
-
-    Effect size: ``|current rate - reference rate|`` in [0, 1]; higher means more
-    drift. P-value (lower = more drift): two-sided two-proportion z test with the
-    pooled rate, which for two groups is the same test as Pearson's chi-square on
-    the 2 x 2 table without continuity correction; when an expected cell count is
-    under :data:`CHI2_MIN_EXPECTED`, Fisher's exact test instead. PSI is not reported (None).
-    ``min_rows`` applies to all rows here (missing ones are the point); fewer on
-    either side -> ``insufficient_data``.
-    """
-    for missing, rows, side in (
-        (reference_missing, reference_rows, "reference"),
-        (current_missing, current_rows, "current"),
-    ):
-        if rows < 0 or missing < 0 or missing > rows:
-            raise ValueError(f"{side}: need 0 <= missing ({missing}) <= rows ({rows})")
-    if _is_insufficient(reference_rows, current_rows, min_rows):
-        return _insufficient("missing_rate", int(reference_rows), int(current_rows))
-
-    reference_rate = reference_missing / reference_rows
-    current_rate = current_missing / current_rows
-    pooled_rate = (reference_missing + current_missing) / (reference_rows + current_rows)
-    standard_error = math.sqrt(pooled_rate * (1 - pooled_rate) * (1 / reference_rows + 1 / current_rows))
-    pooled_missing = reference_missing + current_missing
-    pooled_present = reference_rows + current_rows - pooled_missing
-    smallest_expected = min(pooled_missing, pooled_present) * min(reference_rows, current_rows) / (reference_rows + current_rows)
-    if standard_error == 0:
-        # nothing missing anywhere, or everything missing everywhere: the rates are equal
-        p_value = 1.0
-    elif smallest_expected < CHI2_MIN_EXPECTED:
-        # a handful of missing values: the normal approximation runs hot there; count exactly
-        table = [[reference_missing, reference_rows - reference_missing], [current_missing, current_rows - current_missing]]
-        p_value = float(stats.fisher_exact(table).pvalue)
-    else:
-        z_score = (current_rate - reference_rate) / standard_error
-        p_value = float(2 * stats.norm.sf(abs(z_score)))
-
-    effect_size = abs(current_rate - reference_rate)
-    return DriftStatistic(
-        method="missing_rate",
-        effect_size=effect_size,
-        p_value=p_value,
-        psi=None,
-        severity=severity_of(effect_size),
-        insufficient_data=False,
-        rows_reference=int(reference_rows),
-        rows_current=int(current_rows),
-        higher_means_drift=True,
-        bins={
-            "missing": (float(reference_rate), float(current_rate)),
-            "present": (float(1 - reference_rate), float(1 - current_rate)),
-        },
-    )
-
-
-# --------------------------------------------------------------------------- private
-
-
-def _pool_sparse_columns(table: np.ndarray, min_expected: float = CHI2_MIN_EXPECTED) -> np.ndarray:
-    """The 2 x k table with its sparse buckets pooled so that every expected count reaches ``min_expected``.
-
-    Buckets whose smaller expected count is under the floor are added together; if the pooled
-    bucket is still under it, it joins the sparsest of the others. Chi-square's p-value is
-    only trustworthy with expected counts of about five or more: a single unseen value among
-    1 000 rows (expected 0.05 on the current side) would otherwise read as p < 1e-10.
-    """
-
-    def expected_minimum(columns: np.ndarray) -> np.ndarray:
-        total = columns.sum()
-        return (columns.sum(axis=1, keepdims=True) * columns.sum(axis=0, keepdims=True) / total).min(axis=0)
-
-    sparse = expected_minimum(table) < min_expected
-    if not sparse.any():
-        return table
-    kept = table[:, ~sparse]
-    pooled = table[:, sparse].sum(axis=1, keepdims=True)
-    if kept.shape[1] == 0:
-        return pooled
-    merged = np.hstack([kept, pooled])
-    if expected_minimum(merged)[-1] < min_expected:
-        sparsest = int(np.argmin(expected_minimum(kept)))
-        kept = kept.copy()
-        kept[:, sparsest] += pooled[:, 0]
-        return kept
-    return merged
-
-
-def _is_insufficient(rows_reference: int, rows_current: int, min_rows: int) -> bool:
+def is_insufficient(rows_reference: int, rows_current: int, min_rows: int) -> bool:
+    """Too few rows on either side for any test: ``insufficient_data``, never drift."""
     # at least one row even when min_rows is 0: no statistic exists on an empty side
     floor = max(int(min_rows), 1)
     return rows_reference < floor or rows_current < floor
 
 
-def _insufficient(method: str, rows_reference: int, rows_current: int) -> DriftStatistic:
+def insufficient(method: str, rows_reference: int, rows_current: int) -> DriftStatistic:
+    """The result of a test that could not run for lack of rows."""
     return DriftStatistic(
         method=method,
         effect_size=None,
@@ -554,96 +252,3 @@ def _insufficient(method: str, rows_reference: int, rows_current: int) -> DriftS
         higher_means_drift=True,
         bins={},
     )
-
-
-def _as_one_dimensional(values: ArrayLike) -> Any:
-    # lists and tuples go to pandas as they are, so it infers a numeric dtype and
-    # the conversions below stay vectorised
-    if isinstance(values, np.ndarray):
-        return values.reshape(-1)
-    if isinstance(values, pd.DataFrame):
-        raise TypeError("pass one column, not a DataFrame")
-    return values
-
-
-def _finite_numbers(values: ArrayLike) -> np.ndarray:
-    series = pd.Series(_as_one_dimensional(values))
-    if pd.api.types.is_bool_dtype(series.dtype):
-        series = series.astype(float)
-    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return numbers[np.isfinite(numbers)]
-
-
-def _looks_numeric(non_null: pd.Series) -> bool:
-    if pd.api.types.is_numeric_dtype(non_null.dtype):
-        return True
-    if non_null.empty:
-        return False
-    return bool(pd.to_numeric(non_null, errors="coerce").notna().all())
-
-
-def _label_counts(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct labels (sorted) and their counts.
-
-    A hash count (pandas) rather than ``np.unique``: sorting an object array of strings
-    compares Python objects one pair at a time, which dominated the check's run time.
-    """
-    counts = pd.Series(labels, dtype=object).value_counts(sort=False)
-    order = np.argsort(counts.index.to_numpy(dtype=object).astype(str), kind="stable")
-    return counts.index.to_numpy(dtype=object)[order], counts.to_numpy(dtype=np.int64)[order]
-
-
-def _category_labels(values: ArrayLike) -> np.ndarray:
-    series = pd.Series(_as_one_dimensional(values))
-    non_null = series[series.notna()]
-    if non_null.empty:
-        return np.array([], dtype=object)
-    if pd.api.types.is_string_dtype(non_null.dtype) and pd.api.types.infer_dtype(non_null, skipna=True) == "string":
-        # already text (the usual case for declared categoricals): no per-value conversion
-        return non_null.to_numpy(dtype=object)
-    if pd.api.types.is_float_dtype(non_null.dtype):
-        return _float_labels(non_null.to_numpy(dtype=float))
-    if pd.api.types.is_integer_dtype(non_null.dtype) or pd.api.types.is_bool_dtype(non_null.dtype):
-        return non_null.astype(str).to_numpy(dtype=object)
-    return np.array([_label(value) for value in non_null.tolist()], dtype=object)
-
-
-def _float_labels(numbers: np.ndarray) -> np.ndarray:
-    labels = np.empty(numbers.size, dtype=object)
-    integral = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (np.abs(numbers) < 2**53)
-    labels[integral] = numbers[integral].astype(np.int64).astype(str)
-    labels[~integral] = [repr(float(number)) for number in numbers[~integral]]
-    return labels
-
-
-def _label(value: Any) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return str(_float_labels(np.array([value]))[0])
-    return str(value)
-
-
-def _sample(
-    values: np.ndarray, sample_cap: int, random_generator: np.random.Generator
-) -> tuple[np.ndarray, bool]:
-    if sample_cap < 1:
-        raise ValueError("sample_cap must be at least 1")
-    if values.size <= sample_cap:
-        return values, False
-    chosen = random_generator.choice(values.size, size=sample_cap, replace=False)
-    return values[chosen], True
-
-
-def _reference_quantile_edges(reference_values: np.ndarray, bin_count: int) -> np.ndarray:
-    # interior edges only: the outer bins are open-ended so current values outside
-    # the reference range still land in a bin
-    quantiles = np.quantile(reference_values, np.linspace(0.0, 1.0, bin_count + 1)[1:-1])
-    return np.unique(quantiles)
-
-
-def _bin_shares(values: np.ndarray, interior_edges: np.ndarray) -> np.ndarray:
-    # bins are [edge_i, edge_i+1): a value equal to an edge goes to the bin above it
-    bin_indexes = np.searchsorted(interior_edges, values, side="right")
-    counts = np.bincount(bin_indexes, minlength=interior_edges.size + 1)
-    return counts / values.size

@@ -142,4 +142,3 @@ def _performance_summary(measured: dict[str, Any] | None) -> dict[str, Any] | No
     if not measured:
         return None
     return {k: measured.get(k) for k in ("decay", "below_gate", "labels_available", "labeled_predictions", "message_es", "message_en", "evaluated", "gates")}
-
