@@ -49,6 +49,14 @@ class SettingsError(PermanentError):
         return self.message_es if language == "es" else self.message_en
 
 
+class ObjectNameError(BadInputError):
+    """A key that would leave its area or that a backend cannot store: permanent, bilingual (shared.object_names)."""
+
+
+class PiiKeyError(PermanentError):
+    """Personal columns without a usable key (DROPSCORE_PII_KEY): configuration, not input. Report and return."""
+
+
 class ContractError(PermanentError):
     """The data contract is missing, unreadable or inconsistent."""
 
@@ -61,16 +69,8 @@ class ModelIntegrityError(PermanentError):
     """A model artifact does not match the hash recorded at registration: refuse to score."""
 
 
-class UnexpectedEventError(PermanentError):
-    """An event of a type this handler does not process: log it, do not retry."""
-
-
 class ObjectNotFoundError(PermanentError):
     """The object named by a URI does not exist."""
-
-
-class PreconditionFailedError(DropscoreError):
-    """A create-only write found the object already there (someone else claimed it)."""
 
 
 class ServiceUnavailableError(TransientError):
@@ -84,3 +84,29 @@ class ServiceUnavailableError(TransientError):
         self.service = service
         self.location = location
         self.how_to_start = how_to_start
+
+
+class ClaimInProgressError(TransientError):
+    """Another delivery of the same event holds the claim and is working: retry later (shared.delivery.claims)."""
+
+
+class AwsWebIdentityError(TransientError):
+    """No Google ID token or no STS answer right now: raise, the platform retries (shared.backends.aws_credentials)."""
+
+
+class RetrainJobStartError(TransientError):
+    """The Cloud Run Admin API did not start the retrain execution: raise so Pub/Sub redelivers."""
+
+
+class RetrainRequestError(PermanentError):
+    """The retrain job was started without a request id: nothing to claim."""
+
+
+class PackagingError(PermanentError):
+    """The source tree cannot be packaged as it is (missing entry point, no functions): shared.local.packaging."""
+
+
+class TerraformOutputError(PermanentError):
+    """Terraform's outputs cannot be read or do not describe a dropscore deployment (shared.local.deploy_env)."""
+
+    exit_code = 2  # shared.local.cli_errors.ExitCode.USAGE: what the command line pointed at is not a deployment's outputs

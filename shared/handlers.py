@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.delivery import events
 from shared.delivery.locations import object_uri_from_event
-from shared.errors import ModelNotFoundError
-from shared.object_names import ObjectNameError
+from shared.errors import ModelNotFoundError, ObjectNameError
+from shared.logs import configure_logging
 from shared.settings import Settings, load_settings
 
 # The flows (pandas, pyarrow, LightGBM, MLflow) are imported inside each handler, not here:
@@ -20,76 +19,49 @@ from shared.settings import Settings, load_settings
 logger = logging.getLogger("dropscore")
 
 
-def configure_logging() -> None:
-    """One line per record on stderr; Cloud Logging picks the severity from the level name."""
-    root = logging.getLogger()
-    if not any(getattr(h, "_dropscore", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        handler._dropscore = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-
-
-def _finalized_object(cloud_event: Any) -> tuple[Settings, str, str] | None:
-    """(settings, object URI, generation) of a storage event worth handling, or None (logged, no retry).
-
-    Raises :class:`RefusedName` for an object whose name cannot be worked with (it would climb out
-    of its bucket, or it is too long to store what is named after it).
-    """
+def _storage_event(cloud_event: Any) -> tuple[Settings, events.StorageObjectEvent] | None:
+    """(settings, event) of a storage event worth handling, or None (logged, no retry)."""
     configure_logging()
     settings = load_settings()
     storage_event = events.storage_object(cloud_event, settings.max_event_age_seconds)
-    if storage_event is None:
-        return None
-    try:
-        uri = object_uri_from_event(settings, storage_event.bucket, storage_event.name)
-    except ObjectNameError as problem:
-        raise RefusedName(settings, storage_event, problem) from problem
-    return settings, uri, storage_event.generation
-
-
-class RefusedName(Exception):
-    """An event naming an object whose name is refused (shared.object_names)."""
-
-    def __init__(self, settings: Settings, storage_event: events.StorageObjectEvent, problem: ObjectNameError) -> None:
-        super().__init__(problem.message_en)
-        self.settings, self.storage_event, self.problem = settings, storage_event, problem
+    return None if storage_event is None else (settings, storage_event)
 
 
 def handle_clean_event(cloud_event: Any) -> dict[str, Any] | None:
-    try:
-        found = _finalized_object(cloud_event)
-    except RefusedName as refused:
-        from shared.steps.refused_names import kind_of, refuse_name
-
-        name = refused.storage_event.name
-        if kind_of(name) is None:  # not a drop (outside incoming/, labels/, training/): nothing to tell anyone
-            logger.error("ignoring object with a refused name %r: %s", name[:200], refused.problem.message_en)
-            return None
-        # Permanent: the name stays what it is on every retry. Reported (under a short key) and answered 2xx.
-        return refuse_name(refused.settings, refused.storage_event.bucket, name, refused.problem).to_dict()
+    found = _storage_event(cloud_event)
     if found is None:
         return None
+    settings, storage_event = found
+    name = storage_event.name
+    try:
+        uri = object_uri_from_event(settings, storage_event.bucket, name)
+    except ObjectNameError as problem:
+        from shared.steps.refused_names import kind_of, refuse_name
+
+        if kind_of(name) is None:  # not a drop (outside incoming/, labels/, training/): nothing to tell anyone
+            logger.error("ignoring object with a refused name %r: %s", name[:200], problem.message_en)
+            return None
+        # Permanent: the name stays what it is on every retry. Reported (under a short key) and answered 2xx.
+        return refuse_name(settings, storage_event.bucket, name, problem).to_dict()
     from shared.steps.clean import clean_object
 
-    settings, uri, generation = found
-    return clean_object(settings, uri, generation=generation).to_dict()
+    return clean_object(settings, uri, generation=storage_event.generation).to_dict()
 
 
 def handle_score_event(cloud_event: Any) -> dict[str, Any] | None:
-    try:
-        found = _finalized_object(cloud_event)
-    except RefusedName as refused:
-        # Only the clean step names clean objects, and only after checking the name: not ours. No retry.
-        logger.error("ignoring clean object with a refused name %r: %s", refused.storage_event.name[:200], refused.problem.message_en)
-        return None
+    found = _storage_event(cloud_event)
     if found is None:
+        return None
+    settings, storage_event = found
+    try:
+        uri = object_uri_from_event(settings, storage_event.bucket, storage_event.name)
+    except ObjectNameError as problem:
+        # Only the clean step names clean objects, and only after checking the name: not ours. No retry.
+        logger.error("ignoring clean object with a refused name %r: %s", storage_event.name[:200], problem.message_en)
         return None
     from shared.steps.score import score_event
 
-    settings, uri, generation = found
-    return score_event(settings, uri, generation=generation).to_dict()
+    return score_event(settings, uri, generation=storage_event.generation).to_dict()
 
 
 def scheduled_time(request: Any) -> datetime | None:

@@ -33,7 +33,7 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from shared.errors import BadInputError
+from shared.errors import ObjectNameError
 
 MAX_KEY_BYTES = 1024            # GCS and S3, UTF-8
 MAX_LOCAL_COMPONENT_BYTES = 255  # one folder or file name on a local filesystem
@@ -45,10 +45,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _RESERVED_GCS_PREFIX = ".well-known/acme-challenge/"
 # Percent-decoding more times than this and still changing is an attack, not a name.
 _MAX_DECODING_ROUNDS = 8
-
-
-class ObjectNameError(BadInputError):
-    """A key that would leave its area or that a backend cannot store: permanent, bilingual."""
 
 
 def _refuse(code: str, name: str, spanish: str, english: str) -> ObjectNameError:

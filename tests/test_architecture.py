@@ -47,7 +47,6 @@ KNOWN_UPWARD: set[str] = {
     "shared.lifecycle.promotion -> shared.steps.clean",
     "shared.model.frame_scoring -> shared.steps.clean",
     "shared.settings -> shared.backends.storage",
-    "shared.steps.retrain -> shared.handlers",
 }
 KNOWN_CYCLES: list[list[str]] = [
     ["shared.steps.clean", "shared.steps.refused_names"],

@@ -17,8 +17,9 @@ from shared import handlers
 from shared.backends import services
 from shared.backends.storage import get_store
 from shared.delivery.locations import DroppedFile, folded, locate, object_uri_from_event, output_stem
+from shared.errors import ObjectNameError
 from shared.local.chain import drop_file
-from shared.object_names import ObjectNameError, check_key, climbs
+from shared.object_names import check_key, climbs
 from shared.settings import Settings, load_settings
 from shared.steps.refused_names import check_output_names
 from tests.conftest import SyntheticFiles

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from shared.errors import PermanentError, TransientError
+from shared.errors import AwsWebIdentityError, PermanentError
 
 METADATA_HOST_VARIABLE = "GCE_METADATA_HOST"
 DEFAULT_METADATA_HOST = "metadata.google.internal"
@@ -43,10 +43,6 @@ EXPLICIT_CREDENTIAL_VARIABLES = (
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 )
-
-
-class AwsWebIdentityError(TransientError):
-    """No Google ID token or no STS answer right now: raise, the platform retries."""
 
 
 def uses_google_web_identity(environ: Mapping[str, str] | None = None) -> bool:

@@ -36,12 +36,13 @@ from urllib.parse import quote, unquote
 
 from shared.errors import (
     DropscoreError,
+    ObjectNameError,
     ObjectNotFoundError,
     PermanentError,
     ServiceUnavailableError,
     TransientError,
 )
-from shared.object_names import TEMP_PREFIX, ObjectNameError, printable
+from shared.object_names import TEMP_PREFIX, printable
 
 SUPPORTED_SCHEMES = ("file", "gs", "s3")
 

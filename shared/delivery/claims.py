@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 from shared.backends import services
 from shared.delivery.locations import event_bucket_and_name
-from shared.errors import DropscoreError, ObjectNotFoundError, TransientError
+from shared.errors import ClaimInProgressError, DropscoreError, ObjectNotFoundError
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -51,10 +51,6 @@ DONE = "done.json"
 ATTEMPT_PREFIX = "attempt-"
 
 R = TypeVar("R")
-
-
-class ClaimInProgressError(TransientError):
-    """Another delivery of the same event holds the claim and is working: retry later."""
 
 
 @dataclasses.dataclass(frozen=True)

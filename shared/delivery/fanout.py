@@ -33,9 +33,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.backends import services
-from shared.delivery.claims import ClaimInProgressError, ClaimKey, Claims
+from shared.delivery.claims import ClaimKey, Claims
 from shared.delivery.locations import DroppedFile, locate
-from shared.errors import ObjectNotFoundError
+from shared.errors import ClaimInProgressError, ObjectNotFoundError
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -23,17 +23,13 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from shared.errors import PermanentError
+from shared.errors import PiiKeyError
 
 TOKEN_HEX_CHARS = 32  # 128 bits: collisions are out of reach for any file people send
 MIN_KEY_CHARS = 16
 # Tokens of version 1; a new derivation would change the prefix so stored tokens are never mixed.
 _DOMAIN = b"dropscore-pii-v1\x00"
 _SPACES = re.compile(r"\s+")
-
-
-class PiiKeyError(PermanentError):
-    """Personal columns without a usable key: configuration, not input. Report and return."""
 
 
 def normalize_value(value: str, column_type: str) -> str:

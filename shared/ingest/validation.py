@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 import numpy as np
 import pandas as pd
 
-from shared.errors import BadInputError
+from shared.errors import BadInputError, PiiKeyError
 from shared.i18n import both
 from shared.ingest.column_names import normalize_name
 from shared.ingest.contract import ColumnSpec, Contract
@@ -34,7 +34,7 @@ from shared.ingest.file_evidence import (
 from shared.ingest.identifiers import IDENTIFIER_TYPES, check_identifiers
 from shared.ingest.parsing import date_order_evidence, to_dates, to_numbers
 from shared.ingest.personal_data import PersonalDataMasker, mask_cells, mask_text, value_kind
-from shared.ingest.pii import PiiHasher, PiiKeyError
+from shared.ingest.pii import PiiHasher
 from shared.ingest.seen_ids import SeenIds
 
 KINDS = ("incoming", "labels", "training")

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from shared.errors import PermanentError
+from shared.errors import TerraformOutputError
 from shared.settings import EMBEDDED_ONLY_VARIABLES, ENVIRONMENT_VARIABLES, Settings
 
 ENVIRONMENT_OUTPUT = "dropscore_environment"
@@ -38,12 +38,6 @@ ENVIRONMENT_OUTPUT = "dropscore_environment"
 SECRET_VARIABLES = {"DROPSCORE_PII_KEY", "DROPSCORE_ALERT_WEBHOOK"}
 # Only the retrain function starts the job; a laptop's `dropscore retrain` trains itself.
 CLOUD_ONLY_VARIABLES = {"DROPSCORE_RETRAIN_JOB"}
-
-
-class TerraformOutputError(PermanentError):
-    """The outputs cannot be read or do not describe a dropscore deployment."""
-
-    exit_code = 2  # shared.local.cli_errors.ExitCode.USAGE: what the command line pointed at is not a deployment's outputs
 
 
 def _value(outputs: Mapping[str, Any], name: str) -> Any:

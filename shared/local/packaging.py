@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.errors import PackagingError
+
 # The earliest timestamp a zip entry can carry; any fixed value works, this one is conventional.
 FIXED_ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
@@ -33,10 +35,6 @@ SHARED_PACKAGE = "shared"
 LOCAL_TOOLING = "local"  # shared/local/: tooling for one machine, never shipped
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
-
-
-class PackagingError(Exception):
-    """The source tree cannot be packaged as it is (missing entry point, no functions)."""
 
 
 @dataclass(frozen=True)

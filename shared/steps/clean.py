@@ -34,7 +34,14 @@ from shared.backends.registry import CHAMPION
 from shared.delivery import fanout, temp_sweep
 from shared.delivery.claims import exactly_once
 from shared.delivery.locations import DroppedFile, dropped_file, locate
-from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, ObjectNotFoundError
+from shared.errors import (
+    BadInputError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    ObjectNameError,
+    ObjectNotFoundError,
+    PiiKeyError,
+)
 from shared.i18n import both, locale_decimal
 from shared.ingest.clean_outputs import CleanOutputs
 from shared.ingest.contract import Contract
@@ -42,7 +49,7 @@ from shared.ingest.csv_output import SOURCE_ROW_COLUMN
 from shared.ingest.csv_reader import CsvChunks, too_large
 from shared.ingest.file_evidence import FileEvidence
 from shared.ingest.personal_data import mask_text
-from shared.ingest.pii import PiiHasher, PiiKeyError
+from shared.ingest.pii import PiiHasher
 from shared.ingest.validation import (
     HEADER_ROW,
     QUARANTINE_COLUMNS,
@@ -59,7 +66,6 @@ from shared.ingest.workbook_reader import (
     workbook_output_dialect,
 )
 from shared.model import scoring_contract
-from shared.object_names import ObjectNameError
 from shared.settings import Settings
 from shared.steps.refused_names import check_output_names, refuse_name
 

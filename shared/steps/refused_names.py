@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from shared.backends import services
 from shared.delivery.locations import KINDS, DroppedFile
-from shared.object_names import ObjectNameError, printable, short_key
+from shared.errors import ObjectNameError
+from shared.object_names import printable, short_key
 from shared.settings import Settings
 
 if TYPE_CHECKING:

@@ -32,7 +32,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.delivery.claims import Claim, ClaimKey, Claims
-from shared.errors import DropscoreError, ModelNotFoundError, PermanentError, TransientError
+from shared.errors import (
+    DropscoreError,
+    ModelNotFoundError,
+    PermanentError,
+    RetrainJobStartError,
+    RetrainRequestError,
+)
+from shared.logs import configure_logging
 from shared.settings import Settings, load_settings
 
 logger = logging.getLogger("dropscore.retrain_job")
@@ -53,14 +60,6 @@ START_CLAIM_TTL_SECONDS = 300.0
 TRAINING_CLAIM_TTL_SECONDS = 169 * 3600.0
 
 REQUESTS_BUCKET = "requests"  # claims/<step>/requests/<request id>/...: not a bucket, a namespace
-
-
-class RetrainJobStartError(TransientError):
-    """The Cloud Run Admin API did not start the execution: raise so Pub/Sub redelivers."""
-
-
-class RetrainRequestError(PermanentError):
-    """The job was started without a request id: nothing to claim."""
 
 
 @dataclass(frozen=True)
@@ -197,8 +196,6 @@ def run_requested_retrain(
 
 def main(environ: Mapping[str, str] | None = None) -> int:
     """The job's entry point. Exit 0: trained, duplicate or not runnable (recorded); 1: failed, retry."""
-    from shared.handlers import configure_logging
-
     environ = os.environ if environ is None else environ
     configure_logging()
     settings = load_settings(environ)

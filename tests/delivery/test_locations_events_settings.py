@@ -19,7 +19,7 @@ from shared.delivery.events import (
     storage_object,
 )
 from shared.delivery.locations import DroppedFile, event_bucket_and_name, locate, object_uri_from_event
-from shared.object_names import ObjectNameError
+from shared.errors import ObjectNameError
 from shared.settings import (
     AREAS,
     DEFAULT_MAX_EVENT_AGE_SECONDS,

@@ -27,7 +27,7 @@ from shared.backends.storage import TEMP_PREFIX, get_store
 from shared.delivery import claims
 from shared.delivery.lineage import clean_uri_of
 from shared.delivery.locations import event_bucket_and_name
-from shared.errors import TransientError
+from shared.errors import ClaimInProgressError, TransientError
 from shared.settings import Settings, load_settings
 from tests.conftest import MONTH_ROWS, SyntheticFiles
 from tests.conftest_services import moto_server, s3_bucket_uri  # noqa: F401  (fixtures)
@@ -92,7 +92,7 @@ def _deliver_until_done(handler: Callable[[dict], dict | None], event: dict, att
             result = handler(event)
             assert result is not None
             return result
-        except claims.ClaimInProgressError:
+        except ClaimInProgressError:
             time.sleep(0.05)
     raise AssertionError("the claim never finished")
 
@@ -150,7 +150,7 @@ def test_concurrent_deliveries_do_the_work_once(backend: Settings, synthetic_fil
         start.wait()
         try:
             return handler(event)
-        except claims.ClaimInProgressError:
+        except ClaimInProgressError:
             return "in progress"
 
     with ThreadPoolExecutor(5) as pool:
@@ -189,7 +189,7 @@ def test_a_crashed_run_leaves_a_claim_that_expires(backend: Settings, synthetic_
         handlers.handle_clean_event(event)
     monkeypatch.setattr(cleaning, "clean_stream", real)
 
-    with pytest.raises(claims.ClaimInProgressError):  # the claim is still live: the retry waits
+    with pytest.raises(ClaimInProgressError):  # the claim is still live: the retry waits
         handlers.handle_clean_event(event)
     time.sleep(1.1)  # ... until it expires
     result = handlers.handle_clean_event(event)

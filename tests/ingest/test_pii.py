@@ -15,9 +15,9 @@ from shared.backends import services
 from shared.backends.storage import get_store
 from shared.delivery.lineage import clean_uri_of
 from shared.delivery.parquet_io import read_parquet
-from shared.errors import ContractError
+from shared.errors import ContractError, PiiKeyError
 from shared.ingest.contract import Contract
-from shared.ingest.pii import TOKEN_HEX_CHARS, PiiHasher, PiiKeyError, normalize_value
+from shared.ingest.pii import TOKEN_HEX_CHARS, PiiHasher, normalize_value
 from shared.local.chain import drop_file
 from shared.settings import load_settings
 from tests.corpus import generate

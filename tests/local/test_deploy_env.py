@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.errors import TerraformOutputError
 from shared.local import cli, deploy_env
 from shared.settings import load_settings
 from tests.infra.test_terraform import terraform
@@ -104,5 +105,5 @@ def test_outputs_of_something_else_are_refused_in_both_languages(capsys: pytest.
 def test_outputs_of_an_older_deployment_name_what_is_missing(tmp_path: Path) -> None:
     outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
     del outputs["dropscore_environment"]["value"]["DROPSCORE_SHARD_BYTES"]
-    with pytest.raises(deploy_env.TerraformOutputError, match="DROPSCORE_SHARD_BYTES"):
+    with pytest.raises(TerraformOutputError, match="DROPSCORE_SHARD_BYTES"):
         deploy_env.deployment_environment(outputs)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.errors import PackagingError
 from shared.local import packaging
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +126,7 @@ def test_a_folder_without_main_py_fails_clearly_and_writes_nothing(source_tree: 
     (source_tree / "functions" / "score").mkdir()
     out_dir = tmp_path / "out"
 
-    with pytest.raises(packaging.PackagingError, match=r"functions/score/main\.py missing"):
+    with pytest.raises(PackagingError, match=r"functions/score/main\.py missing"):
         packaging.build_all(source_tree, out_dir)
     assert not out_dir.exists()
 

@@ -18,9 +18,9 @@ import pytest
 
 from shared.backends import services
 from shared.backends.storage import get_store
-from shared.delivery.claims import ClaimInProgressError
 from shared.delivery.lineage import batch_key, clean_uri_of
 from shared.delivery.locations import DroppedFile
+from shared.errors import ClaimInProgressError
 from shared.local.chain import drop_file
 from shared.settings import Settings
 from shared.steps.clean import clean_object

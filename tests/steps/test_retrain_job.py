@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from shared.delivery.claims import ClaimInProgressError
-from shared.errors import ModelNotFoundError
+from shared.errors import ClaimInProgressError, ModelNotFoundError, RetrainJobStartError
 from shared.lifecycle import promotion as lifecycle
 from shared.local.stack.processes import free_loopback_port
 from shared.local.stack.run_api import LocalJob, LocalRunApi, RunApiConfig, job_url
@@ -113,7 +112,7 @@ def test_a_redelivered_request_starts_one_execution(settings: Settings, api: Loc
 
 def test_a_failed_start_is_retried_by_the_next_delivery(settings: Settings, api: LocalRunApi, runs_dir: Path) -> None:
     unreachable = load_settings({"DROPSCORE_HOME": str(settings.home), "DROPSCORE_RETRAIN_JOB": closed_port_url() + "/v2/projects/local/locations/local/jobs/acme-retrain"})
-    with pytest.raises(retrain_job.RetrainJobStartError):
+    with pytest.raises(RetrainJobStartError):
         retrain_job.start_retrain(unreachable, "msg-2", "manual")
 
     started = retrain_job.start_retrain(with_job(settings, api), "msg-2", "manual")
@@ -125,7 +124,7 @@ def test_a_failed_start_is_retried_by_the_next_delivery(settings: Settings, api:
 
 def test_an_unknown_job_is_refused_so_the_message_is_redelivered(settings: Settings, api: LocalRunApi) -> None:
     wrong = load_settings({"DROPSCORE_HOME": str(settings.home), "DROPSCORE_RETRAIN_JOB": job_url(api.config.port, "no-such-job")})
-    with pytest.raises(retrain_job.RetrainJobStartError, match="404"):
+    with pytest.raises(RetrainJobStartError, match="404"):
         retrain_job.start_retrain(wrong, "msg-3", "manual")
 
 
