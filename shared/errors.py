@@ -110,3 +110,28 @@ class TerraformOutputError(PermanentError):
     """Terraform's outputs cannot be read or do not describe a dropscore deployment (shared.local.deploy_env)."""
 
     exit_code = 2  # shared.local.cli_errors.ExitCode.USAGE: what the command line pointed at is not a deployment's outputs
+
+
+class UnknownColumnError(PermanentError):
+    """A column a person named (the target, the id) is not a column of the file.
+
+    ``role`` says which one ("target", "id"); ``columns`` are the file's, ``close_match`` the one
+    it most likely meant (or None), so the caller can word the next step for its reader.
+    """
+
+    def __init__(self, column: str, role: str, columns: list[str], close_match: str | None) -> None:
+        super().__init__(f"The {role} column '{column}' is not in the file. Columns in the file: {', '.join(columns)}.")
+        self.column = column
+        self.role = role
+        self.columns = columns
+        self.close_match = close_match
+
+
+class UnknownPositiveError(PermanentError):
+    """The value named as the positive class is not a value of the target column (``values``: some it has)."""
+
+    def __init__(self, value: str, column: str, values: list[str]) -> None:
+        super().__init__(f"'{value}' is not a value of '{column}'. Values found: {', '.join(values)}.")
+        self.value = value
+        self.column = column
+        self.values = values

@@ -50,19 +50,15 @@ class SyntheticFiles:
 @pytest.fixture(scope="session")
 def synthetic_files(tmp_path_factory: pytest.TempPathFactory) -> SyntheticFiles:
     """Spanish-Excel CSVs from the generator: a training file, its contract, three months and their labels."""
-    import argparse
-
+    from shared.ingest.contract_inference import infer_contract_from_file
     from shared.local import synthetic
-    from shared.local.cli import cmd_contract_infer
 
     folder = tmp_path_factory.mktemp("synthetic")
     training = folder / "entrenamiento.csv"
     synthetic.write_excel_csv(synthetic.generate_batch(TRAINING_ROWS, month=0, seed=SEED), training)
     contract = folder / "contrato.yaml"
-    cmd_contract_infer(
-        argparse.Namespace(file=str(training), target=synthetic.TARGET_COLUMN, positive="si", id=synthetic.ID_COLUMN, name="test", output=str(contract), json=True),
-        load_settings({"DROPSCORE_HOME": str(folder / "unused")}),
-    )
+    inferred = infer_contract_from_file(training, target=synthetic.TARGET_COLUMN, positive="si", id_column=synthetic.ID_COLUMN, name="test")
+    contract.write_text(inferred.contract.to_yaml(), encoding="utf-8")
     months, labels = {}, {}
     for month in (1, 2, 3):
         batch = synthetic.generate_batch(MONTH_ROWS, month=month, seed=SEED)

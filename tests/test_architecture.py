@@ -50,7 +50,6 @@ KNOWN_UPWARD: set[str] = {
 }
 KNOWN_CYCLES: list[list[str]] = [
     ["shared.steps.clean", "shared.steps.refused_names"],
-    ["shared.local.cli", "shared.local.demo"],
 ]
 KNOWN_OVERSIZE: set[str] = {
     "shared.backends.registry",

@@ -62,26 +62,6 @@ def _input_file(path_text: str) -> Path:
     return path
 
 
-def _column_must_exist(column: str | None, option: str, columns: list[str]) -> None:
-    import difflib
-
-    from shared.i18n import MESSAGES
-
-    if column is None or column in columns:
-        return
-    close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6) or [c for c in columns if c.lower() == column.lower()]
-    error = CliError("unknown_column", ExitCode.USAGE, column=column, option=option, columns=", ".join(columns), suggestion="{suggestion}")
-    spanish, english = MESSAGES["did_you_mean"]
-    failure = error.failure
-    error.failure = type(failure)(
-        failure.code,
-        failure.exit_code,
-        failure.message_es.replace("{suggestion}", spanish.format(value=close[0]) if close else ""),
-        failure.message_en.replace("{suggestion}", english.format(value=close[0]) if close else ""),
-    )
-    raise error
-
-
 def _gate_failures_text(failures: list[str], language: str) -> str:
     return fmt.gate_failures_text(failures, language)
 
@@ -113,75 +93,40 @@ def _require_champion(settings: Settings) -> None:
 
 
 def cmd_contract_infer(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    path = _input_file(args.file)
-    from shared.i18n import locale_decimal
-    from shared.ingest.contract import Contract, infer_contract
-    from shared.ingest.file_evidence import MIXED, POINT, FileEvidence
-    from shared.ingest.parsing import infer_types
-    from shared.ingest.workbook_reader import read_whole_table
+    from shared.ingest.contract_inference import infer_contract_from_file
 
-    with open(path, "rb") as stream:
-        raw, dialect = read_whole_table(stream)  # a CSV or an Excel workbook's first sheet
-    columns = [str(column) for column in raw.columns]
-    # "--target formalizado" names the file's "FORMALIZADO": matched as headers are.
-    args.target, args.id = _column_named(args.target, columns), _column_named(args.id, columns)
-    _column_must_exist(args.target, "--target", columns)
-    _column_must_exist(args.id, "--id", columns)
-    if args.positive is not None and (getattr(args, "task", None) or "binary") == "binary":
-        values = sorted({str(value).strip() for value in raw[args.target].dropna()})
-        if args.positive not in values and args.positive.strip().lower() not in {value.lower() for value in values}:
-            raise CliError("unknown_positive", ExitCode.USAGE, value=args.positive, column=args.target, values=", ".join(values[:12]))
-    # Each column's decimal mark is what its values prove, decided as scoring decides it (shared.ingest.file_evidence).
-    evidence = FileEvidence()
-    evidence.add(raw, list(raw.columns), {})
-    hint = locale_decimal(Contract.locale)
-    decisions = evidence.decide_decimals(list(raw.columns), delimiter=dialect.delimiter, hint=hint, hint_source="locale")
-    decimal = evidence.file_decimal(decisions, default=hint)
-    typed, date_columns = infer_types(raw, {name: POINT if d.mark == MIXED else d.mark for name, d in decisions.items()})
-    contract = infer_contract(
-        typed,
-        target=args.target,
-        positive=args.positive,
-        id_column=args.id,
-        name=args.name or path.stem,
-        # The training file's mark is not the scoring files' rule: each file is read in its own dialect.
-        decimal="auto",
-        date_columns=date_columns,
-        task=getattr(args, "task", None) or "binary",
-    )
+    path = _input_file(args.file)
+    inferred = infer_contract_from_file(path, target=args.target, positive=args.positive, id_column=args.id, name=args.name, task=args.task)
+    contract = inferred.contract
     text = contract.to_yaml()
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     elif not args.json:
         print(text)
-    kinds: dict[str, int] = {}
-    for spec in contract.columns.values():
-        kinds[spec.type] = kinds.get(spec.type, 0) + 1
-    result = {
-        "contract": str(args.output) if args.output else None,
-        "target": contract.target,
-        "positive": contract.positive,
-        "id_column": contract.id_column,
-        "columns": len(contract.columns),
-        "column_types": kinds,
-        "features": len(contract.feature_columns),
-        "encoding": dialect.encoding,
-        "delimiter": dialect.delimiter,
-        "decimal": decimal,
-        "personal_columns": contract.personal_columns,
-    }
     if not args.json:
         _say_personal_columns(settings, contract)
     if args.output and not args.json:
         kind_names = {"es": {"numeric": "numéricas", "categorical": "categóricas", "date": "de fecha", "text": "de texto", "id": "identificador"}, "en": {}}
         language = settings.language
-        kinds_text = ", ".join(f"{fmt.integer(count, language)} {kind_names.get(language, {}).get(kind, kind)}" for kind, count in kinds.items())
+        kinds_text = ", ".join(f"{fmt.integer(count, language)} {kind_names.get(language, {}).get(kind, kind)}" for kind, count in inferred.column_types.items())
         _say(
             settings,
             f"Contrato escrito en {args.output}: {fmt.integer(len(contract.columns), 'es')} columnas ({kinds_text}), objetivo «{contract.target}» (positivo «{contract.positive}»).",
             f"Contract written to {args.output}: {fmt.integer(len(contract.columns), 'en')} columns ({kinds_text}), target '{contract.target}' (positive '{contract.positive}').",
         )
-    return result
+    return {
+        "contract": str(args.output) if args.output else None,
+        "target": contract.target,
+        "positive": contract.positive,
+        "id_column": contract.id_column,
+        "columns": len(contract.columns),
+        "column_types": inferred.column_types,
+        "features": len(contract.feature_columns),
+        "encoding": inferred.encoding,
+        "delimiter": inferred.delimiter,
+        "decimal": inferred.decimal,
+        "personal_columns": contract.personal_columns,
+    }
 
 
 def _say_personal_columns(settings: Settings, contract: Any) -> None:
@@ -202,16 +147,6 @@ def _say_personal_columns(settings: Settings, contract: Any) -> None:
         lines_es.append("Falta la clave DROPSCORE_PII_KEY: créela una vez con `dropscore key new`, guárdela como un secreto y expórtela antes de entrenar o puntuar.")
         lines_en.append("DROPSCORE_PII_KEY is not set: create it once with `dropscore key new`, keep it as a secret and export it before training or scoring.")
     print("\n".join(lines_es if settings.language == "es" else lines_en), file=sys.stderr)
-
-
-def _column_named(name: str | None, columns: list[str]) -> str | None:
-    """``--target``/``--id`` as the file writes it: "formalizado" names "FORMALIZADO" (matched as headers are)."""
-    from shared.ingest.column_names import normalize_name
-
-    if name is None or name in columns:
-        return name
-    matches = [column for column in columns if normalize_name(column) == normalize_name(name)]
-    return matches[0] if len(matches) == 1 else name
 
 
 def _load_contract(args: argparse.Namespace, settings: Settings):

@@ -23,6 +23,8 @@ from shared.errors import (
     ServiceUnavailableError,
     SettingsError,
     TransientError,
+    UnknownColumnError,
+    UnknownPositiveError,
 )
 from shared.i18n import MESSAGES
 
@@ -115,10 +117,31 @@ def _bilingual_parts(text: str) -> tuple[str, str]:
     return second, first
 
 
+# The option through which a person named a column (shared.ingest.contract_inference raises by role).
+_COLUMN_OPTIONS = {"target": "--target", "id": "--id"}
+
+
+def _unknown_column(exc: UnknownColumnError) -> Failure:
+    """"La columna «x» (--target) no está en el archivo. ¿Quiso decir «X»? Columnas del archivo: …"."""
+    spanish, english = MESSAGES["unknown_column"]
+    suggestion_es, suggestion_en = MESSAGES["did_you_mean"] if exc.close_match is not None else ("", "")
+    values = {"column": exc.column, "option": _COLUMN_OPTIONS.get(exc.role, exc.role), "columns": ", ".join(exc.columns)}
+    return Failure(
+        "unknown_column",
+        ExitCode.USAGE,
+        spanish.format(suggestion=suggestion_es.format(value=exc.close_match), **values),
+        english.format(suggestion=suggestion_en.format(value=exc.close_match), **values),
+    )
+
+
 def describe(exc: BaseException) -> Failure:
     """Any exception as the failure a person reads: catalogue errors as written, the rest mapped by kind."""
     if isinstance(exc, CliError):
         return exc.failure
+    if isinstance(exc, UnknownColumnError):
+        return _unknown_column(exc)
+    if isinstance(exc, UnknownPositiveError):
+        return CliError("unknown_positive", ExitCode.USAGE, value=exc.value, column=exc.column, values=", ".join(exc.values)).failure
     if isinstance(exc, KeyboardInterrupt):
         return Failure("interrupted", ExitCode.INTERRUPTED, "Interrumpido.", "Interrupted.")
     if isinstance(exc, SettingsError):

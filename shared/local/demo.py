@@ -59,10 +59,10 @@ def run_demo(
     quiet: bool = False,
 ) -> dict[str, Any]:
     from shared.ingest.contract import Contract
+    from shared.ingest.contract_inference import infer_contract_from_file
     from shared.lifecycle.promotion import train_from_csv
     from shared.local import synthetic
     from shared.local.chain import drop_file
-    from shared.local.cli import cmd_contract_infer  # the same inference the CLI uses
     from shared.steps.drift import run_drift_check
 
     language = settings.language
@@ -95,21 +95,18 @@ def run_demo(
         f"{fmt.percent(positive_rate, 'en')} formalized. Spanish Excel file (cp1252, ';', decimal comma): {training_path.name}",
     )
     contract_path = files / "contrato.yaml"
-    import argparse
-
-    inferred = cmd_contract_infer(
-        argparse.Namespace(file=str(training_path), target=synthetic.TARGET_COLUMN, positive="si", id=synthetic.ID_COLUMN, name="formalizacion", output=str(contract_path), json=True),
-        demo_settings,
-    )
+    # The same inference `dropscore contract infer` runs; training reads the YAML back, as a person's edited copy would be.
+    inferred = infer_contract_from_file(training_path, target=synthetic.TARGET_COLUMN, positive="si", id_column=synthetic.ID_COLUMN, name="formalizacion")
+    contract_path.write_text(inferred.contract.to_yaml(), encoding="utf-8")
     contract = Contract.from_yaml(contract_path.read_text(encoding="utf-8"))
 
     def g(gate: str, language: str) -> str:
         return fmt.number(contract.gates[gate], language)
 
     say(
-        f"   Contrato inferido ({contract_path.name}): {inferred['columns']} columnas ({_kinds(inferred['column_types'], 'es')}); "
+        f"   Contrato inferido ({contract_path.name}): {fmt.integer(len(contract.columns), 'es')} columnas ({_kinds(inferred.column_types, 'es')}); "
         f"umbrales: ROC-AUC ≥ {g('roc_auc', 'es')}, precisión ≥ {g('precision', 'es')}, sensibilidad ≥ {g('recall', 'es')}.",
-        f"   Inferred contract ({contract_path.name}): {inferred['columns']} columns ({_kinds(inferred['column_types'], 'en')}); "
+        f"   Inferred contract ({contract_path.name}): {fmt.integer(len(contract.columns), 'en')} columns ({_kinds(inferred.column_types, 'en')}); "
         f"gates: ROC-AUC ≥ {g('roc_auc', 'en')}, precision ≥ {g('precision', 'en')}, recall ≥ {g('recall', 'en')}.",
     )
 

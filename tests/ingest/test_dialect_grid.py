@@ -9,7 +9,6 @@ contract inferred and the rows trained on do not depend on the training file's d
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,8 @@ from shared.backends.registry import LoadedModel
 from shared.delivery.locations import DroppedFile
 from shared.delivery.parquet_io import read_parquet
 from shared.ingest.contract import Contract
+from shared.ingest.contract_inference import infer_contract_from_file
 from shared.local import synthetic
-from shared.local.cli import cmd_contract_infer
 from shared.model.scoring import score_batch
 from shared.model.training import train_model
 from shared.settings import Settings, load_settings
@@ -105,10 +104,8 @@ def clean_rows(settings: Settings, data: bytes, contract: Contract, kind: str, n
 
 
 def _infer(path: Path, output: Path) -> Contract:
-    cmd_contract_infer(
-        argparse.Namespace(file=str(path), target=synthetic.TARGET_COLUMN, positive="si", id=synthetic.ID_COLUMN, name="grid", output=str(output), json=True),
-        load_settings({"DROPSCORE_HOME": str(output.parent / "unused")}),
-    )
+    inferred = infer_contract_from_file(path, target=synthetic.TARGET_COLUMN, positive="si", id_column=synthetic.ID_COLUMN, name="grid")
+    output.write_text(inferred.contract.to_yaml(), encoding="utf-8")
     return Contract.from_yaml(output.read_text(encoding="utf-8"))
 
 

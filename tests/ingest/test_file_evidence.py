@@ -250,17 +250,9 @@ def test_the_fast_byte_level_count_agrees_with_the_per_value_classes(values: lis
 
 
 def test_contract_infer_finds_the_target_in_an_upper_case_header(tmp_path: Path) -> None:
-    import argparse
-
-    from shared.local.cli import cmd_contract_infer
-    from shared.settings import load_settings
+    from shared.ingest.contract_inference import infer_contract_from_file
 
     path = tmp_path / "ENTRENAMIENTO.csv"
     path.write_text("ID;MONTO;FORMALIZADO\n" + "".join(f"{i};{i},5;{'si' if i % 3 else 'no'}\n" for i in range(40)), encoding="cp1252")
-    output = tmp_path / "c.yaml"
-    cmd_contract_infer(
-        argparse.Namespace(file=str(path), target="formalizado", positive="si", id="id", name="t", output=str(output), json=True),
-        load_settings({"DROPSCORE_HOME": str(tmp_path / "h")}),
-    )
-    contract = Contract.from_yaml(output.read_text(encoding="utf-8"))
+    contract = infer_contract_from_file(path, target="formalizado", positive="si", id_column="id", name="t").contract
     assert (contract.target, contract.id_column, contract.decimal) == ("FORMALIZADO", "ID", "auto")
