@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,13 +196,18 @@ def deliver(
     policy: RetryPolicy,
     dead_letter_dir: Path,
     session: Any = None,
-    sleep: Any = time.sleep,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DeliveryResult:
-    """POST ``event`` to ``url`` until a 2xx, retrying with backoff; dead-letter it when time is up."""
+    """POST ``event`` to ``url`` until a 2xx, retrying with backoff; dead-letter it when time is up.
+
+    ``sleep`` and ``clock`` are the waiting and the time the retry budget is measured in (a test
+    passes virtual ones to follow the whole schedule without waiting it out).
+    """
     import requests
 
     session = session or _session()
-    started = time.monotonic()
+    started = clock()
     first_attempt_at = datetime.now(UTC)
     backoff = policy.initial_backoff_seconds
     attempts = 0
@@ -215,7 +220,7 @@ def deliver(
             status, error = response.status_code, None if response.ok else response.text[:500]
         except requests.RequestException as exc:
             status, error = None, f"{type(exc).__name__}: {exc}"
-        elapsed = time.monotonic() - started
+        elapsed = clock() - started
         if status is not None and 200 <= status < 300:
             return DeliveryResult(True, attempts, status, None, None, elapsed)
         retry = status is None or _retryable(status)

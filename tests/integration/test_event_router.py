@@ -29,6 +29,23 @@ from shared.local.event_router import (
 pytestmark = pytest.mark.integration
 
 FAST_RETRY = RetryPolicy(max_seconds=2.0, initial_backoff_seconds=0.1, max_backoff_seconds=0.4, request_timeout_seconds=10)
+# Only a guard against a hang: the tests wait for a condition, never assert how long it took.
+HANG_GUARD_SECONDS = 60.0
+
+
+class VirtualTime:
+    """The retry loop's clock and sleep: each sleep moves the clock, so the whole schedule runs without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 class Receiver:
@@ -108,9 +125,12 @@ def test_deliver_retries_5xx_with_backoff_until_it_succeeds(receiver_factory, tm
     receiver = receiver_factory(lambda attempt: 503 if attempt < 3 else 200)
     event = storage_finalized_event(an_object())
 
-    result = deliver(receiver.url, event, target_name="clean", policy=FAST_RETRY, dead_letter_dir=tmp_path)
+    virtual = VirtualTime()
+
+    result = deliver(receiver.url, event, target_name="clean", policy=FAST_RETRY, dead_letter_dir=tmp_path, sleep=virtual.sleep, clock=virtual.clock)
 
     assert result.delivered and result.attempts == 3 and result.dead_letter is None
+    assert virtual.sleeps == [0.1, 0.2]  # the backoff doubles between attempts
     assert all(request[2] == event.body for request in receiver.requests)
     assert not list(tmp_path.iterdir())
 
@@ -119,9 +139,14 @@ def test_deliver_gives_up_after_the_bounded_time_and_writes_a_dead_letter(receiv
     receiver = receiver_factory(lambda attempt: 500)
     event = storage_finalized_event(an_object(), event_id="always-fails")
 
-    result = deliver(receiver.url, event, target_name="score", policy=FAST_RETRY, dead_letter_dir=tmp_path)
+    virtual = VirtualTime()
 
-    assert not result.delivered and result.attempts >= 3 and result.seconds <= FAST_RETRY.max_seconds
+    result = deliver(receiver.url, event, target_name="score", policy=FAST_RETRY, dead_letter_dir=tmp_path, sleep=virtual.sleep, clock=virtual.clock)
+
+    # Backoff doubles up to its cap; it gives up when the next wait would run past the budget, never after it.
+    assert virtual.sleeps == [0.1, 0.2, 0.4, 0.4, 0.4, 0.4]
+    assert sum(virtual.sleeps) <= FAST_RETRY.max_seconds < sum(virtual.sleeps) + FAST_RETRY.max_backoff_seconds
+    assert not result.delivered and result.attempts == len(receiver.requests) == len(virtual.sleeps) + 1
     assert result.dead_letter is not None and result.dead_letter.parent == tmp_path
     record = json.loads(result.dead_letter.read_text(encoding="utf-8"))
     assert record["target"] == "score" and record["last_status"] == 500 and record["attempts"] == result.attempts
@@ -140,9 +165,12 @@ def test_deliver_does_not_retry_a_request_the_function_calls_bad(receiver_factor
 def test_deliver_retries_a_function_that_is_not_listening(tmp_path: Path) -> None:
     from tests.conftest_services import closed_port_url
 
-    result = deliver(closed_port_url(), storage_finalized_event(an_object()), target_name="clean", policy=FAST_RETRY, dead_letter_dir=tmp_path)
+    virtual = VirtualTime()
 
-    assert not result.delivered and result.attempts >= 2 and result.status is None
+    result = deliver(closed_port_url(), storage_finalized_event(an_object()), target_name="clean", policy=FAST_RETRY, dead_letter_dir=tmp_path, sleep=virtual.sleep, clock=virtual.clock)
+
+    # A refused connection is retried like a 5xx, for the whole budget.
+    assert not result.delivered and result.attempts == len(virtual.sleeps) + 1 == 7 and result.status is None
     assert "ConnectionError" in json.loads(result.dead_letter.read_text())["last_error"]
 
 
@@ -174,8 +202,10 @@ def test_router_delivers_each_object_version_once_across_restarts(receiver_facto
     assert sorted(names[:2]) == ["a.csv", "b.csv"] and names[2:] == ["a.csv"]
 
 
-def _wait_idle(router: EventRouter, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_idle(router: EventRouter) -> None:
+    """Wait until the router has nothing queued or in flight (the guard only stops a hung test)."""
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
     while not router.idle():
-        assert time.monotonic() < deadline, "router still busy"
+        if time.monotonic() > deadline:
+            pytest.fail(f"the router was still busy after {HANG_GUARD_SECONDS:.0f} s: a hang, not a slow run")
         time.sleep(0.05)
