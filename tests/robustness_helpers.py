@@ -140,3 +140,18 @@ def corpus_champion_home(tmp_path_factory: pytest.TempPathFactory, name: str) ->
         train_corpus_champion(load_settings(), folder)
         services.reset()
     return folder
+
+
+class MovableClock:
+    """A clock tests move by hand (``shared.delivery.claims.utc_now`` stand-in): claims expire without sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)

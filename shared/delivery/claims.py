@@ -19,6 +19,17 @@ The expiry (:data:`DEFAULT_TTL_SECONDS`, 10 minutes) is longer than a function m
 written whole (atomically), so even a taken-over run that was still alive would only
 overwrite equal objects; the warehouse replaces per batch key.
 
+A step works under a claim with :func:`once`, visibly::
+
+    with claims.once(settings, ClaimKey.of(settings, "score", uri, generation)) as claim:
+        if claim.done is not None:
+            return <the first run's result, claim.record()>
+        result = <the work>
+        claim.finish(result.to_dict())
+
+Leaving the block by an exception releases the claim (the retry runs at once); leaving it
+without :meth:`Claim.finish` releases it too, so nothing waits for an expiry by mistake.
+
 Claims live in the reports area under ``claims/<step>/<bucket>/<object>/<generation hash>/``,
 where both functions may write and no trigger listens.
 """
@@ -26,14 +37,14 @@ where both functions may write and no trigger listens.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -51,14 +62,28 @@ DONE = "done.json"
 ATTEMPT_PREFIX = "attempt-"
 
 R = TypeVar("R")
+Clock = Callable[[], datetime]
+# Says whether a running, unexpired claim's holder is known dead (its body is what it recorded).
+TakeOver = Callable[[dict[str, Any]], bool]
+
+
+def utc_now() -> datetime:
+    """The clock claims expire by (tests move it instead of sleeping)."""
+    return datetime.now(UTC)
 
 
 @dataclasses.dataclass(frozen=True)
 class ClaimKey:
-    step: str          # "clean" | "score"
+    step: str          # "clean" | "score" | "assemble" | "retrain" ...
     bucket: str
     name: str
     generation: str
+
+    @classmethod
+    def of(cls, settings: Settings, step: str, uri: str, generation: str) -> ClaimKey:
+        """The key of ``step`` for one version of the object at ``uri``, named as its event names it."""
+        bucket, name = event_bucket_and_name(settings, uri)
+        return cls(step, bucket, name, generation)
 
     def base_key(self) -> str:
         # The generation is hashed: on S3 it is an ETag plus a time, with characters keys should not carry.
@@ -72,27 +97,51 @@ class ClaimKey:
         return f"claims/{self.step}/{self.bucket}/{name}/{digest}"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def current_generation(uri: str) -> str | None:
+    """The generation of the object at ``uri`` now (None: it no longer exists), for events that do not carry one."""
+    try:
+        return services.store(uri).stat(uri).generation
+    except ObjectNotFoundError:
+        return None
 
 
 class Claim:
-    """One claim attempt this process holds."""
+    """What :meth:`Claims.acquire` found: the work is this process's to do, or it was done already.
 
-    def __init__(self, claims: Claims, uri: str, attempt: int, body: dict[str, Any]) -> None:
+    ``done`` is None while this process holds the claim (work, then :meth:`finish`); otherwise it
+    is the record another delivery finished with, and there is nothing to do.
+    """
+
+    def __init__(self, claims: Claims, uri: str, attempt: int, body: dict[str, Any], *, done: dict[str, Any] | None = None) -> None:
         self.claims = claims
         self.uri = uri
         self.attempt = attempt
         self.body = body
+        self.done = done
+        self.finished = False
+
+    def record(self) -> dict[str, Any]:
+        """The result the finished run recorded (empty while this process holds the claim)."""
+        return dict((self.done or {}).get("result") or {})
+
+    def replay(self, result_type: type[R]) -> R:
+        """The finished run's result rebuilt as ``result_type`` (a dataclass), for a duplicate delivery."""
+        names = {f.name for f in dataclasses.fields(result_type)}  # type: ignore[arg-type]
+        return result_type(**{k: v for k, v in self.record().items() if k in names})
 
     def finish(self, record: dict[str, Any]) -> None:
-        body = {**self.body, "state": "done", "finished_at": _now().isoformat(), "result": record}
+        if self.done is not None:
+            raise RuntimeError(f"claim {self.claims.base_uri} was finished by another delivery; this one has nothing to finish")
+        body = {**self.body, "state": "done", "finished_at": self.claims.clock().isoformat(), "result": record}
         done_uri = self.claims.uri(DONE)
         services.store(done_uri).write_bytes(done_uri, json.dumps(body, ensure_ascii=False, default=str).encode("utf-8"), "application/json")
+        self.finished = True
 
     def release(self, reason: str) -> None:
         """Say the run failed so a retry need not wait for the expiry. Best effort: the expiry covers a failure here."""
-        body = {**self.body, "state": "released", "released_at": _now().isoformat(), "reason": reason[:500]}
+        if self.done is not None:
+            return
+        body = {**self.body, "state": "released", "released_at": self.claims.clock().isoformat(), "reason": reason[:500]}
         try:
             services.store(self.uri).write_bytes(self.uri, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
         except DropscoreError as exc:
@@ -100,10 +149,11 @@ class Claim:
 
 
 class Claims:
-    def __init__(self, settings: Settings, key: ClaimKey, *, ttl_seconds: float | None = None) -> None:
+    def __init__(self, settings: Settings, key: ClaimKey, *, ttl_seconds: float | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
         self.key = key
         self.ttl = timedelta(seconds=DEFAULT_TTL_SECONDS if ttl_seconds is None else ttl_seconds)
+        self.clock: Clock = clock if clock is not None else utc_now
         self.base_uri = settings.object_uri("reports", key.base_key())
 
     def uri(self, leaf: str) -> str:
@@ -131,17 +181,18 @@ class Claims:
     def _attempt_uri(self, attempt: int) -> str:
         return self.uri(f"{ATTEMPT_PREFIX}{attempt:04d}.json")
 
-    def acquire(
-        self, *, take_over: Callable[[dict[str, Any]], bool] | None = None, extra: dict[str, Any] | None = None
-    ) -> Claim | dict[str, Any]:
-        """A :class:`Claim` to work under, or the finished record. Raises ClaimInProgressError.
+    def _done(self, record: dict[str, Any]) -> Claim:
+        return Claim(self, self.uri(DONE), int(record.get("attempt") or 0), record, done=record)
+
+    def acquire(self, *, take_over: TakeOver | None = None, extra: dict[str, Any] | None = None) -> Claim:
+        """The claim to work under, or (``claim.done``) the finished record. Raises ClaimInProgressError.
 
         ``take_over(body)`` may say that a running, unexpired claim is known dead (a Cloud Run
         job retry takes over its own execution's failed attempt); ``extra`` is recorded in the claim.
         """
         record = self.finished()
         if record is not None:
-            return record
+            return self._done(record)
         attempts = self._attempts()
         latest = attempts[-1] if attempts else 0
         if latest:
@@ -151,7 +202,7 @@ class Claims:
             except (ObjectNotFoundError, ValueError):
                 body = {}
             expires = datetime.fromisoformat(body["expires_at"]) if body.get("expires_at") else None
-            alive = body.get("state") == "running" and expires is not None and expires > _now()
+            alive = body.get("state") == "running" and expires is not None and expires > self.clock()
             if alive and not (take_over is not None and take_over(body)):
                 raise ClaimInProgressError(
                     f"{self.key.step} of {self.key.bucket}/{self.key.name}@{self.key.generation} is being done by "
@@ -161,7 +212,7 @@ class Claims:
                 "taking over %s claim %s (state %s, expired %s)", self.key.step, uri, body.get("state"), body.get("expires_at")
             )
         attempt = latest + 1
-        now = _now()
+        now = self.clock()
         body = {
             "step": self.key.step,
             "bucket": self.key.bucket,
@@ -178,73 +229,38 @@ class Claims:
         if not services.store(uri).create_if_absent(uri, json.dumps(body).encode("utf-8")):
             record = self.finished()
             if record is not None:
-                return record
+                return self._done(record)
             raise ClaimInProgressError(f"another delivery claimed {self.key.step} of {self.key.name}@{self.key.generation} first; retry later")
         return Claim(self, uri, attempt, body)
 
 
-def _rebuild(result_type: type, record: dict[str, Any]) -> Any:
-    names = {f.name for f in dataclasses.fields(result_type)}
-    return result_type(**{k: v for k, v in record.items() if k in names})
-
-
-def exactly_once(
-    step: str,
-    result_type: type,
+@contextmanager
+def once(
+    settings: Settings,
+    key: ClaimKey,
     *,
-    claim_if: Callable[[Settings, str], bool],
-    passes_generation: bool = False,
-    on_missing: Callable[[str], Any] | None = None,
-) -> Callable:
-    """Decorate ``fn(settings, uri, ...)`` so each (bucket, object, generation) is worked on once.
+    ttl_seconds: float | None = None,
+    take_over: TakeOver | None = None,
+    extra: dict[str, Any] | None = None,
+    clock: Clock | None = None,
+) -> Iterator[Claim]:
+    """Work on ``key`` once however often its event is delivered (see the module docstring).
 
-    The wrapped function takes ``generation=`` (from the event); without one, the object's
-    current generation is used. A duplicate returns the first run's result with
-    ``status="duplicate"``. ``claim_if`` says which URIs are worth a claim (not the ones the
-    function ignores anyway); ``on_missing(uri)`` is returned for an object that no longer
-    exists (deleted after the event: permanent, so no retry).
+    Yields the :class:`Claim`: ``claim.done`` is the finished record of an earlier delivery (a
+    duplicate: do nothing), else do the work and :meth:`Claim.finish` with its result. Raises
+    :class:`ClaimInProgressError` while another delivery holds a live claim. An exception out of the
+    block releases the claim and propagates; so does (with a warning) a block that ends unfinished.
     """
-
-    def decorate(fn: Callable[..., R]) -> Callable[..., R]:
-        @functools.wraps(fn)
-        def run(settings: Settings, uri: str, *args: Any, generation: str = "", **kwargs: Any) -> R:
-            if passes_generation:
-                kwargs["generation"] = generation
-            if not claim_if(settings, uri):
-                return fn(settings, uri, *args, **kwargs)
-            if not generation:
-                try:
-                    generation = services.store(uri).stat(uri).generation
-                except ObjectNotFoundError:
-                    if on_missing is not None:
-                        logger.warning("%s: %s no longer exists; nothing to do", step, uri)  # permanent: no retry
-                        return on_missing(uri)
-                    return fn(settings, uri, *args, **kwargs)  # gone: the function reports it as it always did
-                if passes_generation:
-                    kwargs["generation"] = generation
-            bucket, name = event_bucket_and_name(settings, uri)
-            claims = Claims(settings, ClaimKey(step, bucket, name, generation))
-            acquired = claims.acquire()
-            if isinstance(acquired, dict):
-                logger.info("%s of %s (generation %s) already done: duplicate delivery, nothing redone", step, uri, generation)
-                result = _rebuild(result_type, acquired.get("result") or {})
-                if hasattr(result, "status"):
-                    result.status = "duplicate"
-                return result
-            try:
-                result = fn(settings, uri, *args, **kwargs)
-            except ObjectNotFoundError as exc:
-                if on_missing is None or services.store(uri).exists(uri):
-                    acquired.release(f"{type(exc).__name__}: {exc}")
-                    raise
-                logger.warning("%s: %s no longer exists; nothing to do", step, uri)  # permanent: no retry
-                result = on_missing(uri)
-            except BaseException as exc:
-                acquired.release(f"{type(exc).__name__}: {exc}")
-                raise
-            acquired.finish(result.to_dict() if hasattr(result, "to_dict") else dataclasses.asdict(result))
-            return result
-
-        return run
-
-    return decorate
+    claim = Claims(settings, key, ttl_seconds=ttl_seconds, clock=clock).acquire(take_over=take_over, extra=extra)
+    if claim.done is not None:
+        logger.info("%s of %s (generation %s) already done: duplicate delivery, nothing redone", key.step, key.name, key.generation)
+        yield claim
+        return
+    try:
+        yield claim
+    except BaseException as exc:
+        claim.release(f"{type(exc).__name__}: {exc}")
+        raise
+    if not claim.finished:
+        logger.warning("%s of %s ended without recording a result: claim released", key.step, key.name)
+        claim.release("ended without a result")

@@ -231,8 +231,8 @@ def assemble_if_complete(settings: Settings, whole: DroppedFile, run: str, count
     except ClaimInProgressError:
         # Another invocation is assembling right now; if it dies, its event's retry takes over.
         return Assembly("in_progress", shards_scored=len(scored), shards=count)
-    if isinstance(acquired, dict):
-        record = acquired.get("result") or {}
+    if acquired.done is not None:
+        record = acquired.record()
         return Assembly("done", record.get("predictions_uri"), len(scored), count, int(record.get("rows_scored") or 0))
     parts = [scored[index].part_uri for index in range(count)]
     try:

@@ -31,8 +31,8 @@ import pyarrow as pa
 from shared import progress
 from shared.backends import services
 from shared.backends.registry import CHAMPION
-from shared.delivery import fanout, temp_sweep
-from shared.delivery.claims import exactly_once
+from shared.delivery import claims, fanout, temp_sweep
+from shared.delivery.claims import ClaimKey
 from shared.delivery.locations import DroppedFile, dropped_file, locate
 from shared.errors import (
     BadInputError,
@@ -141,24 +141,43 @@ def contract_in_force(settings: Settings) -> tuple[Contract, str]:
     return _CONTRACTS[key], version
 
 
-def _is_dropped_file(settings: Settings, uri: str) -> bool:
-    located = locate(settings, uri)
-    return bool(located and located[0] == "raw" and dropped_file(settings, located[1]))
-
-
-# At-least-once delivery: each (bucket, object, generation) is cleaned once; duplicates return the first result.
-@exactly_once("clean", CleanResult, claim_if=_is_dropped_file, passes_generation=True)
 def clean_object(settings: Settings, source_uri: str, *, generation: str = "") -> CleanResult:
+    """Clean one dropped file, once per upload (bucket, object, generation) however often its event comes.
+
+    ``generation`` is the event's; without one (the local chain, the CLI), the object's current
+    generation. A duplicate delivery returns the first run's result with status "duplicate".
+    """
     located = locate(settings, source_uri)
     dropped = dropped_file(settings, located[1]) if located and located[0] == "raw" else None
     if dropped is None:
         logger.info("not a dropped file under incoming/, labels/ or training/: %s", source_uri)
         return CleanResult(source_uri, None, "ignored")
+    generation = generation or claims.current_generation(source_uri) or ""
+    if not generation:
+        return _gone(source_uri, dropped)
+    with claims.once(settings, ClaimKey.of(settings, "clean", source_uri, generation)) as claim:
+        if claim.done is not None:
+            duplicate = claim.replay(CleanResult)
+            duplicate.status = "duplicate"
+            return duplicate
+        result = _clean_dropped(settings, dropped, located[1], source_uri, generation)
+        claim.finish(result.to_dict())
+    return result
+
+
+def _gone(source_uri: str, dropped: DroppedFile) -> CleanResult:
+    # Deleted after the event was sent: permanent, a retry would find nothing either.
+    logger.warning("%s no longer exists; nothing to clean", source_uri)
+    return CleanResult(source_uri, dropped.kind, "ignored", message_es="El archivo ya no existe.", message_en="The file no longer exists.")
+
+
+def _clean_dropped(settings: Settings, dropped: DroppedFile, raw_key: str, source_uri: str, generation: str) -> CleanResult:
+    """The work under the claim: names, the contract in force, then the file itself."""
     try:
         check_output_names(settings, dropped)
     except ObjectNameError as problem:
         # Permanent: the name will not fit on retry either. Reported under a short key of its own.
-        return refuse_name(settings, "raw", located[1], problem)
+        return refuse_name(settings, "raw", raw_key, problem)
     try:
         contract, contract_version = contract_in_force(settings)
         if dropped.kind == "incoming":  # columns the model never reads (leakage guard) are not asked of files to score
@@ -260,9 +279,7 @@ def clean_stream(
         size = info.size
         generation = generation or info.generation  # lineage names the upload (shared.delivery.lineage)
     except ObjectNotFoundError:
-        # Deleted after the event was sent: permanent, a retry would find nothing either.
-        logger.warning("%s no longer exists; nothing to clean", source_uri)
-        return CleanResult(source_uri, dropped.kind, "ignored", message_es="El archivo ya no existe.", message_en="The file no longer exists.")
+        return _gone(source_uri, dropped)
     try:
         hasher = _pii_hasher(settings, contract, dropped.kind)
         if size > MAX_INPUT_BYTES:

@@ -133,8 +133,8 @@ def start_retrain(settings: Settings, request_id: str, reason: str, *, session: 
     if not request_id:
         raise RetrainRequestError("a retrain request without a message id cannot be started exactly once")
     acquired = _claims(settings, "retrain-start", request_id, START_CLAIM_TTL_SECONDS).acquire()
-    if isinstance(acquired, dict):
-        execution = str((acquired.get("result") or {}).get("execution", ""))
+    if acquired.done is not None:
+        execution = str(acquired.record().get("execution", ""))
         logger.info("retrain request %s already started (%s): duplicate delivery, nothing started", request_id, execution)
         return StartedRetrain(request_id, execution, "duplicate")
     try:
@@ -173,9 +173,9 @@ def run_requested_retrain(
     acquired = claims.acquire(
         take_over=_same_execution_retry(execution, attempt), extra={"execution": execution, "task_attempt": attempt}
     )
-    if isinstance(acquired, dict):
+    if acquired.done is not None:
         logger.info("retrain request %s was already handled: nothing retrained", request_id)
-        return {**(acquired.get("result") or {}), "status": "duplicate", "request_id": request_id}
+        return {**acquired.record(), "status": "duplicate", "request_id": request_id}
     claim: Claim = acquired
     try:
         outcome = run_retrain(settings, reason=reason, trigger=request_id).to_dict()

@@ -24,8 +24,8 @@ from shared import progress
 from shared.backends import services
 from shared.backends.registry import CHAMPION, LoadedModel
 from shared.backends.warehouse import BatchWriter, batch_writer
-from shared.delivery import fanout, lineage, temp_sweep
-from shared.delivery.claims import exactly_once
+from shared.delivery import claims, fanout, lineage, temp_sweep
+from shared.delivery.claims import ClaimKey
 from shared.delivery.locations import DroppedFile, locate
 from shared.delivery.parquet_io import iter_batches, streamed_parquet
 from shared.errors import ModelIntegrityError, ObjectNotFoundError
@@ -72,15 +72,12 @@ def read_manifest(settings: Settings, dropped: DroppedFile) -> dict[str, Any]:
         return {}
 
 
-def _is_incoming_batch(settings: Settings, uri: str) -> bool:
-    located = locate(settings, uri)
-    dropped = DroppedFile.from_clean_key(located[1]) if located and located[0] == "clean" else None
-    return dropped is not None and dropped.kind == "incoming"
+def score_object(settings: Settings, clean_uri: str, *, generation: str = "") -> ScoreResult:
+    """Score one clean object, once per upload (bucket, object, generation) however often its event comes.
 
-
-# At-least-once delivery: each (bucket, object, generation) is scored once; duplicates return the first result.
-@exactly_once("score", ScoreResult, claim_if=_is_incoming_batch, on_missing=lambda uri: ScoreResult(uri, "ignored"))
-def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
+    ``generation`` is the event's; without one (the local chain), the object's current generation.
+    A duplicate delivery returns the first run's result with status "duplicate".
+    """
     located = locate(settings, clean_uri)
     dropped = DroppedFile.from_clean_key(located[1]) if located and located[0] == "clean" else None
     if dropped is not None and dropped.kind == "labels":
@@ -91,6 +88,28 @@ def score_object(settings: Settings, clean_uri: str) -> ScoreResult:
     if dropped is None or dropped.kind != "incoming":
         # labels/ and training/ batches are kept for monitoring and retraining, not scored.
         return ScoreResult(clean_uri, "ignored")
+    generation = generation or claims.current_generation(clean_uri) or ""
+    if not generation:
+        logger.warning("score: %s no longer exists; nothing to do", clean_uri)  # permanent: no retry
+        return ScoreResult(clean_uri, "ignored")
+    with claims.once(settings, ClaimKey.of(settings, "score", clean_uri, generation)) as claim:
+        if claim.done is not None:
+            duplicate = claim.replay(ScoreResult)
+            duplicate.status = "duplicate"
+            return duplicate
+        try:
+            result = _score_incoming(settings, clean_uri, dropped)
+        except ObjectNotFoundError:
+            if services.store(clean_uri).exists(clean_uri):
+                raise  # something else is missing (the manifest, a model file): not for us to decide
+            logger.warning("score: %s no longer exists; nothing to do", clean_uri)  # deleted after its event: permanent
+            result = ScoreResult(clean_uri, "ignored")
+        claim.finish(result.to_dict())
+    return result
+
+
+def _score_incoming(settings: Settings, clean_uri: str, dropped: DroppedFile) -> ScoreResult:
+    """Score an incoming clean batch (a whole file or one shard) into predictions and warehouse rows."""
     model = load_model(settings, CHAMPION)  # a model file that fails its hash check refuses and alerts
     challenger = challenger_for_shadow(settings, model)
     target = fanout.predictions_target(settings, dropped)  # the file, or this shard's part of it

@@ -31,7 +31,7 @@ from shared.errors import ClaimInProgressError, TransientError
 from shared.settings import Settings, load_settings
 from tests.conftest import MONTH_ROWS, SyntheticFiles
 from tests.conftest_services import moto_server, s3_bucket_uri  # noqa: F401  (fixtures)
-from tests.robustness_helpers import storage_event
+from tests.robustness_helpers import MovableClock, storage_event
 
 
 @pytest.fixture(params=["file", "s3"])
@@ -184,14 +184,16 @@ def test_a_crashed_run_leaves_a_claim_that_expires(backend: Settings, synthetic_
 
     monkeypatch.setattr(cleaning, "clean_stream", killed)
     monkeypatch.setattr(claims.Claim, "release", lambda self, reason: None)  # a killed process says nothing
-    monkeypatch.setattr(claims, "DEFAULT_TTL_SECONDS", 1.0)  # 10 minutes in production
+    clock = MovableClock()
+    monkeypatch.setattr(claims, "utc_now", clock)
     with pytest.raises(KeyboardInterrupt):
         handlers.handle_clean_event(event)
     monkeypatch.setattr(cleaning, "clean_stream", real)
 
-    with pytest.raises(ClaimInProgressError):  # the claim is still live: the retry waits
+    clock.advance(claims.DEFAULT_TTL_SECONDS - 1)  # a retry while the run could still be alive waits
+    with pytest.raises(ClaimInProgressError):
         handlers.handle_clean_event(event)
-    time.sleep(1.1)  # ... until it expires
+    clock.advance(2)  # ... until the claim expires
     result = handlers.handle_clean_event(event)
     assert result["status"] == "clean" and result["rows_in"] == MONTH_ROWS
     assert handlers.handle_clean_event(event)["status"] == "duplicate"
