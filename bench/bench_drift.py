@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from shared.ingest.contract import infer_contract  # noqa: E402
+from shared.ingest.contract_drafting import infer_contract  # noqa: E402
 from shared.local import synthetic  # noqa: E402
 from shared.monitor.comparison import compare_windows, kinds_of  # noqa: E402
 from shared.monitor.drift_stats import DEFAULT_ALPHA, DEFAULT_SAMPLE_CAP  # noqa: E402

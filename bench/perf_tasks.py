@@ -261,7 +261,7 @@ def task_drift(args: argparse.Namespace) -> None:
     50 000-row reference, 84 features; also writes both as Parquet for the Evidently side."""
     import numpy as np
 
-    from shared.ingest.contract import infer_contract
+    from shared.ingest.contract_drafting import infer_contract
     from shared.local import synthetic
     from shared.monitor.comparison import compare_windows, kinds_of
 

@@ -55,8 +55,6 @@ KNOWN_OVERSIZE: set[str] = {
     "shared.backends.registry",
     "shared.backends.storage",
     "shared.backends.warehouse",
-    "shared.ingest.contract",
-    "shared.ingest.csv_reader",
     "shared.local.cli",
     "shared.local.synthetic",
     "shared.reporting.dashboard",

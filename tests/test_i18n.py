@@ -20,6 +20,8 @@ SPANISH = re.compile(r"[áéíóúñÁÉÍÓÚÑ¿¡]|\b(el|los|las|del|una|arch
 # Modules whose Spanish literals are data, not sentences to a reader (each with the reason).
 DATA_NOT_SENTENCES: dict[str, str] = {
     "shared.local.synthetic": "the demo survey's own answers (categories like «Comercio»), not messages",
+    "shared.ingest.vocabulary": "words matched in what people write (header words that name personal data, "
+    "«sí» as a positive class or a YAML true, «sin dato» as a missing value), never shown",
 }
 
 # TEMPORARY while issue 12 lands: modules that still write Spanish sentences of their own.
@@ -28,14 +30,6 @@ DATA_NOT_SENTENCES: dict[str, str] = {
 KNOWN_SPANISH: set[str] = {
     "shared.backends.registry",
     "shared.backends.storage",
-    "shared.ingest.contract",
-    "shared.ingest.csv_reader",
-    "shared.ingest.identifiers",
-    "shared.ingest.ods_cells",
-    "shared.ingest.personal_data",
-    "shared.ingest.validation",
-    "shared.ingest.workbook_reader",
-    "shared.ingest.xlsx_stream",
     "shared.lifecycle.promotion",
     "shared.lifecycle.shadow",
     "shared.local.cli",

@@ -86,6 +86,93 @@ FILES: dict[str, tuple[str, str]] = {
         "Todavía no hay un modelo campeón: entrene uno con «dropscore train».",
         "There is no champion model yet: train one with 'dropscore train'.",
     ),
+    # Reading files (shared.ingest.*): why a file as a whole cannot be read. The keys are the
+    # sentences; the BadInputError code a report carries is the one the reader raises (several
+    # sentences can share one code, e.g. not_csv).
+    "empty_file": ("El archivo está vacío.", "The file is empty."),
+    "empty_sheet": ("La hoja está vacía.", "The sheet is empty."),
+    "not_text": (
+        "El archivo no es texto ({what_es}). Guárdelo como CSV (Archivo > Guardar como > CSV) y vuelva a subirlo.",
+        "The file is not text ({what_en}). Save it as CSV (File > Save As > CSV) and upload it again.",
+    ),
+    "looks_like_kind": ("parece un archivo {kind}", "it looks like a {kind} file"),
+    "looks_binary": ("parece binario, por ejemplo un .xlsx", "it looks binary, e.g. an .xlsx"),
+    "zip_not_workbook": (
+        "El archivo es un .zip que no es un libro de Excel. Suba el CSV o el libro que contiene, sin comprimir.",
+        "The file is a .zip that is not an Excel workbook. Upload the CSV or workbook inside it, uncompressed.",
+    ),
+    "too_large": (
+        "El archivo supera el tamaño máximo de {megabytes:,.0f} MB. Divídalo en archivos más pequeños y súbalos por separado.",
+        "The file is larger than the {megabytes:,.0f} MB limit. Split it into smaller files and upload them separately.",
+    ),
+    "header_never_ends": (
+        "No se encontró el final de la fila de encabezado (¿comillas sin cerrar?).",
+        "The header row never ends (an unclosed quote?).",
+    ),
+    "header_not_csv": ("La fila de encabezado no se puede leer como CSV.", "The header row cannot be read as CSV."),
+    "rows_not_csv": ("El archivo tiene filas que no se pueden leer como CSV: {detail}", "The file has rows that cannot be read as CSV: {detail}"),
+    "row_too_large": (
+        "Una fila del archivo ocupa más de {megabytes} MB (¿comillas sin cerrar?). Revise el archivo y vuelva a subirlo.",
+        "A row of the file is larger than {megabytes} MB (an unclosed quote?). Check the file and upload it again.",
+    ),
+    "header_is_data": (
+        "La primera fila del archivo parece ser de datos (tiene una cédula, un correo o un teléfono), no los nombres de las columnas. "
+        "Agregue como primera fila los nombres de las columnas del contrato (por ejemplo: {columns}) y vuelva a subirlo. "
+        "Por privacidad, este informe no repite esa fila.",
+        "The file's first row looks like data (it holds a cédula, an e-mail or a phone number), not the column names. "
+        "Add the contract's column names as the first row (for example: {columns}) and upload it again. "
+        "For privacy, this report does not repeat that row.",
+    ),
+    # Workbooks (shared.ingest.workbook_reader, xlsx_stream, ods_cells)
+    "sheet_not_found": (
+        "El libro no tiene la hoja «{sheet}» que pide el contrato. Hojas del libro: {sheets_es}. "
+        "Cambie el nombre de la hoja o el campo «sheet» del contrato y vuelva a subirlo.",
+        "The workbook has no sheet '{sheet}', which the contract asks for. Sheets in the workbook: {sheets_en}. "
+        "Rename the sheet or change the contract's 'sheet' field and upload it again.",
+    ),
+    "no_sheet": ("El libro no tiene ninguna hoja de cálculo visible con datos.", "The workbook has no visible worksheet with data."),
+    "workbook_read_whole_too_large": (
+        "Los libros .{kind} se leen enteros en memoria y este ocupa {megabytes:,.0f} MB (máximo {limit_megabytes} MB). "
+        "Guárdelo como .xlsx (Libro de Excel) o como CSV y vuelva a subirlo: esos formatos se leen por partes, sin ese límite.",
+        "Workbooks in .{kind} format are read whole into memory and this one is {megabytes:,.0f} MB (limit {limit_megabytes} MB). "
+        "Save it as .xlsx (Excel Workbook) or as CSV and upload it again: those are read piece by piece, with no such limit.",
+    ),
+    "ods_too_many_cells": (
+        "El libro .ods tendría {cells:,} celdas con valor al abrirlo (máximo {max_cells:,}): sus celdas repetidas no caben en memoria. "
+        "Guárdelo como .xlsx (Libro de Excel) o como CSV y vuelva a subirlo.",
+        "The .ods workbook would hold {cells:,} cells with a value once opened (limit {max_cells:,}): its repeated cells do not fit in memory. "
+        "Save it as .xlsx (Excel Workbook) or as CSV and upload it again.",
+    ),
+    "corrupt_workbook": (
+        "El archivo parece un libro de Excel ({kind}) pero no se puede leer: está dañado, incompleto o protegido con contraseña "
+        "({detail}). Ábralo en Excel, guárdelo de nuevo (o como CSV) y vuelva a subirlo.",
+        "The file looks like an Excel workbook ({kind}) but cannot be read: it is damaged, incomplete or password-protected "
+        "({detail}). Open it in Excel, save it again (or as CSV) and upload it again.",
+    ),
+    "shared_strings_too_large": (
+        "La tabla de textos del libro no cabe en memoria (más de {megabytes} MB de textos distintos). "
+        "Guárdelo como CSV (delimitado por punto y coma) y vuelva a subirlo: un CSV se lee por partes, sin ese límite.",
+        "The workbook's table of texts does not fit in memory (more than {megabytes} MB of distinct texts). "
+        "Save it as CSV and upload it again: a CSV is read piece by piece, with no such limit.",
+    ),
+    # Why a cédula / RUC is not valid ({reason_es} / {reason_en} of invalid_cedula, invalid_ruc)
+    "id_check_digit": ("el dígito verificador no cuadra", "the check digit does not match"),
+    "id_length": ("número de dígitos incorrecto", "wrong number of digits"),
+    "id_digits_only": ("solo puede tener dígitos", "it may only hold digits"),
+    "id_component": ("código de provincia o tipo no válido", "invalid province or type code"),
+    "id_format": ("formato no válido", "invalid format"),
+    "id_excel_number": (
+        "Excel lo convirtió en número; formatee la columna como texto",
+        "Excel turned it into a number; format the column as text",
+    ),
+    # Why a column is personal (shared.ingest.personal_data): the manifest and `contract infer` say it
+    "personal_by_name": ("el nombre contiene «{word}»", "the name contains '{word}'"),
+    "personal_by_values": ("{share} de sus valores parecen {kinds}", "{share} of its values look like {kinds}"),
+    "not_personal": ("no parece personal", "does not look personal"),
+    "personal_kind_cedula": ("cédulas válidas", "valid cédulas"),
+    "personal_kind_ruc": ("RUC válidos", "valid RUCs"),
+    "personal_kind_email": ("correos electrónicos", "e-mail addresses"),
+    "personal_kind_phone": ("teléfonos", "phone numbers"),
     # The command line (shared.local.cli_errors): each says what happened and the next step.
     "input_not_found": (
         "No existe el archivo «{path}». Revise la ruta (¿está en otra carpeta?) y vuelva a intentarlo.",
@@ -154,3 +241,18 @@ FILES: dict[str, tuple[str, str]] = {
         "Unexpected dropscore error ({detail}). Rerun the command with --debug to see the details and report it to the data team.",
     ),
 }
+
+# The comment block every contract YAML starts with: people edit that file, so it explains its
+# keys in both languages at once. Its exact text is part of each contract's fingerprint
+# (shared.ingest.contract.Contract.fingerprint): change it and every stored fingerprint changes.
+CONTRACT_YAML_HEADER = (
+    "# dropscore data contract. Edit it freely: every step reads it.\n"
+    "# Contrato de datos de dropscore. Puede editarlo: cada paso lo lee.\n"
+    "# types / tipos: numeric, categorical, date, identifier, text, cedula, ruc (Ecuador, check digit)\n"
+    "# personal: true -> replaced by a keyed hash (LOPDP) / se reemplaza por un hash con clave\n"
+    "# extra_columns: ignore | passthrough (columns not named here / columnas no nombradas aquí)\n"
+    "# required: the column must be in the file / la columna debe venir en el archivo\n"
+    "# nullable: a row may leave it empty / una fila puede dejarla vacía\n"
+    "# min/max: values outside are quarantined / valores fuera de rango van a cuarentena\n"
+    "# unknown: what to do with a category not in values: missing | quarantine\n"
+)

@@ -8,16 +8,15 @@ scored against the contract it was trained with.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import pandas as pd
 import yaml
 
 from shared.errors import ContractError
-from shared.ingest.column_names import normalize_name
+from shared.i18n.files import CONTRACT_YAML_HEADER
+from shared.ingest.vocabulary import FALSE_WORDS, TRUE_WORDS
 
 ColumnType = Literal["numeric", "categorical", "date", "identifier", "text", "cedula", "ruc"]
 COLUMN_TYPES: tuple[str, ...] = ("numeric", "categorical", "date", "identifier", "text", "cedula", "ruc")
@@ -41,10 +40,6 @@ DEFAULT_ROLLBACK_TOLERANCE = 0.05
 DEFAULT_FAIRNESS_MIN_RATIO = 0.8
 DEFAULT_TRAINING_BUDGET_SECONDS = 60.0
 GENERATED_ID_COLUMN = "row_id"
-
-_POSITIVE_WORDS = ("1", "si", "sí", "yes", "true", "verdadero", "s", "y", "positivo", "positive")
-_MAX_CATEGORIES = 50
-
 
 class _ContractLoader(yaml.SafeLoader):
     """YAML 1.1 reads unquoted yes/no/on/off as booleans, turning a category "No" into "False".
@@ -225,18 +220,7 @@ class Contract:
         return {"column": self.target, "positive": self.positive, "negative": self.negative}
 
     def to_yaml(self) -> str:
-        header = (
-            "# dropscore data contract. Edit it freely: every step reads it.\n"
-            "# Contrato de datos de dropscore. Puede editarlo: cada paso lo lee.\n"
-            "# types / tipos: numeric, categorical, date, identifier, text, cedula, ruc (Ecuador, check digit)\n"
-            "# personal: true -> replaced by a keyed hash (LOPDP) / se reemplaza por un hash con clave\n"
-            "# extra_columns: ignore | passthrough (columns not named here / columnas no nombradas aquí)\n"
-            "# required: the column must be in the file / la columna debe venir en el archivo\n"
-            "# nullable: a row may leave it empty / una fila puede dejarla vacía\n"
-            "# min/max: values outside are quarantined / valores fuera de rango van a cuarentena\n"
-            "# unknown: what to do with a category not in values: missing | quarantine\n"
-        )
-        return header + yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=100)
+        return CONTRACT_YAML_HEADER + yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=100)
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self.to_yaml().encode("utf-8")).hexdigest()[:16]
@@ -252,7 +236,7 @@ class Contract:
         if task not in TASKS:
             raise ContractError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
         if not isinstance(target, dict) or "column" not in target or (task == "binary" and "positive" not in target):
-            raise ContractError("section 'target' must be a mapping with 'column' and 'positive', e.g. {column: churn, positive: 'sí'}")
+            raise ContractError("section 'target' must be a mapping with 'column' and 'positive', e.g. {column: churn, positive: 'yes'}")
         if not isinstance(columns_data, dict):
             raise ContractError("section 'columns' must be a mapping of column name -> {type: ...}")
         columns = {str(name): ColumnSpec.from_dict(str(name), spec or {}) for name, spec in columns_data.items()}
@@ -418,9 +402,9 @@ def _flag(value: Any, what: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in ("yes", "on", "si", "sí", "1"):
+    if text in TRUE_WORDS:
         return True
-    if text in ("no", "off", "0"):
+    if text in FALSE_WORDS:
         return False
     raise ContractError(f"{what} must be true or false, not {value!r}")
 
@@ -430,181 +414,3 @@ def _number(value: Any, what: str) -> float:
         return float(value)
     except (TypeError, ValueError) as exc:
         raise ContractError(f"{what} must be a number, not {value!r}") from exc
-
-
-def _round_nice(value: float) -> float:
-    if value == 0 or not math.isfinite(value):
-        return float(value)
-    digits = 4 - int(math.floor(math.log10(abs(value))))
-    return float(round(value, max(digits, 0)))
-
-
-def infer_contract(
-    typed_frame: pd.DataFrame,
-    *,
-    target: str,
-    positive: str | None = None,
-    id_column: str | None = None,
-    name: str = "dropscore",
-    decimal: str = "auto",
-    date_columns: dict[str, str] | None = None,
-    task: str = "binary",
-) -> Contract:
-    """Infer a contract from a frame already parsed by :func:`shared.ingest.parsing.infer_types`.
-
-    ``typed_frame`` holds numbers as floats, dates as datetimes and everything else as
-    strings (missing = NA). ``date_columns`` maps the date columns to the format found.
-    """
-    if target not in typed_frame.columns:
-        raise ContractError(f"target column {target!r} is not in the file; columns: {', '.join(typed_frame.columns)}")
-    if id_column is not None and id_column not in typed_frame.columns:
-        raise ContractError(f"id column {id_column!r} is not in the file")
-    if task not in TASKS:
-        raise ContractError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
-    if task != "binary":
-        return _infer_other_task(typed_frame, target=target, id_column=id_column, name=name, decimal=decimal, date_columns=date_columns, task=task)
-    target_values = typed_frame[target].dropna()
-    if pd.api.types.is_numeric_dtype(target_values) and (target_values == target_values.round()).all():
-        # infer_types read "0"/"1" as 0.0/1.0; files (and validation) carry the text "0"/"1".
-        target_values = target_values.astype("int64")
-    target_values = target_values.astype(str)
-    classes = sorted(target_values.unique().tolist())
-    if len(classes) != 2:
-        raise ContractError(
-            f"target {target!r} must have exactly two classes for a binary model; found {len(classes)}: {classes[:10]} "
-            "(use --task multiclass or --task regression for other targets)"
-        )
-    if positive is None:
-        positive = next((c for c in classes if c.strip().lower() in _POSITIVE_WORDS), None)
-        if positive is None:  # the minority class is what people usually want to find
-            positive = str(target_values.value_counts().idxmin())
-    if positive not in classes:
-        raise ContractError(f"positive class {positive!r} is not a value of {target!r}: {classes}")
-    negative = next(c for c in classes if c != positive)
-    dates = date_columns or {}
-    rows = len(typed_frame)
-    columns: dict[str, ColumnSpec] = {}
-    for column in typed_frame.columns:
-        series = typed_frame[column]
-        missing_share = float(series.isna().mean()) if rows else 0.0
-        observed: dict[str, Any] = {"missing_share": round(missing_share, 4)}
-        nullable = missing_share > 0
-        if column == target:
-            spec = ColumnSpec(column, "categorical", values=classes, nullable=False, observed=observed)
-        elif column == id_column:
-            spec = ColumnSpec(column, "identifier", nullable=False, observed=observed)
-        elif column in dates:
-            spec = ColumnSpec(column, "date", nullable=nullable, format=dates[column], observed=observed)
-        elif pd.api.types.is_numeric_dtype(series):
-            values = series.dropna()
-            observed.update(
-                min=_round_nice(float(values.min())) if len(values) else None,
-                max=_round_nice(float(values.max())) if len(values) else None,
-                mean=_round_nice(float(values.mean())) if len(values) else None,
-            )
-            # Only the sign is a hard rule by default: business values grow, so no upper bound.
-            minimum = 0.0 if len(values) and float(values.min()) >= 0 else None
-            spec = ColumnSpec(column, "numeric", nullable=nullable, min=minimum, observed=observed)
-        else:
-            values = series.dropna().astype(str)
-            distinct = values.nunique()
-            looks_like_id = distinct == len(values) and distinct > _MAX_CATEGORIES
-            if looks_like_id or normalize_name(column) in ("id", "cedula", "ruc") or normalize_name(column).startswith("id_"):
-                spec = ColumnSpec(column, "identifier", nullable=nullable, observed=observed)
-            elif distinct <= _MAX_CATEGORIES:
-                counts = values.value_counts()
-                observed["shares"] = {str(k): round(float(v) / max(len(values), 1), 4) for k, v in counts.items()}
-                spec = ColumnSpec(column, "categorical", nullable=nullable, values=sorted(counts.index.tolist()), observed=observed)
-            else:
-                spec = ColumnSpec(column, "text", nullable=True, required=False, observed=observed)
-        columns[column] = spec
-    _infer_identifiers_and_personal(typed_frame, columns, target=target)
-    return Contract(
-        name=name,
-        target=target,
-        positive=positive,
-        negative=negative,
-        id_column=id_column,
-        columns=columns,
-        decimal=decimal,
-    )
-
-
-def _infer_identifiers_and_personal(typed_frame: pd.DataFrame, columns: dict[str, ColumnSpec], *, target: str, min_share: float = 0.95) -> None:
-    """Cédula / RUC columns by their check digits, and personal data by :mod:`shared.ingest.personal_data`
-    (the one detector that also masks columns outside the contract: by name or by values, LOPDP).
-
-    Marking personal is a suggestion people can undo in the YAML; it is the safe default,
-    because an unmarked cédula would be stored in the clear. A personal column is never a model
-    feature, so a categorical column judged personal (a small file's names) and a numeric one
-    whose values are cédulas or phones become text; a numeric column only *named* like personal
-    data ("telefono_llamadas", a count) keeps its type and stays a feature.
-    """
-    from shared.ingest.identifiers import check_identifiers
-    from shared.ingest.personal_data import judge_column
-
-    for name, spec in columns.items():
-        if name == target or spec.type not in ("identifier", "text", "categorical", "numeric"):
-            continue
-        judgement = judge_column(name, typed_frame[name])
-        if spec.type == "numeric" and judgement.by != "values":
-            continue
-        if spec.type == "categorical" and not judgement.personal:
-            continue
-        if spec.type in ("numeric", "categorical"):
-            spec.type, spec.values, spec.min, spec.max, spec.required = "text", None, None, None, False
-            spec.observed = {"missing_share": spec.observed.get("missing_share", 0.0)}
-        present = typed_frame[name].dropna()
-        if pd.api.types.is_float_dtype(present) and len(present) and (present == present.round()).all():
-            present = present.astype("int64")
-        present = present.astype("string")
-        for kind in ("cedula", "ruc"):
-            if len(present) and float((~check_identifiers(present.head(5000), kind).invalid).mean()) >= min_share:
-                spec.type = kind
-                break
-        if spec.type in ("cedula", "ruc") or judgement.personal:
-            spec.personal = True
-            if not spec.description and judgement.personal:
-                # Why, in the YAML people review: "personal: the name contains 'correo'".
-                spec.description = f"personal: {judgement.reason('es')} / {judgement.reason('en')}"
-
-
-def _infer_other_task(
-    typed_frame: pd.DataFrame,
-    *,
-    target: str,
-    id_column: str | None,
-    name: str,
-    decimal: str,
-    date_columns: dict[str, str] | None,
-    task: str,
-) -> Contract:
-    """Multiclass or regression: the binary inference for every other column, then the target's own spec."""
-    values = typed_frame[target].dropna()
-    if task == "regression":
-        if not pd.api.types.is_numeric_dtype(values):
-            raise ContractError(f"a regression target must be numeric; {target!r} holds text such as {values.astype(str).head(3).tolist()}")
-    else:
-        if pd.api.types.is_numeric_dtype(values) and (values == values.round()).all():
-            values = values.astype("int64")
-        values = values.astype(str)
-        if values.nunique() < 2:
-            raise ContractError(f"target {target!r} must have at least two classes; found {sorted(values.unique().tolist())}")
-    # Infer the rest as if the target were a two-class placeholder, then replace the target's spec.
-    placeholder = typed_frame.assign(**{target: pd.array(["a", "b"] * (len(typed_frame) // 2) + ["a"] * (len(typed_frame) % 2), dtype="string")})
-    contract = infer_contract(placeholder, target=target, positive="a", id_column=id_column, name=name, decimal=decimal, date_columns=date_columns)
-    missing_share = round(float(typed_frame[target].isna().mean()) if len(typed_frame) else 0.0, 4)
-    if task == "regression":
-        observed = {"missing_share": missing_share, "min": _round_nice(float(values.min())), "max": _round_nice(float(values.max())), "mean": _round_nice(float(values.mean()))}
-        contract.columns[target] = ColumnSpec(target, "numeric", nullable=False, observed=observed)
-        classes: list[str] = []
-    else:
-        counts = values.value_counts()
-        classes = sorted(counts.index.tolist())
-        observed = {"missing_share": missing_share, "shares": {str(k): round(float(v) / max(len(values), 1), 4) for k, v in counts.items()}}
-        contract.columns[target] = ColumnSpec(target, "categorical", values=classes, nullable=False, observed=observed)
-    contract.task = task
-    contract.classes = classes
-    contract.positive = contract.negative = ""
-    contract.gates = dict(DEFAULT_GATES_BY_TASK[task])
-    return contract

@@ -2,7 +2,7 @@
 
 The whole table is read (a CSV in any dialect, or a workbook's first sheet), each column's decimal
 mark is decided from what its values prove — as scoring decides it (shared.ingest.file_evidence) —
-types are inferred, and :func:`shared.ingest.contract.infer_contract` proposes the contract,
+types are inferred, and :func:`shared.ingest.contract_drafting.infer_contract` proposes the contract,
 personal-data columns included. Columns named by a person ("formalizado" for the file's
 "FORMALIZADO") are matched as headers are; a name that matches nothing raises a typed error that
 says which columns the file has, so the caller can word it for its reader.
@@ -18,7 +18,8 @@ from typing import Literal
 from shared.errors import UnknownColumnError, UnknownPositiveError
 from shared.i18n import locale_decimal
 from shared.ingest.column_names import normalize_name
-from shared.ingest.contract import Contract, infer_contract
+from shared.ingest.contract import Contract
+from shared.ingest.contract_drafting import infer_contract
 from shared.ingest.file_evidence import MIXED, POINT, FileEvidence
 from shared.ingest.parsing import infer_types
 from shared.ingest.workbook_reader import read_whole_table

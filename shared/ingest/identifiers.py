@@ -20,22 +20,21 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.ec import ci as stdnum_ci
 from stdnum.ec import ruc as stdnum_ruc
 
+from shared.i18n import both
+
 IDENTIFIER_TYPES = ("cedula", "ruc")
 _LENGTH = {"cedula": 10, "ruc": 13}
 _MODULES = {"cedula": stdnum_ci, "ruc": stdnum_ruc}
 
-# stdnum's exception class -> (es, en) reason shown to the user.
+# stdnum's exception class -> (es, en) reason shown to the user (shared.i18n.files).
 _REASONS: dict[type, tuple[str, str]] = {
-    stdnum_errors.InvalidChecksum: ("el dígito verificador no cuadra", "the check digit does not match"),
-    stdnum_errors.InvalidLength: ("número de dígitos incorrecto", "wrong number of digits"),
-    stdnum_errors.InvalidFormat: ("solo puede tener dígitos", "it may only hold digits"),
-    stdnum_errors.InvalidComponent: ("código de provincia o tipo no válido", "invalid province or type code"),
+    stdnum_errors.InvalidChecksum: both("id_check_digit"),
+    stdnum_errors.InvalidLength: both("id_length"),
+    stdnum_errors.InvalidFormat: both("id_digits_only"),
+    stdnum_errors.InvalidComponent: both("id_component"),
 }
-_GENERIC_REASON = ("formato no válido", "invalid format")
-_EXCEL_NUMBER_HINT = (
-    "Excel lo convirtió en número; formatee la columna como texto",
-    "Excel turned it into a number; format the column as text",
-)
+_GENERIC_REASON = both("id_format")
+_EXCEL_NUMBER_HINT = both("id_excel_number")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import zlib
 from xml.parsers import expat
 
 from shared.errors import BadInputError
+from shared.i18n import both
 from shared.ingest.xlsx_stream import corrupt_workbook, xml_parser
 
 # About 75 bytes a loaded cell (measured on calamine): 8 million stay near 600 MB of a 2 GiB function.
@@ -31,13 +32,7 @@ _VALUE_TYPE = _OFFICE + "value-type"
 
 
 def too_many_cells(cells: int, limit: int) -> BadInputError:
-    return BadInputError(
-        "workbook_too_large",
-        f"El libro .ods tendría {cells:,} celdas con valor al abrirlo (máximo {limit:,}): sus celdas repetidas no caben en memoria. "
-        "Guárdelo como .xlsx (Libro de Excel) o como CSV y vuelva a subirlo.",
-        f"The .ods workbook would hold {cells:,} cells with a value once opened (limit {limit:,}): its repeated cells do not fit in memory. "
-        "Save it as .xlsx (Excel Workbook) or as CSV and upload it again.",
-    )
+    return BadInputError("workbook_too_large", *both("ods_too_many_cells", cells=cells, max_cells=limit))
 
 
 def _repeat(attributes: dict[str, str], name: str) -> int:

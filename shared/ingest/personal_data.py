@@ -3,9 +3,9 @@ and for every file people read (quarantine CSV, predictions passthrough, reports
 
 Two rules, each with its false-positive reasoning (docs/data-protection.md repeats them):
 
-1. **A column is personal** when its *name* says so — a word of :data:`NAME_WORDS` (Spanish and
+1. **A column is personal** when its *name* says so — a word of :data:`shared.ingest.vocabulary.PERSONAL_NAME_WORDS` (Spanish and
    English, accents and case ignored, as a token inside names like ``cedula_conyuge`` or
-   ``TELF_CONTACTO``), unless a qualifier of :data:`NOT_A_PERSON_WORDS` makes it about a thing
+   ``TELF_CONTACTO``), unless a qualifier of :data:`~shared.ingest.vocabulary.NOT_A_PERSON_WORDS` makes it about a thing
    (``nombre_producto``, ``tipo_telefono``) — or when at least :data:`PERSONAL_VALUE_SHARE` of its
    non-empty values *look* personal: a cédula or RUC with a valid check digit (python-stdnum), an
    e-mail address, an Ecuadorian phone number. Why a share and not "any value": a random 10-digit
@@ -33,33 +33,15 @@ from typing import Any
 
 import pandas as pd
 
+from shared.i18n import message
 from shared.ingest.column_names import normalize_name
 from shared.ingest.identifiers import check_identifiers, is_valid
 from shared.ingest.pii import PiiHasher
+from shared.ingest.vocabulary import NOT_A_PERSON_WORDS, PERSONAL_NAME_TOKENS, PERSONAL_NAME_WORDS
 
 MASKED_VALUE = "***"
 PERSONAL_VALUE_SHARE = 0.5      # rule 1: share of a column's non-empty values that must look personal
 VALUES_JUDGED = 1000            # non-empty values of a column looked at per chunk (the first ones)
-
-# Name tokens, matched as the start of a token ("nombres", "apellidos", "telefonos", "emails").
-NAME_WORDS: tuple[str, ...] = (
-    "cedula", "pasaporte", "nombre", "apellido", "telefono", "celular", "movil", "correo", "email",
-    "direccion", "domicilio", "conyuge", "nacimiento", "identificacion", "whatsapp", "firstname",
-    "lastname", "surname", "fullname", "passport", "telephone", "address", "birth",
-)
-# Tokens matched exactly: short words that would match too much as prefixes ("ci" in "ciudad").
-NAME_TOKENS: frozenset[str] = frozenset(
-    {"ruc", "ci", "dni", "rut", "curp", "rfc", "nit", "cuit", "cpf", "tel", "telf", "tlf", "cel", "mail", "phone",
-     "mobile", "cell", "name", "names", "dob", "ssn", "nif"}
-)
-# Qualifiers that make a column about a thing or a property, not a person's datum.
-NOT_A_PERSON_WORDS: frozenset[str] = frozenset(
-    {"producto", "product", "articulo", "item", "empresa", "company", "sucursal", "branch", "tienda", "store",
-     "banco", "bank", "ciudad", "city", "provincia", "province", "pais", "country", "categoria", "category",
-     "plan", "campana", "campaign", "archivo", "file", "columna", "column", "modelo", "model", "marca", "brand",
-     "canal", "channel", "segmento", "segment", "zona", "zone", "region", "tipo", "type", "estado", "status",
-     "tiene", "has", "flag", "valido", "valid", "verificado", "verified", "cantidad", "count", "total"}
-)
 
 # Local parts and domains in any script ("josé@", "peña@"): \w is Unicode-aware.
 _EMAIL = r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}"
@@ -168,7 +150,7 @@ def personal_name_word(column: str) -> str | None:
         return None
     joined = "".join(tokens)  # "e_mail", "tel_f" and "first_name" read as one word too
     for token in [*tokens, joined]:
-        if token in NAME_TOKENS or token.startswith(NAME_WORDS):
+        if token in PERSONAL_NAME_TOKENS or token.startswith(PERSONAL_NAME_WORDS):
             return token
     return None
 
@@ -186,14 +168,12 @@ class PersonalJudgement:
     checked: int = 0             # non-empty values looked at
 
     def reason(self, language: str = "es") -> str:
-        kinds_es = {"cedula": "cédulas válidas", "ruc": "RUC válidos", "email": "correos electrónicos", "phone": "teléfonos"}
-        kinds_en = {"cedula": "valid cédulas", "ruc": "valid RUCs", "email": "e-mail addresses", "phone": "phone numbers"}
         if self.by == "name":
-            return f"el nombre contiene «{self.word}»" if language == "es" else f"the name contains '{self.word}'"
+            return message("personal_by_name", language, word=self.word)
         if self.by == "values":
-            share = f"{self.share:.0%}"
-            return f"{share} de sus valores parecen {kinds_es[self.kind or 'cedula']}" if language == "es" else f"{share} of its values look like {kinds_en[self.kind or 'cedula']}"
-        return "no parece personal" if language == "es" else "does not look personal"
+            kinds = message(f"personal_kind_{self.kind or 'cedula'}", language)
+            return message("personal_by_values", language, share=f"{self.share:.0%}", kinds=kinds)
+        return message("not_personal", language)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"reason_es": self.reason("es"), "reason_en": self.reason("en")}

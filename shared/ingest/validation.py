@@ -21,7 +21,6 @@ from shared.errors import BadInputError, PiiKeyError
 from shared.i18n import both
 from shared.ingest.column_names import normalize_name
 from shared.ingest.contract import ColumnSpec, Contract
-from shared.ingest.csv_reader import HEADER_ROW, RowProblem
 from shared.ingest.file_evidence import (
     MIXED,
     DateEvidence,
@@ -35,6 +34,7 @@ from shared.ingest.identifiers import IDENTIFIER_TYPES, check_identifiers
 from shared.ingest.parsing import date_order_evidence, to_dates, to_numbers
 from shared.ingest.personal_data import PersonalDataMasker, mask_cells, mask_text, value_kind
 from shared.ingest.pii import PiiHasher
+from shared.ingest.row_problems import HEADER_ROW, RowProblem
 from shared.ingest.seen_ids import SeenIds
 
 KINDS = ("incoming", "labels", "training")
@@ -149,15 +149,7 @@ def _header_is_data(expected: list[str]) -> BadInputError:
     found" in reports people read. Masking catches the cédula or e-mail but never the name beside it,
     so nothing of that row is repeated."""
     columns = ", ".join(expected[:8])
-    return BadInputError(
-        "header_is_data",
-        "La primera fila del archivo parece ser de datos (tiene una cédula, un correo o un teléfono), no los nombres de las columnas. "
-        f"Agregue como primera fila los nombres de las columnas del contrato (por ejemplo: {columns}) y vuelva a subirlo. "
-        "Por privacidad, este informe no repite esa fila.",
-        "The file's first row looks like data (it holds a cédula, an e-mail or a phone number), not the column names. "
-        f"Add the contract's column names as the first row (for example: {columns}) and upload it again. "
-        "For privacy, this report does not repeat that row.",
-    )
+    return BadInputError("header_is_data", *both("header_is_data", columns=columns))
 
 
 def _ambiguous(target: str, sources: list[str]) -> None:

@@ -46,16 +46,13 @@ import pandas as pd
 import pyarrow as pa
 
 from shared.errors import BadInputError
+from shared.i18n import both
+from shared.ingest.cell_normalization import normalize_cells, string_frame
 from shared.ingest.column_names import normalize_name
-from shared.ingest.csv_reader import (
-    DEFAULT_CHUNK_ROWS,
-    CsvChunks,
-    CsvDialect,
-    RowProblem,
-    _normalize_table,
-    _string_frame,
-)
+from shared.ingest.csv_dialect import CsvDialect
+from shared.ingest.csv_reader import DEFAULT_CHUNK_ROWS, CsvChunks, read_whole, readable_rows, too_large
 from shared.ingest.ods_cells import check_ods_cells
+from shared.ingest.row_problems import RowProblem
 from shared.ingest.xlsx_stream import cell_text, column_letters, corrupt_workbook, xlsx_rows, xlsx_sheets
 
 WORKBOOK_DECIMAL = "."         # the decimal mark of the canonical number text this module writes
@@ -165,32 +162,19 @@ def _seekable(stream: BinaryIO) -> BinaryIO:
 
 
 def _sheet_not_found(wanted: str, names: list[str]) -> BadInputError:
-    listed = ", ".join(f"«{name}»" for name in names) or "-"
-    listed_en = ", ".join(f"'{name}'" for name in names) or "-"
-    return BadInputError(
-        "sheet_not_found",
-        f"El libro no tiene la hoja «{wanted}» que pide el contrato. Hojas del libro: {listed}. "
-        "Cambie el nombre de la hoja o el campo «sheet» del contrato y vuelva a subirlo.",
-        f"The workbook has no sheet '{wanted}', which the contract asks for. Sheets in the workbook: {listed_en}. "
-        "Rename the sheet or change the contract's 'sheet' field and upload it again.",
-    )
+    sheets_es = ", ".join(f"«{name}»" for name in names) or "-"
+    sheets_en = ", ".join(f"'{name}'" for name in names) or "-"
+    return BadInputError("sheet_not_found", *both("sheet_not_found", sheet=wanted, sheets_es=sheets_es, sheets_en=sheets_en))
 
 
 def _too_big_to_load(kind: str, size: int) -> BadInputError:
-    limit = MAX_LOADED_WORKBOOK_BYTES // (1024 * 1024)
-    return BadInputError(
-        "workbook_too_large",
-        f"Los libros .{kind} se leen enteros en memoria y este ocupa {size / 1024 / 1024:,.0f} MB (máximo {limit} MB). "
-        "Guárdelo como .xlsx (Libro de Excel) o como CSV y vuelva a subirlo: esos formatos se leen por partes, sin ese límite.",
-        f"Workbooks in .{kind} format are read whole into memory and this one is {size / 1024 / 1024:,.0f} MB (limit {limit} MB). "
-        "Save it as .xlsx (Excel Workbook) or as CSV and upload it again: those are read piece by piece, with no such limit.",
-    )
+    limit_megabytes = MAX_LOADED_WORKBOOK_BYTES // (1024 * 1024)
+    spanish, english = both("workbook_read_whole_too_large", kind=kind, megabytes=size / 1024 / 1024, limit_megabytes=limit_megabytes)
+    return BadInputError("workbook_too_large", spanish, english)
 
 
 def _no_sheet() -> BadInputError:
-    return BadInputError(
-        "no_sheet", "El libro no tiene ninguna hoja de cálculo visible con datos.", "The workbook has no visible worksheet with data."
-    )
+    return BadInputError("no_sheet", *both("no_sheet"))
 
 
 def _calamine_rows(sheet: Any) -> Iterator[tuple[int, dict[int, str]]]:
@@ -235,8 +219,6 @@ class WorkbookChunks:
         stream.seek(0)
         self.size = _stream_size(stream)
         if max_bytes is not None and self.size > max_bytes:
-            from shared.ingest.csv_reader import too_large
-
             raise too_large(max_bytes)
         self.kind, self.sheet_names, rows = self._open(kind or "", sheet)
         self.dialect = CsvDialect(encoding=self.kind, delimiter="", has_bom=False)
@@ -255,11 +237,7 @@ class WorkbookChunks:
             except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
                 raise corrupt_workbook("xlsx", str(exc)) from None
             if not kind:
-                raise BadInputError(
-                    "not_text",
-                    "El archivo es un .zip que no es un libro de Excel. Suba el CSV o el libro que contiene, sin comprimir.",
-                    "The file is a .zip that is not an Excel workbook. Upload the CSV or workbook inside it, uncompressed.",
-                )
+                raise BadInputError("not_text", *both("zip_not_workbook"))
         if kind == "xlsx":
             assert self._archive is not None
             try:
@@ -313,7 +291,7 @@ class WorkbookChunks:
             if len(first) >= HEADER_SEARCH_ROWS:
                 break
         if not first:
-            raise BadInputError("empty_file", "La hoja está vacía.", "The sheet is empty.")
+            raise BadInputError("empty_file", *both("empty_sheet"))
         scores = [_header_score(cells, wanted) for _, cells in first] if wanted else [0] * len(first)
         best = max(scores)
         if best > 0:
@@ -372,7 +350,7 @@ class WorkbookChunks:
     def _frame(self, numbers: list[int], columns: dict[int, list[str | None]], problems: dict[int, RowProblem]) -> pd.DataFrame:
         order = sorted(columns)
         table = pa.table([pa.array(columns[column], pa.string()) for column in order], names=[self.header[column] for column in order])
-        frame = _string_frame(_normalize_table(table), pa.array(numbers, pa.int64()).to_numpy())
+        frame = string_frame(normalize_cells(table), pa.array(numbers, pa.int64()).to_numpy())
         self.last_problems = problems
         return frame
 
@@ -463,8 +441,6 @@ def _unique_names(header: list[str]) -> tuple[list[str], set[str]]:
 
 def read_whole_table(stream: BinaryIO) -> tuple[pd.DataFrame, CsvDialect]:
     """:func:`shared.ingest.csv_reader.read_whole` for a CSV or a workbook (first sheet): for contract inference."""
-    from shared.ingest.csv_reader import read_whole, readable_rows
-
     head, stream = _peek(stream)
     if workbook_kind(head) is None:
         return read_whole(stream)

@@ -34,6 +34,7 @@ from typing import Any
 from xml.parsers import expat
 
 from shared.errors import BadInputError
+from shared.i18n import both
 
 READ_BYTES = 1024 * 1024
 EXCEL_MAX_ROWS = 1_048_576      # the grid of every Excel since 2007 (XFD1048576)
@@ -54,24 +55,11 @@ _FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|_.|\*.|\[(?!h\]|hh\]|m\]|mm\]|s\]|ss\])
 
 
 def corrupt_workbook(kind: str, detail: str) -> BadInputError:
-    return BadInputError(
-        "corrupt_workbook",
-        f"El archivo parece un libro de Excel ({kind}) pero no se puede leer: está dañado, incompleto o protegido con contraseña "
-        f"({detail}). Ábralo en Excel, guárdelo de nuevo (o como CSV) y vuelva a subirlo.",
-        f"The file looks like an Excel workbook ({kind}) but cannot be read: it is damaged, incomplete or password-protected "
-        f"({detail}). Open it in Excel, save it again (or as CSV) and upload it again.",
-    )
+    return BadInputError("corrupt_workbook", *both("corrupt_workbook", kind=kind, detail=detail))
 
 
 def _too_many_strings(limit: int) -> BadInputError:
-    megabytes = limit // (1024 * 1024)
-    return BadInputError(
-        "workbook_too_large",
-        f"La tabla de textos del libro no cabe en memoria (más de {megabytes} MB de textos distintos). "
-        "Guárdelo como CSV (delimitado por punto y coma) y vuelva a subirlo: un CSV se lee por partes, sin ese límite.",
-        f"The workbook's table of texts does not fit in memory (more than {megabytes} MB of distinct texts). "
-        "Save it as CSV and upload it again: a CSV is read piece by piece, with no such limit.",
-    )
+    return BadInputError("workbook_too_large", *both("shared_strings_too_large", megabytes=limit // (1024 * 1024)))
 
 
 def xml_parser(*, namespaces: bool = False, kind: str = "xlsx") -> Any:

@@ -33,10 +33,11 @@ import pyarrow as pa
 from shared.backends.registry import LoadedModel
 from shared.errors import BadInputError
 from shared.i18n import locale_decimal
+from shared.ingest.cell_normalization import normalize_cells
 from shared.ingest.contract import ColumnSpec, Contract
-from shared.ingest.csv_reader import HEADER_ROW, normalize_cells
 from shared.ingest.file_evidence import FileEvidence, number_counts
 from shared.ingest.pii import PiiHasher
+from shared.ingest.row_problems import HEADER_ROW
 from shared.ingest.validation import ChunkValidator, expected_columns, map_header
 from shared.model.scoring import (
     class_score_column,

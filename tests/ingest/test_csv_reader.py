@@ -9,14 +9,8 @@ import pandas as pd
 import pytest
 
 from shared.errors import BadInputError, PermanentError
-from shared.ingest.csv_reader import (
-    SNIFF_BYTES,
-    CsvChunks,
-    detect_delimiter,
-    detect_encoding,
-    read_whole,
-    sniff,
-)
+from shared.ingest.csv_dialect import SNIFF_BYTES, sniff
+from shared.ingest.csv_reader import CsvChunks, read_whole
 
 
 def _read(data: bytes, **options: int) -> tuple[pd.DataFrame, CsvChunks]:
@@ -58,11 +52,6 @@ def test_cp1252_from_spanish_excel() -> None:
     assert frame["nota"].tolist() == ["«muy bueno»", "café € 5"]
 
 
-def test_undefined_cp1252_bytes_fall_back_to_latin1() -> None:
-    assert detect_encoding(b"a;b\n\x81;\xe9\n") == ("latin-1", False)
-    assert detect_encoding("a;b\né;ñ\n".encode("cp1252")) == ("cp1252", False)
-
-
 def test_utf8_character_cut_at_the_sniff_boundary_is_still_utf8() -> None:
     header = "id;texto\n"
     row = "1;" + "a" * 60 + "\n"
@@ -90,12 +79,6 @@ def test_cp1252_accents_after_an_ascii_head_are_not_lost() -> None:
     assert len(frame) == 4001
 
 
-@pytest.mark.parametrize("kept", [1, 2])
-def test_three_byte_character_cut_at_the_boundary(kept: int) -> None:
-    head = ("a;b\n1;" + "x" * 100).encode() + "€".encode()[:kept]
-    assert detect_encoding(head) == ("utf-8", False)
-
-
 # -- delimiters and quoting ------------------------------------------------------------------------
 
 
@@ -106,10 +89,6 @@ def test_delimiters(delimiter: str) -> None:
     frame, chunks = _read(data)
     assert chunks.dialect.delimiter == delimiter
     assert _records(frame) == [{"id": "1", "monto": "10", "zona": "Norte"}, {"id": "2", "monto": "20", "zona": "Sur"}]
-
-
-def test_semicolon_beats_comma_when_commas_are_decimals() -> None:
-    assert detect_delimiter("id;monto;tasa\n1;1.234,56;0,5\n2;7,25;1,75\n") == ";"
 
 
 def test_quoted_fields_with_newlines_and_delimiters() -> None:
@@ -206,6 +185,21 @@ def test_xlsx_bytes_are_not_text() -> None:
         CsvChunks(io.BytesIO(buffer.getvalue()))
     assert caught.value.code == "not_text"
     assert ".xlsx" in caught.value.message_es and "CSV" in caught.value.message_en
+
+
+def test_a_header_that_never_ends_is_not_csv_in_both_languages() -> None:
+    with pytest.raises(BadInputError) as caught:
+        CsvChunks(io.BytesIO(b'a;"b' + b"x;" * (700 * 1024)))  # a quote opened in the header, never closed
+    assert caught.value.code == "not_csv"
+    assert "encabezado" in caught.value.message_es and "header row never ends" in caught.value.message_en
+
+
+def test_a_row_larger_than_a_block_says_how_large_a_row_may_be() -> None:
+    data = b'a;b\n1;"' + b"x;\n" * (1024 * 1024) + b'"\n2;3\n'  # one 3 MiB quoted cell
+    with pytest.raises(BadInputError) as caught:
+        list(CsvChunks(io.BytesIO(data), block_bytes=1024 * 1024))
+    assert caught.value.code == "row_too_large"
+    assert "más de 1 MB" in caught.value.message_es and "larger than 1 MB" in caught.value.message_en
 
 
 def test_header_only_file_has_no_rows() -> None:

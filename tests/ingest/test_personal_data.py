@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from shared.backends import services
 from shared.backends.storage import get_store
 from shared.ingest.column_names import normalize_name
-from shared.ingest.contract import Contract, infer_contract
+from shared.ingest.contract import Contract
+from shared.ingest.contract_drafting import infer_contract
 from shared.ingest.personal_data import (
     MASKED_VALUE,
     PersonalDataMasker,

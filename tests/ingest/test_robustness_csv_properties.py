@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.ingest.csv_reader import MISSING_TOKENS, CsvChunks
+from shared.ingest.csv_reader import CsvChunks
+from shared.ingest.vocabulary import MISSING_TOKENS
 
 DELIMITERS = [",", ";", "\t", "|"]
 ENCODINGS = ["utf-8", "utf-8-sig", "cp1252", "utf-16"]

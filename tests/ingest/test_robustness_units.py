@@ -127,7 +127,7 @@ def test_extra_columns_pass_through_when_the_contract_says_so() -> None:
 
 
 def test_ragged_rows_of_a_file_with_personal_data_show_nothing_of_it() -> None:
-    from shared.ingest.csv_reader import RowProblem
+    from shared.ingest.row_problems import RowProblem
 
     contract = _contract()
     contract.columns["id"] = ColumnSpec("id", "cedula", nullable=False, personal=True)
