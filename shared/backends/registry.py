@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from shared.backends.lightgbm_runtime import import_lightgbm
+from shared.backends.sqlite_registry import LocalVersion, SqliteRegistryReader, database_of
 from shared.errors import ModelIntegrityError, ModelNotFoundError, ServiceUnavailableError
 from shared.ingest.contract import Contract
 from shared.model import artifact_integrity
@@ -236,6 +238,15 @@ class ModelRegistry:
         self._loaded: dict[str, LoadedModel] = {}
 
     @cached_property
+    def _local(self) -> SqliteRegistryReader | None:
+        """The embedded registry's sqlite file read directly (reading only; None: MLflow's client answers)."""
+        database = database_of(self.tracking_uri, self.registry_uri)
+        return SqliteRegistryReader(database, self.model_name) if database is not None else None
+
+    def _local_version(self, version: str) -> LocalVersion | None:
+        return self._local.version(version) if self._local is not None else None
+
+    @cached_property
     def client(self):  # noqa: ANN201 - MlflowClient, imported lazily (cold starts)
         from mlflow import MlflowClient
 
@@ -390,12 +401,15 @@ class ModelRegistry:
 
     def read_file(self, version: str, name: str) -> str:
         """A text file from a version's ``model/dropscore/`` folder (e.g. ``model_card.es.md``)."""
+        relative = f"{META_DIR}/{name}"
+        stored = self._local_version(version)
+        if stored is not None and (stored.folder / relative).is_file():  # the embedded registry: the file where it lies, checked as after a download
+            return self._checked_text(version, stored.folder, stored.tags, relative, name, stored.folder / relative)
         import mlflow
 
         with self._translated(f"read {name} of version {version}"), tempfile.TemporaryDirectory() as scratch:
             model_version = self.client.get_model_version(self.model_name, version)
             source, folder = model_version.source, Path(scratch)
-            relative = f"{META_DIR}/{name}"
 
             def download(path: str) -> Path | None:
                 with contextlib.redirect_stdout(io.StringIO()):
@@ -410,15 +424,23 @@ class ModelRegistry:
                 return Path(local)
 
             local = download(relative)
-            digest = dict(model_version.tags or {}).get(artifact_integrity.MANIFEST_TAG)
-            if digest:
-                manifest = download(MANIFEST_PATH)
-                files = artifact_integrity.read_manifest(version, manifest.read_bytes() if manifest else None, digest, MANIFEST_PATH)
-                if relative in files:  # files attached later (model cards) are not scored with
-                    artifact_integrity.verify_files(version, folder, files, only=[relative])
-            elif name in SCORED_FILES:
-                _warn_unverifiable(version)
-            return Path(local).read_text(encoding="utf-8")
+            tags = dict(model_version.tags or {})
+            if tags.get(artifact_integrity.MANIFEST_TAG):
+                download(MANIFEST_PATH)
+            return self._checked_text(version, folder, tags, relative, name, Path(local))
+
+    @staticmethod
+    def _checked_text(version: str, folder: Path, tags: dict[str, str], relative: str, name: str, local: Path) -> str:
+        """``local``'s text once it matches the manifest under ``folder`` whose digest the registry holds."""
+        digest = tags.get(artifact_integrity.MANIFEST_TAG)
+        if digest:
+            manifest = folder / MANIFEST_PATH
+            files = artifact_integrity.read_manifest(version, manifest.read_bytes() if manifest.is_file() else None, digest, MANIFEST_PATH)
+            if relative in files:  # files attached later (model cards) are not scored with
+                artifact_integrity.verify_files(version, folder, files, only=[relative])
+        elif name in SCORED_FILES:
+            _warn_unverifiable(version)
+        return local.read_text(encoding="utf-8")
 
     def set_alias(self, alias: str, version: str) -> None:
         with self._translated(f"set alias {alias}"):
@@ -452,6 +474,8 @@ class ModelRegistry:
     # -- reading ---------------------------------------------------------------------------
 
     def version_of(self, alias: str) -> str | None:
+        if self._local is not None and (version := self._local.version_of(alias)) is not None:
+            return version  # the embedded registry, read without MLflow (shared.backends.sqlite_registry)
         with self._translated(f"read alias {alias}"):
             try:
                 return str(self.client.get_model_version_by_alias(self.model_name, alias).version)
@@ -471,18 +495,23 @@ class ModelRegistry:
             raise ModelNotFoundError(f"model {self.model_name!r} has no version with alias {alias_or_version!r}")
         if version in self._loaded:
             return self._loaded[version]
-        import lightgbm as lgb
-        import mlflow
+        lgb = import_lightgbm()
 
         with self._translated(f"download version {version}"), tempfile.TemporaryDirectory() as scratch:
-            model_version = self.client.get_model_version(self.model_name, version)
-            with contextlib.redirect_stdout(io.StringIO()):
-                local = Path(
-                    mlflow.artifacts.download_artifacts(
-                        artifact_uri=model_version.source, dst_path=scratch, tracking_uri=self.tracking_uri
+            stored = self._local_version(version)
+            if stored is not None:  # the embedded registry: its folder as it is, checked below like a download
+                local, tags = stored.folder, stored.tags
+            else:
+                import mlflow
+
+                model_version = self.client.get_model_version(self.model_name, version)
+                with contextlib.redirect_stdout(io.StringIO()):
+                    local = Path(
+                        mlflow.artifacts.download_artifacts(
+                            artifact_uri=model_version.source, dst_path=scratch, tracking_uri=self.tracking_uri
+                        )
                     )
-                )
-            tags = dict(model_version.tags or {})
+                tags = dict(model_version.tags or {})
             digest = tags.get(artifact_integrity.MANIFEST_TAG)
             if digest:
                 # Every file registered with the version, before any of them is read.

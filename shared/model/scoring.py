@@ -23,17 +23,20 @@ reasons with their direction the two agree on most rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
+from shared.backends.lightgbm_runtime import NUM_THREADS
 from shared.backends.registry import LoadedModel
 from shared.model.features import model_matrix
-from shared.model.training import NUM_THREADS
+
+if TYPE_CHECKING:
+    import lightgbm as lgb  # hints only: boosters come loaded (shared.backends.lightgbm_runtime)
 
 REASON_COUNT = 3
 # Rows per slice of the per-row work of a batch: LightGBM's leaves, gathering leaf values, the sparse

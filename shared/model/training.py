@@ -52,6 +52,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from shared import progress
+from shared.backends.lightgbm_runtime import NUM_THREADS  # one setting for training and scoring
 from shared.errors import BadInputError
 from shared.ingest.contract import Contract
 from shared.model import thresholds
@@ -71,9 +72,6 @@ CV_FOLDS = 4
 SINGLE_SPLIT_ROWS = 200_000   # above this many development rows one 80/20 validation split replaces K folds
 REFIT_ROUNDS_FACTOR = 1.1     # the refit sees 1/K more rows than each fold model: a few more trees
 INTERVAL_LEVEL = 0.90
-# Under CPU contention (a busy laptop, a shared CI runner) LightGBM's OpenMP threads spin against
-# each other and one thread is several times faster than two; on an idle machine it costs little.
-NUM_THREADS = 1
 
 PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "r2"}
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})

@@ -71,28 +71,30 @@ def test_reading_the_champions_contract_loads_no_model_library(champion_home: Se
     assert outcome["loaded"] == []
 
 
-def test_the_champion_is_downloaded_once_per_instance_and_again_when_the_alias_moves(
+def test_the_champion_is_loaded_once_per_instance_and_again_when_the_alias_moves(
     champion_home: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mlflow.artifacts
+    """Counted as boosters built from a model file: the embedded registry reads the version's folder
+    in place (shared.backends.sqlite_registry), a server's is downloaded first; either way once per version."""
+    import lightgbm
 
-    downloads: list[str] = []
-    real_download = mlflow.artifacts.download_artifacts
+    loads: list[str] = []
+    real_booster = lightgbm.Booster
 
-    def counting_download(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - a pass-through spy
-        downloads.append(str(kwargs.get("artifact_uri") or args[0]))
-        return real_download(*args, **kwargs)
+    def counting_booster(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - a pass-through spy
+        loads.append(str(kwargs.get("model_file")))
+        return real_booster(*args, **kwargs)
 
-    monkeypatch.setattr(mlflow.artifacts, "download_artifacts", counting_download)
+    monkeypatch.setattr(lightgbm, "Booster", counting_booster)
     registry = services.registry(champion_home)
     first = registry.load(CHAMPION)
     again = services.registry(champion_home).load(CHAMPION)  # the next event on the same instance
-    assert again is first and len(downloads) == 1
+    assert again is first and len(loads) == 1
 
     # A new version (same artifacts) becomes champion: the alias moved, so the model is reloaded once.
     source = registry.client.get_model_version(registry.model_name, first.version)
     moved = registry.client.create_model_version(registry.model_name, source.source, run_id=source.run_id)
     registry.set_alias(CHAMPION, str(moved.version))
     reloaded = services.registry(champion_home).load(CHAMPION)
-    assert reloaded.version == str(moved.version) and len(downloads) == 2
-    assert services.registry(champion_home).load(CHAMPION) is reloaded and len(downloads) == 2
+    assert reloaded.version == str(moved.version) and len(loads) == 2
+    assert services.registry(champion_home).load(CHAMPION) is reloaded and len(loads) == 2
