@@ -51,6 +51,11 @@ class CleanOutputs:
         shown = neutralize_frame(rows.reindex(columns=self._quarantine_columns))  # safe to open in Excel
         self._csv.writerows(shown.astype(object).where(shown.notna(), "").itertuples(index=False))
 
+    def source_described(self, details: dict[str, Any]) -> None:
+        """What the file turned out to be, known before its first clean row (its delimiter and decimal
+        mark, the output's, passthrough columns): nothing to do for stored rows; a sink that scores
+        them (shared.local.direct_scoring) writes its predictions in that dialect."""
+
     @property
     def schema(self) -> pa.Schema | None:
         return None if self._parquet is None else self._parquet.schema

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import mimetypes
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -80,56 +76,7 @@ def drop_file(settings: Settings, path: Path, kind: str = "incoming", *, run_cha
 
 
 def score_file(settings: Settings, path: Path, output: Path) -> dict[str, Any]:
-    """Clean and score a local file without touching the buckets or the warehouse.
+    """`dropscore score`: clean and score a local file in one pass, in one process (shared.local.direct_scoring)."""
+    from shared.local.direct_scoring import score_file as score_in_one_process
 
-    The same clean and score code runs against throwaway folders, so the result is exactly
-    what a drop would give; the predictions land at ``output`` and rejected rows beside it.
-    """
-    with tempfile.TemporaryDirectory(prefix="dropscore-direct-") as scratch:
-        root = Path(scratch)
-        local = dataclasses.replace(
-            settings,
-            storage_uri=(root / "buckets").as_uri(),
-            area_uris={area: (root / "buckets" / area).as_uri() for area in settings.area_uris},
-            warehouse_uri=f"duckdb:///{root / 'warehouse.duckdb'}",
-        )
-        result = drop_file(local, path, "incoming", run_chain=True)
-        output = Path(output)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if result.get("output"):
-            _copy(result["output"], output)
-            result["output"] = str(output)
-        for key, suffix in (("quarantine", ".quarantine.csv"),):
-            if result.get(key):
-                target = output.with_name(output.stem + (suffix if result[key].endswith(".csv") else ".report.json"))
-                _copy(result[key], target)
-                if target.suffix == ".json":
-                    _point_report_at(target, str(root), path)
-                result[key] = str(target)
-        for key in ("source", "clean", "manifest"):
-            result.pop(key, None)
-        services.reset()
-        return result
-
-
-def _point_report_at(report: Path, scratch_root: str, original: Path) -> None:
-    """The report names the user's file and itself, not the throwaway folder (deleted by now)."""
-    data = json.loads(report.read_text(encoding="utf-8"))
-
-    def rewrite(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: rewrite(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [rewrite(item) for item in value]
-        if isinstance(value, str) and scratch_root in value:
-            return None
-        return value
-
-    data = rewrite(data)
-    data.update(source_uri=str(original.resolve()), report_uri=str(report.resolve()))
-    report.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def _copy(uri: str, target: Path) -> None:
-    with services.store(uri).open_read(uri) as source, open(target, "wb") as destination:
-        shutil.copyfileobj(source, destination)
+    return score_in_one_process(settings, path, output)

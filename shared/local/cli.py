@@ -288,7 +288,7 @@ def cmd_drop(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 def cmd_score(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     path = _input_file(args.file)
-    from shared.local.chain import score_file
+    from shared.local.direct_scoring import score_file
 
     _require_champion(settings)
     result = score_file(settings, path, Path(args.output))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -269,7 +270,11 @@ def clean_stream(
     *,
     generation: str = "",
     contract_version: str | None = None,
+    outputs_factory: Callable[[str, str], CleanOutputs] = CleanOutputs,
 ) -> CleanResult:
+    """Clean ``source_uri`` against ``contract`` chunk by chunk into the outputs ``outputs_factory``
+    makes of the clean and quarantine URIs: the clean Parquet and quarantine CSV by default;
+    `dropscore score` passes a sink that scores the clean rows instead of storing them."""
     store = services.store(source_uri)
     rows_in = 0
     shards: fanout.ShardedParquet | None = None  # a big incoming file's clean rows, published as they fill
@@ -292,7 +297,7 @@ def clean_stream(
             )
             workbook = isinstance(chunks, WorkbookChunks)
             # Outputs stream to the store as they are written; none is staged in /tmp (shared.ingest.clean_outputs).
-            outputs = CleanOutputs(settings.object_uri("clean", dropped.clean_key()), settings.object_uri("quarantine", dropped.quarantine_key()))
+            outputs = outputs_factory(settings.object_uri("clean", dropped.clean_key()), settings.object_uri("quarantine", dropped.quarantine_key()))
             # A big incoming file becomes shards, scored in parallel (shared.delivery.fanout); others one object.
             run = fanout.run_id(generation or info.generation)
             if dropped.kind == "incoming" and not workbook and fanout.is_sharded(size, settings.shard_bytes):
@@ -323,6 +328,12 @@ def clean_stream(
                             )
                         source_dialect = workbook_output_dialect(contract.locale) if workbook else (chunks.dialect.delimiter, decimal)
                         out_delimiter, out_decimal = output_dialect(contract, *source_dialect)
+                        outputs.source_described(
+                            {
+                                "delimiter": chunks.dialect.delimiter, "decimal": decimal, "output_delimiter": out_delimiter, "output_decimal": out_decimal,
+                                "passthrough_extra_columns": mapping.extra if contract.extra_columns == "passthrough" else [],
+                            }
+                        )  # fmt: skip
                         renamed = [mapping.renames.get(h, h) for h in chunks.header]
                         quarantine_columns = QUARANTINE_COLUMNS + [h for h in renamed if not h.startswith("Unnamed: ")]
                         if workbook:  # the cell to look at in Excel ("F12") beside the column's name
