@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -12,21 +11,30 @@ from pathlib import Path
 import pytest
 
 from shared.backends import services
+from shared.monitor.results import DriftCheckResult, Finding
 from shared.reporting import alerts
 from shared.settings import Settings, load_settings
-from shared.monitor.results import DriftCheckResult, Finding
 from tests.conftest_services import closed_port_url
 
 CHECKED_AT = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
 
 
 class Receiver:
-    """A webhook receiver on a free loopback port: answers ``status`` after ``delay`` seconds."""
+    """A webhook receiver on a free loopback port that answers ``status``.
 
-    def __init__(self, status: int = 200, delay: float = 0.0) -> None:
-        self.status, self.delay = status, delay
+    With ``held=True`` it answers only once :meth:`release` is called: a test can then see
+    what the sender does while the receiver has not answered yet, with no clock involved.
+    """
+
+    def __init__(self, status: int = 200, *, held: bool = False) -> None:
+        self.status = status
         self.bodies: list[dict] = []
         self.hits = 0
+        self.answered = 0
+        self.received = threading.Event()
+        self._answer = threading.Event()
+        if not held:
+            self._answer.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,11 +42,13 @@ class Receiver:
                 length = int(self.headers.get("Content-Length", 0))
                 receiver.hits += 1
                 receiver.bodies.append(json.loads(self.rfile.read(length)))
-                time.sleep(receiver.delay)
+                receiver.received.set()
+                receiver._answer.wait(timeout=60)  # bounded only so a broken test cannot hang the run
                 try:
                     self.send_response(receiver.status)
                     self.end_headers()
                     self.wfile.write(b"{}")
+                    receiver.answered += 1
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the sender gave up waiting, as it should
 
@@ -50,11 +60,16 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def release(self) -> None:
+        """Let the held receiver answer (this request and every later one)."""
+        self._answer.set()
+
     def __enter__(self) -> Receiver:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
         self.server.shutdown()
         self.server.server_close()
 
@@ -147,14 +162,25 @@ def test_webhook_delivery_to_a_local_receiver(tmp_path: Path) -> None:
     assert rows.loc[0, "severity"] == "critical" and rows.loc[0, "priority"] == 1
 
 
+def test_raising_the_alert_hands_back_before_the_receiver_answers(tmp_path: Path, fast_retries: None) -> None:
+    # Were delivery done inline, raise_check_alert would return only after every attempt at
+    # the held receiver timed out, with the outcome "failed" instead of "pending".
+    with Receiver(held=True) as receiver:
+        settings = settings_for(tmp_path, DROPSCORE_ALERT_WEBHOOK=receiver.url)
+        delivery = alerts.raise_check_alert(settings, check_result([finding("score_high", "critical")], []))
+        assert delivery.outcome == {"webhook": "pending"} and receiver.answered == 0
+        assert json.loads(stored_alerts(settings).loc[0, "delivery"]) == {"webhook": "pending"}
+        assert receiver.received.wait(timeout=30), "the delivery runs on in the background"
+        receiver.release()
+        outcome = delivery.finish(settings)
+    assert outcome == {"webhook": "delivered"} and receiver.answered >= 1
+
+
 def test_a_failing_receiver_is_retried_and_never_fails_the_check(tmp_path: Path, fast_retries: None, caplog: pytest.LogCaptureFixture) -> None:
     with Receiver(status=500) as receiver:
         settings = settings_for(tmp_path, DROPSCORE_ALERT_WEBHOOK=receiver.url)
-        started = time.monotonic()
         delivery = alerts.raise_check_alert(settings, check_result([finding("score_high", "critical")], []))
-        handed_back = time.monotonic() - started
         outcome = delivery.finish(settings)
-    assert handed_back < 2.0, "raising the alert does not wait for the receiver"
     assert outcome == {"webhook": "failed"}
     assert receiver.hits == alerts.WEBHOOK_ATTEMPTS
     assert json.loads(stored_alerts(settings).loc[0, "delivery"]) == {"webhook": "failed"}
@@ -174,15 +200,17 @@ def test_an_unreachable_webhook_is_logged_not_raised(tmp_path: Path, fast_retrie
     assert delivery.finish(settings) == {"webhook": "failed"}
 
 
-def test_a_hanging_receiver_holds_the_check_no_longer_than_its_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(alerts, "WEBHOOK_TIMEOUT_SECONDS", 2.0)
-    with Receiver(delay=3.0) as receiver:
+def test_a_hanging_receiver_holds_the_check_no_longer_than_its_wait(tmp_path: Path) -> None:
+    # The receiver never answers while the check waits: finish() comes back on its own bound,
+    # says the delivery is still pending and records that. Waiting for the receiver instead
+    # would never return before release() (or would end "failed" on the webhook timeout).
+    with Receiver(held=True) as receiver:
         settings = settings_for(tmp_path, DROPSCORE_ALERT_WEBHOOK=receiver.url)
         delivery = alerts.raise_check_alert(settings, check_result([finding("score_high", "critical")], []))
-        started = time.monotonic()
-        outcome = delivery.finish(settings, timeout=0.3)
-        waited = time.monotonic() - started
-    assert waited < 1.5 and outcome == {"webhook": "pending"}
+        assert receiver.received.wait(timeout=30)
+        outcome = delivery.finish(settings, timeout=0.05)
+        assert outcome == {"webhook": "pending"} and receiver.answered == 0
+        assert json.loads(stored_alerts(settings).loc[0, "delivery"]) == {"webhook": "pending"}
 
 
 def test_a_rerun_of_the_same_check_replaces_its_alert(tmp_path: Path) -> None:
