@@ -165,7 +165,7 @@ _GATE_FAILURE = re.compile(r"^(?P<metric>[a-z_0-9]+) (?P<value>-?[\d.]+) (?P<op>
 
 def gate_failures_text(failures: list[str], language: str) -> str:
     """Recorded gate failures ("precision 0.552 < 0.60") in the reader's words and numbers ("precisión 0,552 < 0,60")."""
-    from shared.monitor.performance import metric_name
+    from shared.i18n.monitoring import metric_name
 
     shown = []
     for failure in failures:

@@ -43,7 +43,6 @@ KNOWN_UPWARD: set[str] = {
     "shared.backends.registry -> shared.model.artifact_integrity",
     "shared.backends.registry -> shared.model.frame_scoring",
     "shared.backends.registry -> shared.model.training",
-    "shared.formatting -> shared.monitor.performance",
     "shared.lifecycle.promotion -> shared.steps.clean",
     "shared.model.frame_scoring -> shared.steps.clean",
     "shared.settings -> shared.backends.storage",

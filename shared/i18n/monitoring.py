@@ -1,6 +1,21 @@
-"""The sentences of the drift check and measured performance: findings, actions, reasons. (es, en)"""
+"""The sentences of the drift check and measured performance: findings, actions, reasons. (es, en)
+
+Also the display names of the model's metrics (:func:`metric_name`), which every page, alert and
+CLI line that shows a metric uses.
+"""
 
 from __future__ import annotations
+
+METRIC_NAMES: dict[str, dict[str, str]] = {
+    "es": {"roc_auc": "ROC-AUC", "precision": "precisión", "recall": "sensibilidad", "macro_f1": "F1 macro", "accuracy": "exactitud", "r2": "R²", "rmse": "RMSE", "mae": "MAE"},
+    "en": {"roc_auc": "ROC-AUC", "precision": "precision", "recall": "recall", "macro_f1": "macro F1", "accuracy": "accuracy", "r2": "R²", "rmse": "RMSE", "mae": "MAE"},
+}
+
+
+def metric_name(metric: str, language: str) -> str:
+    """How a metric is called in the reader's language ("precision" -> "precisión"); unknown ones as they are."""
+    return METRIC_NAMES.get(language, METRIC_NAMES["es"]).get(metric, metric)
+
 
 MONITORING: dict[str, tuple[str, str]] = {
     # What to do about drift, by how it came (shared.monitor.decision)

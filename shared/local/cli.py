@@ -203,7 +203,7 @@ def _print_training(settings: Settings, outcome: Any) -> None:
         )
     min_ratio = getattr(outcome, "fairness_min_ratio", None)
     for flag in outcome.fairness_flags:
-        from shared.monitor.performance import metric_name
+        from shared.i18n.monitoring import metric_name
 
         ratio = fmt.decimal(flag["ratio"], language, 2)
         limit = fmt.decimal(min_ratio if min_ratio is not None else 0.8, language, 2)

@@ -27,6 +27,7 @@ import pandas as pd
 from shared import formatting as fmt
 from shared.backends import services
 from shared.backends.registry import CHAMPION
+from shared.i18n.monitoring import metric_name
 from shared.ingest.contract import Contract
 from shared.settings import Settings
 
@@ -466,16 +467,6 @@ def task_gates(contract: Contract) -> dict[str, float]:
 
 def metrics_of(contract: Contract) -> tuple[str, ...]:
     return TASK_METRICS.get(getattr(contract, "task", "binary"), METRICS)
-
-
-_METRIC_NAMES = {
-    "es": {"roc_auc": "ROC-AUC", "precision": "precisión", "recall": "sensibilidad", "macro_f1": "F1 macro", "accuracy": "exactitud", "r2": "R²", "rmse": "RMSE", "mae": "MAE"},
-    "en": {"roc_auc": "ROC-AUC", "precision": "precision", "recall": "recall", "macro_f1": "macro F1", "accuracy": "accuracy", "r2": "R²", "rmse": "RMSE", "mae": "MAE"},
-}
-
-
-def metric_name(metric: str, language: str) -> str:
-    return _METRIC_NAMES.get(language, _METRIC_NAMES["es"]).get(metric, metric)
 
 
 def _verdict_text(

@@ -36,6 +36,7 @@ from shared import progress
 from shared.backends import services
 from shared.backends.registry import CHAMPION
 from shared.errors import ModelNotFoundError, ObjectNotFoundError
+from shared.i18n.monitoring import metric_name
 from shared.monitor import drift_history, performance
 from shared.reporting import charts
 from shared.settings import Settings
@@ -703,11 +704,11 @@ def _performance_section(data: DashboardData, text: dict[str, Any], language: st
         plotted = [m for m in performance.TASK_METRICS.get(data.task, performance.METRICS) if m not in performance.LOWER_IS_BETTER]
         colors = dict(zip(plotted, ("#2563eb", "#f59e0b", "#10b981"), strict=False))
         series = [
-            (performance.metric_name(metric, language), [p["metrics"].get(metric) if p.get("sufficient") else None for p in periods], colors[metric], False)
+            (metric_name(metric, language), [p["metrics"].get(metric) if p.get("sufficient") else None for p in periods], colors[metric], False)
             for metric in plotted
         ]
         gates = [
-            (f"{performance.metric_name(metric, language)} ≥ {fmt.decimal(floor, language, 2)}", floor, colors[metric]) for metric, floor in data.gates.items() if metric in colors
+            (f"{metric_name(metric, language)} ≥ {fmt.decimal(floor, language, 2)}", floor, colors[metric]) for metric, floor in data.gates.items() if metric in colors
         ]
         observed = [value for _, values, _, _ in series for value in values if value is not None] + [value for _, value, _ in gates]
         bottom = max(0.0, math.floor((min(observed) - 0.05) * 10) / 10) if observed else 0.0
@@ -839,7 +840,7 @@ def _model_section(data: DashboardData, text: dict[str, Any], language: str) -> 
         + f"<td>{_e(fmt.when(_as_datetime(v.get('created_at')), language, data.timezone))}</td></tr>"
         for v in data.versions
     )
-    names = [performance.metric_name(m, language) for m in performance.METRICS]
+    names = [metric_name(m, language) for m in performance.METRICS]
     table = (
         f"<h2>{_e(text['versions'])}</h2><table><thead><tr><th>{_e(text['version'])}</th><th>{_e(text['aliases'])}</th>"
         + "".join(f'<th class="num">{_e(name)}</th>' for name in names)

@@ -322,7 +322,7 @@ def _performance_section(result: DriftCheckResult, text: dict[str, Any], languag
     measured = result.performance
     if not measured:
         return ""
-    from shared.monitor.performance import metric_name
+    from shared.i18n.monitoring import metric_name
 
     gates = measured.get("gates") or {}
     message = measured.get("message_es" if language == "es" else "message_en") or ""
