@@ -34,6 +34,7 @@ from shared.ingest.contract import Contract
 from shared.model.features import target_for_task
 from shared.model.scoring import class_score_column, model_classes, model_task
 from shared.model.training import LOWER_IS_BETTER, gate_failures, primary_metric
+from shared.monitor.labels import read_outcomes
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -106,25 +107,6 @@ def shadow_rows(challenger: LoadedModel | None, clean: pd.DataFrame, *, source_u
 
 
 # -- measuring on labels ----------------------------------------------------------------------------
-
-
-def read_outcomes(settings: Settings, contract: Contract) -> pd.DataFrame:
-    """Every outcome under ``labels/``: ``row_id`` (text) and ``actual`` (the target as in the file); the latest wins."""
-    from shared.delivery.parquet_io import read_parquet
-
-    store = services.store(settings.area_uri("clean"))
-    id_column = contract.output_id_column
-    frames = []
-    for info in sorted(store.list(settings.object_uri("clean", "labels/")), key=lambda info: info.uri):
-        if info.uri.endswith(".parquet"):
-            frame = read_parquet(info.uri, [id_column, contract.target])
-            if id_column in frame and contract.target in frame:
-                frames.append(frame)
-    if not frames:
-        return pd.DataFrame({"row_id": pd.Series(dtype="string"), "actual": pd.Series(dtype="object")})
-    labels = pd.concat(frames, ignore_index=True).dropna(subset=[id_column, contract.target])
-    out = pd.DataFrame({"row_id": labels[id_column].astype(str).to_numpy(), "actual": labels[contract.target].to_numpy()})
-    return out.drop_duplicates("row_id", keep="last").reset_index(drop=True)
 
 
 def measured_metrics(joined: pd.DataFrame, contract: Contract, task: str) -> dict[str, float]:

@@ -10,7 +10,8 @@ when the whole 95 % confidence interval lies below the gate (Wilson intervals fo
 and recall, Hanley–McNeil for ROC-AUC). An estimate under the gate whose interval still
 reaches it is a warning, shown but not acted on.
 
-Everything but :func:`read_labels`, :func:`read_predictions` and :func:`evaluate` is pure.
+Everything but :func:`read_predictions` and :func:`evaluate` is pure (outcomes are read by
+:mod:`shared.monitor.labels`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from shared.backends import services
 from shared.backends.registry import CHAMPION
 from shared.i18n.monitoring import metric_name
 from shared.ingest.contract import Contract
+from shared.monitor.labels import read_labels
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -351,36 +353,6 @@ def month_of(timestamps: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- reading
 
 
-def read_labels(settings: Settings, contract: Contract) -> pd.DataFrame:
-    """Every outcome under the clean area's ``labels/``: ``row_id`` (text) and ``actual`` (0/1).
-
-    Files are read in name order; when an id is labeled twice the later file wins, as in
-    :func:`shared.lifecycle.promotion.labeled_rows`.
-    """
-    store = services.store(settings.area_uri("clean"))
-    id_column = contract.output_id_column
-    frames = []
-    for info in sorted(store.list(settings.object_uri("clean", "labels/")), key=lambda info: info.uri):
-        if not info.uri.endswith(".parquet"):
-            continue
-        frame = _read_parquet(info.uri, [id_column, contract.target])
-        if id_column not in frame or contract.target not in frame:
-            continue
-        frames.append(frame)
-    if not frames:
-        return pd.DataFrame({"row_id": pd.Series(dtype="str"), "actual": pd.Series(dtype="Int64")})
-    labels = pd.concat(frames, ignore_index=True).dropna(subset=[id_column, contract.target])
-    task = getattr(contract, "task", "binary")
-    if task == "regression":
-        actual = pd.to_numeric(labels[contract.target], errors="coerce").to_numpy(dtype=float)
-    elif task == "multiclass":
-        actual = labels[contract.target].astype(str).to_numpy(dtype=object)
-    else:
-        actual = (labels[contract.target].astype(str) == contract.positive).astype(int).to_numpy()
-    outcomes = pd.DataFrame({"row_id": labels[id_column].astype(str).to_numpy(), "actual": actual})
-    return outcomes.dropna(subset=["actual"]).drop_duplicates("row_id", keep="last").reset_index(drop=True)
-
-
 def read_predictions(
     settings: Settings, *, since: datetime | None, until: datetime | None, limit: int = MAX_PREDICTION_ROWS
 ) -> pd.DataFrame:
@@ -395,15 +367,6 @@ def read_predictions(
         newest_first=True,
     )
     return frame.iloc[::-1].reset_index(drop=True)
-
-
-def _read_parquet(uri: str, columns: list[str]) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    with services.store(uri).open_read(uri) as stream:
-        parquet = pq.ParquetFile(stream)
-        wanted = [column for column in columns if column in parquet.schema_arrow.names]
-        return parquet.read(columns=wanted).to_pandas()
 
 
 # --------------------------------------------------------------------------- the check
@@ -426,7 +389,7 @@ def evaluate(
     if predictions is None:
         predictions = read_predictions(settings, since=now - timedelta(days=PERFORMANCE_LOOKBACK_DAYS), until=now)
     if labels is None:
-        labels = read_labels(settings, contract)
+        labels = read_labels(settings, contract)  # shared.monitor.labels: the one reader of outcomes
     return judge(predictions, labels, contract, model_version)
 
 

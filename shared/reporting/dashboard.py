@@ -38,6 +38,7 @@ from shared.backends.registry import CHAMPION
 from shared.errors import ModelNotFoundError, ObjectNotFoundError
 from shared.i18n.monitoring import metric_name
 from shared.monitor import drift_history, performance
+from shared.monitor.labels import read_labels
 from shared.reporting import charts
 from shared.settings import Settings
 
@@ -311,7 +312,7 @@ def gather(settings: Settings, *, now: datetime | None = None) -> DashboardData:
         batches = batches[~superseded]
     if len(predictions) >= performance.MAX_PREDICTION_ROWS:
         data.truncated_rows = len(predictions)
-    labels = performance.read_labels(settings, model.contract) if model is not None else pd.DataFrame(columns=["row_id", "actual"])
+    labels = read_labels(settings, model.contract) if model is not None else pd.DataFrame(columns=["row_id", "actual"])
     _gather_volume(data, batches, predictions, labels, model)
     if model is not None:
         _attach_source_rows(data, model.contract)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,6 @@ from shared.monitor import performance
 from shared.monitor.decision import decide
 from shared.monitor.performance import auc_interval, join_labels, judge, roc_auc, wilson_interval
 from shared.monitor.results import STATUS_RETRAIN, STATUS_WARNING
-from shared.settings import load_settings
 
 JANUARY = datetime(2025, 1, 10, tzinfo=UTC)
 FEBRUARY = datetime(2025, 2, 10, tzinfo=UTC)
@@ -158,20 +156,6 @@ def test_no_labels_at_all_is_said_plainly() -> None:
     assert result.evaluated is None and not result.decay and not result.below_gate
     assert result.periods[0].coverage == 0.0
     assert "etiquetas insuficientes" in result.message_es and "not enough labels" in result.message_en
-
-
-# --------------------------------------------------------------------------- reading the labels area
-
-
-def test_read_labels_from_the_clean_area_latest_file_wins(tmp_path: Path) -> None:
-    settings = load_settings({"DROPSCORE_HOME": str(tmp_path)})
-    folder = tmp_path / "buckets" / "clean" / "labels"
-    folder.mkdir(parents=True)
-    pd.DataFrame({"id": ["a", "b"], "y": ["si", "no"]}).to_parquet(folder / "etiquetas_2025-01.parquet")
-    pd.DataFrame({"id": ["b", "c"], "y": ["si", None]}).to_parquet(folder / "etiquetas_2025-02.parquet")
-    (folder / "notes.txt").write_text("not a label file")
-    labels = performance.read_labels(settings, contract()).set_index("row_id")["actual"].to_dict()
-    assert labels == {"a": 1, "b": 1}, "b relabeled by the later file; c has no outcome yet"
 
 
 # --------------------------------------------------------------------------- the other tasks
