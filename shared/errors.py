@@ -58,7 +58,15 @@ class PiiKeyError(PermanentError):
 
 
 class ContractError(PermanentError):
-    """The data contract is missing, unreadable or inconsistent."""
+    """The data contract is missing, unreadable or inconsistent: what is wrong and where, in Spanish and English."""
+
+    def __init__(self, message_es: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_es = message_es
+        self.message_en = message_en
+
+    def message(self, language: str) -> str:
+        return self.message_es if language == "es" else self.message_en
 
 
 class ModelNotFoundError(PermanentError):

@@ -173,6 +173,115 @@ FILES: dict[str, tuple[str, str]] = {
     "personal_kind_ruc": ("RUC válidos", "valid RUCs"),
     "personal_kind_email": ("correos electrónicos", "e-mail addresses"),
     "personal_kind_phone": ("teléfonos", "phone numbers"),
+    # The data contract (shared.ingest.contract, contract_drafting): what is wrong and where. Keys,
+    # types and YAML snippets stay as written in the contract, in both languages.
+    "contract_not_yaml": ("el contrato no es YAML válido: {detail}", "the contract is not valid YAML: {detail}"),
+    "contract_not_mapping": ("el contrato debe ser un mapa YAML (clave: valor)", "the contract must be a YAML mapping"),
+    "contract_missing_section": ("al contrato le falta la sección {section}", "contract is missing the section {section}"),
+    "contract_section_mapping": ("la sección {section} debe ser un mapa (clave: valor)", "section {section} must be a mapping"),
+    "contract_target_section": (
+        "la sección 'target' debe ser un mapa con 'column' y 'positive', por ejemplo {{column: abandono, positive: 'sí'}}",
+        "section 'target' must be a mapping with 'column' and 'positive', e.g. {{column: churn, positive: 'yes'}}",
+    ),
+    "contract_columns_section": (
+        "la sección 'columns' debe ser un mapa de nombre de columna -> {{type: ...}}",
+        "section 'columns' must be a mapping of column name -> {{type: ...}}",
+    ),
+    "contract_column_not_mapping": (
+        "columna «{column}»: se esperaba un mapa como {{type: numeric}}, no {value}",
+        "column '{column}': expected a mapping such as {{type: numeric}}, not {value}",
+    ),
+    "contract_column_type": (
+        "columna «{column}»: type debe ser uno de {types}, no {value}",
+        "column '{column}': type must be one of {types}, not {value}",
+    ),
+    "contract_column_unknown": (
+        "columna «{column}»: unknown debe ser 'missing' o 'quarantine'",
+        "column '{column}': unknown must be 'missing' or 'quarantine'",
+    ),
+    "contract_task": ("task debe ser uno de {tasks}, no {value}", "task must be one of {tasks}, not {value}"),
+    "contract_target_not_a_column": (
+        "la columna objetivo «{column}» no está entre las columnas del contrato",
+        "target column '{column}' is not among the contract's columns",
+    ),
+    "contract_id_not_a_column": (
+        "la columna identificadora «{column}» no está entre las columnas del contrato",
+        "id column '{column}' is not among the contract's columns",
+    ),
+    "contract_multiclass_classes": (
+        "un objetivo multiclase necesita sus clases: target: {{column: {column}, classes: [Alto, Medio, Bajo]}}",
+        "a multiclass target needs its classes: target: {{column: {column}, classes: [Alto, Medio, Bajo]}}",
+    ),
+    "contract_regression_numeric": (
+        "el objetivo de una regresión debe ser una columna numérica; «{column}» es {type}",
+        "a regression target must be a numeric column; '{column}' is {type}",
+    ),
+    "contract_decision_section": (
+        "la sección 'decision' debe ser un mapa como {{value_true_positive: 100, cost_false_positive: 20, cost_false_negative: 50}}",
+        "section 'decision' must be a mapping such as {{value_true_positive: 100, cost_false_positive: 20, cost_false_negative: 50}}",
+    ),
+    "contract_decision_keys": (
+        "sección 'decision': claves desconocidas {keys}; las conocidas son {known}",
+        "section 'decision': unknown keys {keys}; known: {known}",
+    ),
+    "contract_lifecycle_positive": (
+        "lifecycle.shadow_min_labels y training.time_budget_seconds deben ser positivos",
+        "lifecycle.shadow_min_labels and training.time_budget_seconds must be positive",
+    ),
+    "contract_date_format": (
+        "{where} debe ser un patrón strftime como '%d/%m/%Y', o una lista de ellos",
+        "{where} must be a strftime pattern such as '%d/%m/%Y', or a list of them",
+    ),
+    "contract_date_orders": (
+        "{where}: {formats} mezcla fechas con el día primero y con el mes primero; deje un solo orden",
+        "{where}: {formats} mix day-first and month-first dates; keep one order",
+    ),
+    "contract_personal_type": (
+        "columna «{column}»: una columna personal se reemplaza por un hash con clave, así que debe ser de tipo {types} "
+        "(no {type}); quite la columna del contrato o desmárquela",
+        "column '{column}': a personal column is replaced by a keyed hash, so it must be one of {types} "
+        "(not {type}); drop the column from the contract or un-mark it",
+    ),
+    "contract_locale_section": (
+        "la sección 'locale' debe ser un mapa como {{name: es-EC, decimal: ',', date_format: '%d/%m/%Y'}}",
+        "section 'locale' must be a mapping such as {{name: es-EC, decimal: ',', date_format: '%d/%m/%Y'}}",
+    ),
+    "contract_locale_choice": ("locale.{key} debe ser uno de {allowed}, no {value}", "locale.{key} must be one of {allowed}, not {value}"),
+    "contract_locale_date_format": (
+        "locale.date_format debe ser un solo patrón strftime como '%d/%m/%Y'",
+        "locale.date_format must be one strftime pattern such as '%d/%m/%Y'",
+    ),
+    "contract_extra_columns": ("extra_columns debe ser uno de {allowed}, no {value}", "extra_columns must be one of {allowed}, not {value}"),
+    "contract_sheet": (
+        "sheet debe ser el nombre de una hoja del libro, por ejemplo sheet: Datos",
+        "sheet must be the name of a workbook sheet, e.g. sheet: Datos",
+    ),
+    "contract_flag": ("{where} debe ser true o false, no {value}", "{where} must be true or false, not {value}"),
+    "contract_number": ("{where} debe ser un número, no {value}", "{where} must be a number, not {value}"),
+    # Inferring a contract from a training file (shared.ingest.contract_drafting)
+    "contract_target_not_in_file": (
+        "la columna objetivo «{column}» no está en el archivo; columnas: {columns}",
+        "target column '{column}' is not in the file; columns: {columns}",
+    ),
+    "contract_id_not_in_file": ("la columna identificadora «{column}» no está en el archivo", "id column '{column}' is not in the file"),
+    "contract_binary_two_classes": (
+        "el objetivo «{column}» debe tener exactamente dos clases para un modelo binario; hay {count}: {classes} "
+        "(use --task multiclass o --task regression para otros objetivos)",
+        "target '{column}' must have exactly two classes for a binary model; found {count}: {classes} "
+        "(use --task multiclass or --task regression for other targets)",
+    ),
+    "contract_positive_not_a_value": (
+        "la clase positiva {positive} no es un valor de «{column}»: {classes}",
+        "positive class {positive} is not a value of '{column}': {classes}",
+    ),
+    "contract_regression_text": (
+        "el objetivo de una regresión debe ser numérico; «{column}» tiene texto como {examples}",
+        "a regression target must be numeric; '{column}' holds text such as {examples}",
+    ),
+    "contract_two_classes_at_least": (
+        "el objetivo «{column}» debe tener al menos dos clases; hay {classes}",
+        "target '{column}' must have at least two classes; found {classes}",
+    ),
     # The command line (shared.local.cli_errors): each says what happened and the next step.
     "input_not_found": (
         "No existe el archivo «{path}». Revise la ruta (¿está en otra carpeta?) y vuelva a intentarlo.",

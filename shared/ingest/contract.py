@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 from shared.errors import ContractError
+from shared.i18n import both
 from shared.i18n.files import CONTRACT_YAML_HEADER
 from shared.ingest.vocabulary import FALSE_WORDS, TRUE_WORDS
 
@@ -99,24 +100,24 @@ class ColumnSpec:
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> ColumnSpec:
         if not isinstance(data, dict):
-            raise ContractError(f"column {name!r}: expected a mapping such as {{type: numeric}}, not {data!r}")
+            raise ContractError(*both("contract_column_not_mapping", column=name, value=repr(data)))
         column_type = data.get("type")
         if column_type not in COLUMN_TYPES:
-            raise ContractError(f"column {name!r}: type must be one of {', '.join(COLUMN_TYPES)}, not {column_type!r}")
+            raise ContractError(*both("contract_column_type", column=name, types=", ".join(COLUMN_TYPES), value=repr(column_type)))
         unknown = data.get("unknown", "missing")
         if unknown not in ("missing", "quarantine"):
-            raise ContractError(f"column {name!r}: unknown must be 'missing' or 'quarantine'")
+            raise ContractError(*both("contract_column_unknown", column=name))
         values = data.get("values")
         return cls(
             name=name,
             type=column_type,
-            required=_flag(data.get("required", True), f"column {name!r}: required"),
-            nullable=_flag(data.get("nullable", True), f"column {name!r}: nullable"),
-            min=_optional_float(data.get("min"), f"column {name!r}: min"),
-            max=_optional_float(data.get("max"), f"column {name!r}: max"),
+            required=_flag(data.get("required", True), f"columns.{name}.required"),
+            nullable=_flag(data.get("nullable", True), f"columns.{name}.nullable"),
+            min=_optional_float(data.get("min"), f"columns.{name}.min"),
+            max=_optional_float(data.get("max"), f"columns.{name}.max"),
             values=[str(v) for v in values] if values is not None else None,
             unknown=unknown,
-            format=_date_formats(data.get("format"), name),
+            format=_date_formats(data.get("format"), f"columns.{name}.format"),
             observed=dict(data.get("observed") or {}),
             description=str(data.get("description") or ""),
             personal=_personal(data.get("personal", False), name, column_type),
@@ -231,26 +232,26 @@ class Contract:
             target = data["target"]
             columns_data = data["columns"]
         except (KeyError, TypeError) as exc:
-            raise ContractError(f"contract is missing the section {exc}") from exc
+            raise ContractError(*both("contract_missing_section", section=str(exc))) from exc
         task = str(data.get("task") or "binary")
         if task not in TASKS:
-            raise ContractError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+            raise ContractError(*both("contract_task", tasks=", ".join(TASKS), value=repr(task)))
         if not isinstance(target, dict) or "column" not in target or (task == "binary" and "positive" not in target):
-            raise ContractError("section 'target' must be a mapping with 'column' and 'positive', e.g. {column: churn, positive: 'yes'}")
+            raise ContractError(*both("contract_target_section"))
         if not isinstance(columns_data, dict):
-            raise ContractError("section 'columns' must be a mapping of column name -> {type: ...}")
+            raise ContractError(*both("contract_columns_section"))
         columns = {str(name): ColumnSpec.from_dict(str(name), spec or {}) for name, spec in columns_data.items()}
         if target["column"] not in columns:
-            raise ContractError(f"target column {target['column']!r} is not among the contract's columns")
+            raise ContractError(*both("contract_target_not_a_column", column=target["column"]))
         id_column = data.get("id_column")
         if id_column is not None and id_column not in columns:
-            raise ContractError(f"id column {id_column!r} is not among the contract's columns")
-        gates = {**DEFAULT_GATES_BY_TASK[task], **{str(k): _number(v, f"gate {k!r}") for k, v in (data.get("gates") or {}).items()}}
+            raise ContractError(*both("contract_id_not_a_column", column=id_column))
+        gates = {**DEFAULT_GATES_BY_TASK[task], **{str(k): _number(v, f"gates.{k}") for k, v in (data.get("gates") or {}).items()}}
         classes = [str(c) for c in (target.get("classes") or columns[target["column"]].values or [])] if task == "multiclass" else []
         if task == "multiclass" and len(classes) < 2:
-            raise ContractError(f"a multiclass target needs its classes: target: {{column: {target['column']}, classes: [Alto, Medio, Bajo]}}")
+            raise ContractError(*both("contract_multiclass_classes", column=target["column"]))
         if task == "regression" and columns[target["column"]].type != "numeric":
-            raise ContractError(f"a regression target must be a numeric column; {target['column']!r} is {columns[target['column']].type}")
+            raise ContractError(*both("contract_regression_numeric", column=target["column"], type=columns[target["column"]].type))
         lifecycle = _lifecycle_from_dict(data)
         return cls(
             name=str(data.get("name") or "dropscore"),
@@ -274,9 +275,9 @@ class Contract:
         try:
             data = yaml.load(text, Loader=_ContractLoader)  # a SafeLoader subclass: plain data only
         except yaml.YAMLError as exc:
-            raise ContractError(f"the contract is not valid YAML: {exc}") from exc
+            raise ContractError(*both("contract_not_yaml", detail=exc)) from exc
         if not isinstance(data, dict):
-            raise ContractError("the contract must be a YAML mapping")
+            raise ContractError(*both("contract_not_mapping"))
         return cls.from_dict(data)
 
     def without_target(self) -> Contract:
@@ -290,30 +291,30 @@ def _lifecycle_from_dict(data: dict[str, Any]) -> dict[str, Any]:
     """The optional sections of issue 5: decision values, fairness, leakage allow-list, lifecycle, training."""
     decision_data = data.get("decision") or {}
     if not isinstance(decision_data, dict):
-        raise ContractError("section 'decision' must be a mapping such as {value_true_positive: 100, cost_false_positive: 20, cost_false_negative: 50}")
+        raise ContractError(*both("contract_decision_section"))
     unknown = sorted(set(map(str, decision_data)) - set(DECISION_KEYS))
     if unknown:
-        raise ContractError(f"section 'decision': unknown keys {unknown}; known: {', '.join(DECISION_KEYS)}")
-    decision = {str(k): _number(v, f"decision {k!r}") for k, v in decision_data.items() if v is not None}
+        raise ContractError(*both("contract_decision_keys", keys=unknown, known=", ".join(DECISION_KEYS)))
+    decision = {str(k): _number(v, f"decision.{k}") for k, v in decision_data.items() if v is not None}
     fairness = data.get("fairness") or {}
     leakage = data.get("leakage") or {}
     lifecycle = data.get("lifecycle") or {}
     training = data.get("training") or {}
     for section, value in (("fairness", fairness), ("leakage", leakage), ("lifecycle", lifecycle), ("training", training)):
         if not isinstance(value, dict):
-            raise ContractError(f"section {section!r} must be a mapping")
-    shadow_min_labels = int(_number(lifecycle.get("shadow_min_labels", DEFAULT_SHADOW_MIN_LABELS), "lifecycle shadow_min_labels"))
-    budget = _number(training.get("time_budget_seconds", DEFAULT_TRAINING_BUDGET_SECONDS), "training time_budget_seconds")
+            raise ContractError(*both("contract_section_mapping", section=repr(section)))
+    shadow_min_labels = int(_number(lifecycle.get("shadow_min_labels", DEFAULT_SHADOW_MIN_LABELS), "lifecycle.shadow_min_labels"))
+    budget = _number(training.get("time_budget_seconds", DEFAULT_TRAINING_BUDGET_SECONDS), "training.time_budget_seconds")
     if shadow_min_labels < 1 or budget <= 0:
-        raise ContractError("lifecycle shadow_min_labels and training time_budget_seconds must be positive")
+        raise ContractError(*both("contract_lifecycle_positive"))
     return {
         "decision": decision,
         "sensitive_columns": [str(c) for c in fairness.get("sensitive_columns") or []],
-        "fairness_min_ratio": _number(fairness.get("min_ratio", DEFAULT_FAIRNESS_MIN_RATIO), "fairness min_ratio"),
-        "fairness_gate": _flag(fairness.get("gate", False), "fairness gate"),
+        "fairness_min_ratio": _number(fairness.get("min_ratio", DEFAULT_FAIRNESS_MIN_RATIO), "fairness.min_ratio"),
+        "fairness_gate": _flag(fairness.get("gate", False), "fairness.gate"),
         "leakage_allowed": [str(c) for c in leakage.get("allow") or []],
         "shadow_min_labels": shadow_min_labels,
-        "rollback_tolerance": _number(lifecycle.get("rollback_tolerance", DEFAULT_ROLLBACK_TOLERANCE), "lifecycle rollback_tolerance"),
+        "rollback_tolerance": _number(lifecycle.get("rollback_tolerance", DEFAULT_ROLLBACK_TOLERANCE), "lifecycle.rollback_tolerance"),
         "training_budget_seconds": budget,
     }
 
@@ -326,26 +327,24 @@ def _date_order(date_format: str) -> str | None:
     return "day" if day < month else "month"
 
 
-def _date_formats(value: Any, name: str) -> str | list[str] | None:
+def _date_formats(value: Any, where: str) -> str | list[str] | None:
+    """The date format(s) at ``where`` (e.g. ``columns.alta.format``), checked: strftime patterns of one day/month order."""
     if value is None or value == "":
         return None
     formats = [value] if isinstance(value, str) else value
     if not isinstance(formats, list) or not formats or not all(isinstance(f, str) and "%" in f for f in formats):
-        raise ContractError(f"column {name!r}: format must be a strftime pattern such as '%d/%m/%Y', or a list of them")
+        raise ContractError(*both("contract_date_format", where=where))
     orders = {_date_order(f) for f in formats} - {None}
     if len(orders) > 1:
         # "03/04/2026" would be read one way or the other depending on the row: never allowed.
-        raise ContractError(f"column {name!r}: formats {formats} mix day-first and month-first dates; keep one order")
+        raise ContractError(*both("contract_date_orders", where=where, formats=formats))
     return formats[0] if len(formats) == 1 else list(formats)
 
 
 def _personal(value: Any, name: str, column_type: str) -> bool:
-    personal = _flag(value, f"column {name!r}: personal")
+    personal = _flag(value, f"columns.{name}.personal")
     if personal and column_type not in PERSONAL_TYPES:
-        raise ContractError(
-            f"column {name!r}: a personal column is replaced by a keyed hash, so it must be one of "
-            f"{', '.join(PERSONAL_TYPES)} (not {column_type}); drop the column from the contract or un-mark it"
-        )
+        raise ContractError(*both("contract_personal_type", column=name, types=", ".join(PERSONAL_TYPES), type=column_type))
     return personal
 
 
@@ -355,7 +354,7 @@ def _locale_from_dict(data: dict[str, Any]) -> dict[str, Any]:
 
     locale = data.get("locale") or {}
     if not isinstance(locale, dict):
-        raise ContractError("section 'locale' must be a mapping such as {name: es-EC, decimal: ',', date_format: '%d/%m/%Y'}")
+        raise ContractError(*both("contract_locale_section"))
     decimal = str(locale.get("decimal", "auto"))
     output_decimal = str(locale.get("output_decimal", "auto"))
     output_delimiter = str(locale.get("output_delimiter", "auto"))
@@ -365,15 +364,15 @@ def _locale_from_dict(data: dict[str, Any]) -> dict[str, Any]:
         ("output_delimiter", output_delimiter, ("auto", "locale", ",", ";", "\t", "|")),
     ):
         if value not in allowed:
-            raise ContractError(f"locale {what} must be one of {', '.join(repr(a) for a in allowed)}, not {value!r}")
+            raise ContractError(*both("contract_locale_choice", key=what, allowed=", ".join(repr(a) for a in allowed), value=repr(value)))
     date_format = locale.get("date_format")
     if date_format is not None:
-        _date_formats(date_format, "locale date_format")
+        _date_formats(date_format, "locale.date_format")
         if not isinstance(date_format, str):
-            raise ContractError("locale date_format must be one strftime pattern such as '%d/%m/%Y'")
+            raise ContractError(*both("contract_locale_date_format"))
     extra = str(data.get("extra_columns", "ignore"))
     if extra not in EXTRA_COLUMN_POLICIES:
-        raise ContractError(f"extra_columns must be one of {', '.join(EXTRA_COLUMN_POLICIES)}, not {extra!r}")
+        raise ContractError(*both("contract_extra_columns", allowed=", ".join(EXTRA_COLUMN_POLICIES), value=repr(extra)))
     return {
         "decimal": decimal,
         "locale": normalize_locale(locale.get("name")),
@@ -388,17 +387,17 @@ def _sheet(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise ContractError("sheet must be the name of a workbook sheet, e.g. sheet: Datos")
+        raise ContractError(*both("contract_sheet"))
     return str(value)
 
 
-def _optional_float(value: Any, what: str = "value") -> float | None:
+def _optional_float(value: Any, where: str) -> float | None:
     if value is None or value == "":
         return None
-    return _number(value, what)
+    return _number(value, where)
 
 
-def _flag(value: Any, what: str) -> bool:
+def _flag(value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -406,11 +405,12 @@ def _flag(value: Any, what: str) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    raise ContractError(f"{what} must be true or false, not {value!r}")
+    raise ContractError(*both("contract_flag", where=where, value=repr(value)))
 
 
-def _number(value: Any, what: str) -> float:
+def _number(value: Any, where: str) -> float:
+    """``value`` as a number; ``where`` is its place in the YAML (``gates.roc_auc``), for the message."""
     try:
         return float(value)
     except (TypeError, ValueError) as exc:
-        raise ContractError(f"{what} must be a number, not {value!r}") from exc
+        raise ContractError(*both("contract_number", where=where, value=repr(value))) from exc

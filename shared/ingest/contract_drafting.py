@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from shared.errors import ContractError
+from shared.i18n import both
 from shared.ingest.column_names import normalize_name
 from shared.ingest.contract import DEFAULT_GATES_BY_TASK, TASKS, ColumnSpec, Contract
 from shared.ingest.identifiers import check_identifiers
@@ -49,11 +50,11 @@ def infer_contract(
     strings (missing = NA). ``date_columns`` maps the date columns to the format found.
     """
     if target not in typed_frame.columns:
-        raise ContractError(f"target column {target!r} is not in the file; columns: {', '.join(typed_frame.columns)}")
+        raise ContractError(*both("contract_target_not_in_file", column=target, columns=", ".join(map(str, typed_frame.columns))))
     if id_column is not None and id_column not in typed_frame.columns:
-        raise ContractError(f"id column {id_column!r} is not in the file")
+        raise ContractError(*both("contract_id_not_in_file", column=id_column))
     if task not in TASKS:
-        raise ContractError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+        raise ContractError(*both("contract_task", tasks=", ".join(TASKS), value=repr(task)))
     if task != "binary":
         return _infer_other_task(typed_frame, target=target, id_column=id_column, name=name, decimal=decimal, date_columns=date_columns, task=task)
     target_values = typed_frame[target].dropna()
@@ -63,16 +64,13 @@ def infer_contract(
     target_values = target_values.astype(str)
     classes = sorted(target_values.unique().tolist())
     if len(classes) != 2:
-        raise ContractError(
-            f"target {target!r} must have exactly two classes for a binary model; found {len(classes)}: {classes[:10]} "
-            "(use --task multiclass or --task regression for other targets)"
-        )
+        raise ContractError(*both("contract_binary_two_classes", column=target, count=len(classes), classes=classes[:10]))
     if positive is None:
         positive = next((c for c in classes if c.strip().lower() in POSITIVE_CLASS_WORDS), None)
         if positive is None:  # the minority class is what people usually want to find
             positive = str(target_values.value_counts().idxmin())
     if positive not in classes:
-        raise ContractError(f"positive class {positive!r} is not a value of {target!r}: {classes}")
+        raise ContractError(*both("contract_positive_not_a_value", positive=repr(positive), column=target, classes=classes))
     negative = next(c for c in classes if c != positive)
     dates = date_columns or {}
     rows = len(typed_frame)
@@ -173,13 +171,13 @@ def _infer_other_task(
     values = typed_frame[target].dropna()
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(values):
-            raise ContractError(f"a regression target must be numeric; {target!r} holds text such as {values.astype(str).head(3).tolist()}")
+            raise ContractError(*both("contract_regression_text", column=target, examples=values.astype(str).head(3).tolist()))
     else:
         if pd.api.types.is_numeric_dtype(values) and (values == values.round()).all():
             values = values.astype("int64")
         values = values.astype(str)
         if values.nunique() < 2:
-            raise ContractError(f"target {target!r} must have at least two classes; found {sorted(values.unique().tolist())}")
+            raise ContractError(*both("contract_two_classes_at_least", column=target, classes=sorted(values.unique().tolist())))
     # Infer the rest as if the target were a two-class placeholder, then replace the target's spec.
     placeholder = typed_frame.assign(**{target: pd.array(["a", "b"] * (len(typed_frame) // 2) + ["a"] * (len(typed_frame) % 2), dtype="string")})
     contract = infer_contract(placeholder, target=target, positive="a", id_column=id_column, name=name, decimal=decimal, date_columns=date_columns)

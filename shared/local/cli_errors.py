@@ -160,7 +160,7 @@ def describe(exc: BaseException) -> Failure:
     if isinstance(exc, (ModelNotFoundError, ModelIntegrityError, ContractError, PermanentError)):
         spanish, english = _bilingual_parts(str(exc))
         if isinstance(exc, ContractError):
-            spanish, english = MESSAGES["contract_invalid"][0].format(detail=spanish), MESSAGES["contract_invalid"][1].format(detail=english)
+            spanish, english = MESSAGES["contract_invalid"][0].format(detail=exc.message_es), MESSAGES["contract_invalid"][1].format(detail=exc.message_en)
         code = _CAMEL.sub("_", type(exc).__name__.removesuffix("Error")).lower() or "permanent"
         # an error class may say which documented code it is (e.g. a bad file given on the command line: 2)
         return Failure(code, ExitCode(getattr(exc, "exit_code", ExitCode.NOT_READY)), spanish, english)

@@ -110,9 +110,9 @@ def test_from_yaml_overrides_gates_and_margin() -> None:
         ("target: {column: y, positive: '1'}\ncolumns: {y: categorical}\n", "column 'y': expected a mapping"),
         ("target: {column: y, positive: '1'}\ncolumns: {y: {type: number}}\n", "column 'y': type must be one of numeric"),
         ("target: {column: y, positive: '1'}\ncolumns: {y: {type: categorical, unknown: drop}}\n", "unknown must be 'missing' or 'quarantine'"),
-        ("target: {column: y, positive: '1'}\ncolumns: {y: {type: categorical}, x: {type: numeric, min: abc}}\n", "column 'x': min must be a number, not 'abc'"),
-        ("target: {column: y, positive: '1'}\ncolumns: {y: {type: categorical, nullable: maybe}}\n", "nullable must be true or false"),
-        ("target: {column: y, positive: '1'}\ngates: {roc_auc: high}\ncolumns: {y: {type: categorical}}\n", "gate 'roc_auc' must be a number"),
+        ("target: {column: y, positive: '1'}\ncolumns: {y: {type: categorical}, x: {type: numeric, min: abc}}\n", "columns.x.min must be a number, not 'abc'"),
+        ("target: {column: y, positive: '1'}\ncolumns: {y: {type: categorical, nullable: maybe}}\n", "columns.y.nullable must be true or false"),
+        ("target: {column: y, positive: '1'}\ngates: {roc_auc: high}\ncolumns: {y: {type: categorical}}\n", "gates.roc_auc must be a number"),
         ("target: {column: z, positive: '1'}\ncolumns: {y: {type: categorical}}\n", "target column 'z' is not among"),
         ("target: {column: y, positive: '1'}\nid_column: cid\ncolumns: {y: {type: categorical}}\n", "id column 'cid' is not among"),
     ],
@@ -121,6 +121,28 @@ def test_from_yaml_errors_are_contract_errors(text: str, message: str) -> None:
     with pytest.raises(ContractError, match=message) as caught:
         Contract.from_yaml(text)
     assert isinstance(caught.value, PermanentError)  # bad contracts are reported, never retried
+    # People edit the contract: the error says what and where in their language too.
+    assert caught.value.message("en") == str(caught.value)
+    assert caught.value.message("es") != caught.value.message("en")
+
+
+@pytest.mark.parametrize(
+    ("text", "spanish"),
+    [
+        ("- a\n", "el contrato debe ser un mapa YAML"),
+        ("target: {column: y, positive: '1'}\ncolumns: {y: {type: number}}\n", "columna «y»: type debe ser uno de numeric"),
+        ("target: {column: y, positive: '1'}\ncolumns: {y: {type: categorical}, x: {type: numeric, min: abc}}\n", "columns.x.min debe ser un número, no 'abc'"),
+        ("target: {column: z, positive: '1'}\ncolumns: {y: {type: categorical}}\n", "la columna objetivo «z» no está entre las columnas del contrato"),
+        (
+            "target: {column: y, positive: '1'}\ncolumns: {y: {type: categorical}, f: {type: date, format: ['%d/%m/%Y', '%m/%d/%Y']}}\n",
+            "columns.f.format: ['%d/%m/%Y', '%m/%d/%Y'] mezcla fechas con el día primero y con el mes primero",
+        ),
+    ],
+)
+def test_contract_errors_read_in_spanish(text: str, spanish: str) -> None:
+    with pytest.raises(ContractError) as caught:
+        Contract.from_yaml(text)
+    assert spanish in caught.value.message("es")
 
 
 # -- names and derived views ----------------------------------------------------------------------

@@ -134,8 +134,9 @@ def test_infer_explicit_positive_and_errors() -> None:
     with pytest.raises(ContractError, match="id column 'cid' is not in the file"):
         infer_contract(frame, target="y", id_column="cid")
     three = frame.assign(y=pd.array(["a", "b", "c"], dtype="string"))
-    with pytest.raises(ContractError, match="exactly two classes"):
+    with pytest.raises(ContractError, match="exactly two classes") as caught:
         infer_contract(three, target="y")
+    assert "debe tener exactamente dos clases para un modelo binario; hay 3" in caught.value.message("es")
 
 
 def test_infer_column_named_like_an_id_is_identifier() -> None:
