@@ -393,7 +393,7 @@ CASES: list[Case] = [
     Case("only_bom.csv", "a UTF-8 BOM and nothing else", "file-level report empty_file", lambda: codecs.BOM_UTF8, Expect("rejected", "empty_file")),
     Case("header_only.csv", "a header and no rows", "file-level report no_rows",
          lambda: "cedula;nombre;monto;fecha;categoria\r\n".encode("cp1252"), Expect("rejected", "no_rows")),
-    # A real workbook renamed .csv is read as a workbook (tests/test_workbooks.py); this one holds no sheet.
+    # A real workbook renamed .csv is read as a workbook (tests/ingest/test_workbook_reader.py); this one holds no sheet.
     Case("xlsx_renamed.csv", "an .xlsx workbook with no worksheet, saved with a .csv name", "file-level report no_sheet (read as a workbook by its content)",
          _xlsx, Expect("rejected", "no_sheet")),
     Case("random_binary.csv", "random bytes", "file-level report not_text",
