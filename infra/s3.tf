@@ -315,7 +315,7 @@ resource "aws_iam_policy" "s3_access" {
 
 locals {
   s3_role_name = "${var.name_prefix}-dropscore-functions"
-  # The audience the functions ask the metadata server for (shared/backends/aws_credentials.py uses
+  # The audience the functions ask the metadata server for (shared/backends/storage/aws_credentials.py uses
   # AWS_ROLE_ARN itself), so a token minted for anything else is refused here. Built from the
   # account and the name, not from aws_iam_role.functions.arn, which would refer to itself.
   s3_role_arn = local.s3_enabled ? "arn:${data.aws_partition.current[0].partition}:iam::${data.aws_caller_identity.current[0].account_id}:role/${local.s3_role_name}" : null

@@ -33,11 +33,12 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from shared.errors import ObjectNameError
+from shared.errors import ObjectNameError, PermanentError
+from shared.i18n import both
 
 MAX_KEY_BYTES = 1024            # GCS and S3, UTF-8
 MAX_LOCAL_COMPONENT_BYTES = 255  # one folder or file name on a local filesystem
-# Where the local store writes a file while it is incomplete (shared.backends.storage); such names are ours.
+# Where the local store writes a file while it is incomplete (shared.backends.storage.local); such names are ours.
 TEMP_PREFIX = ".tmp-"
 # Characters no object name of ours may hold: C0 controls (NUL, CR, LF...), DEL and the C1 controls
 # (XML 1.0 cannot list names holding the C1 ones, Cloud Storage's documentation warns).
@@ -47,9 +48,9 @@ _RESERVED_GCS_PREFIX = ".well-known/acme-challenge/"
 _MAX_DECODING_ROUNDS = 8
 
 
-def _refuse(code: str, name: str, spanish: str, english: str) -> ObjectNameError:
-    shown = printable(name)
-    return ObjectNameError(code, spanish.format(name=shown), english.format(name=shown))
+def _refuse(code: str, name: str, sentence: str, **values: object) -> ObjectNameError:
+    """``code`` is the error's stable code; ``sentence`` the catalogue's (shared/i18n/platform.py)."""
+    return ObjectNameError(code, *both(sentence, name=printable(name), **values))
 
 
 def printable(name: str, limit: int = 120) -> str:
@@ -89,35 +90,17 @@ def check_key(key: str, *, local: bool) -> str:
     """``key`` if an object may bear it on this backend (``local``: the embedded folder store); else
     :class:`ObjectNameError`. The same rules on every backend but the local folder's name length."""
     if not key:
-        raise _refuse("unsafe_name", key, "El nombre del archivo está vacío.", "The file name is empty.")
+        raise _refuse("unsafe_name", key, "name_empty")
     try:
         encoded = key.encode("utf-8")
     except UnicodeEncodeError:
-        raise _refuse(
-            "unsafe_name", key,
-            "El nombre «{name}» no es texto Unicode válido; cámbielo y vuelva a subir el archivo.",
-            "The name '{name}' is not valid Unicode text; rename the file and upload it again.",
-        ) from None
+        raise _refuse("unsafe_name", key, "name_not_unicode") from None
     if _CONTROL.search(key) or any(_CONTROL.search(text) for text in spellings(key)):
-        raise _refuse(
-            "unsafe_name", key,
-            "El nombre «{name}» contiene caracteres de control (saltos de línea, NUL...); cámbielo y vuelva a subir el archivo.",
-            "The name '{name}' holds control characters (line breaks, NUL...); rename the file and upload it again.",
-        )
+        raise _refuse("unsafe_name", key, "name_control_characters")
     if climbs(key) or "//" in key or key.endswith("/") or key.startswith(_RESERVED_GCS_PREFIX):
-        raise _refuse(
-            "unsafe_name", key,
-            "El nombre «{name}» intenta salir de su carpeta (contiene «..», «/» o su forma codificada %2e%2e%2f); "
-            "por seguridad no se procesó. Cámbielo y vuelva a subir el archivo.",
-            "The name '{name}' tries to leave its folder (it holds '..', '/' or its encoded form %2e%2e%2f); "
-            "for safety it was not processed. Rename the file and upload it again.",
-        )
+        raise _refuse("unsafe_name", key, "name_leaves_folder")
     if any(part.startswith(TEMP_PREFIX) for part in key.split("/")):
-        raise _refuse(
-            "unsafe_name", key,
-            f"Los nombres que empiezan por «{TEMP_PREFIX}» están reservados para archivos a medio escribir: «{{name}}». Cámbielo y vuelva a subir el archivo.",
-            f"Names starting with '{TEMP_PREFIX}' are reserved for files being written: '{{name}}'. Rename the file and upload it again.",
-        )
+        raise _refuse("unsafe_name", key, "name_reserved_prefix", prefix=TEMP_PREFIX)
     if len(encoded) > MAX_KEY_BYTES:
         raise name_too_long(key, f"{len(encoded)} bytes > {MAX_KEY_BYTES}")
     if local:
@@ -128,26 +111,20 @@ def check_key(key: str, *, local: bool) -> str:
 
 
 def name_too_long(key: str, detail: str) -> ObjectNameError:
-    return _refuse(
-        "name_too_long", key,
-        f"El nombre «{{name}}» es demasiado largo para guardar el archivo y sus resultados ({detail}). "
-        "Use un nombre más corto y vuelva a subir el archivo.",
-        f"The name '{{name}}' is too long to store the file and its results ({detail}). "
-        "Use a shorter name and upload the file again.",
-    )
+    return _refuse("name_too_long", key, "name_too_long", detail=detail)
 
 
 def check_component(name: str, *, local: bool) -> str:
     """A bucket (or area folder) named by an event: one safe path component."""
     check_key(name, local=local)
     if "/" in name:
-        raise _refuse("unsafe_name", name, "«{name}» no es un nombre de carpeta válido.", "'{name}' is not a valid folder name.")
+        raise _refuse("unsafe_name", name, "folder_name_invalid")
     return name
 
 
 def encode_for_uri(key: str) -> str:
     """The key as the path of a ``file://`` URI: every byte but unreserved characters and ``/`` escaped,
-    so :func:`shared.backends.storage.split_uri`'s one decoding gives the key back exactly (``%2e`` stays ``%2e``)."""
+    so :func:`split_uri`'s one decoding gives the key back exactly (``%2e`` stays ``%2e``)."""
     return quote(key, safe="/")
 
 
@@ -163,12 +140,54 @@ def local_path(root: Path | str, key: str) -> Path:
     real_root = os.path.realpath(base)
     real = os.path.realpath(candidate)
     if os.path.commonpath([real_root, real]) != real_root:
-        raise _refuse(
-            "unsafe_name", key,
-            "«{name}» lleva fuera de la carpeta del depósito (un enlace simbólico apunta a otra parte); no se procesó.",
-            "'{name}' leads outside the bucket's folder (a symbolic link points elsewhere); it was not processed.",
-        )
+        raise _refuse("unsafe_name", key, "name_links_outside")
     return candidate
+
+
+# --------------------------------------------------------------------------- storage URIs
+
+SUPPORTED_SCHEMES = ("file", "gs", "s3")
+
+
+def split_uri(uri: str) -> tuple[str, str, str]:
+    """Split a storage URI into ``(scheme, bucket, key)``.
+
+    For ``file://`` URIs and plain absolute paths the bucket is ``""`` and the key is the
+    absolute path (percent-escapes decoded, as ``Path.as_uri()`` writes them). Keys of
+    ``gs://`` and ``s3://`` URIs are taken verbatim: object names may hold ``#`` or ``?``.
+    Pure text work: settings and the storage backends both use it, neither needs the other.
+    """
+    uri = os.fspath(uri)
+    if "://" not in uri:
+        if os.path.isabs(uri):
+            return "file", "", _local_path_of(uri, uri)
+        raise PermanentError(
+            f"Not a storage URI: {uri!r}. Use file:///absolute/path, gs://bucket/key or s3://bucket/key."
+        )
+    scheme, _, rest = uri.partition("://")
+    scheme = scheme.lower()
+    if scheme == "file":
+        host, slash, path = rest.partition("/")
+        if host not in ("", "localhost") or not slash:
+            raise PermanentError(f"Not a local file URI: {uri!r}. Use file:///absolute/path.")
+        return "file", "", _local_path_of("/" + unquote(path), uri)
+    if scheme not in SUPPORTED_SCHEMES:
+        raise PermanentError(
+            f"Unsupported storage scheme {scheme!r} in {uri!r}: use file://, gs:// or s3://."
+        )
+    bucket, _, key = rest.partition("/")
+    if not bucket:
+        raise PermanentError(f"Storage URI {uri!r} names no bucket.")
+    return scheme, bucket, key
+
+
+def _local_path_of(path: str, uri: str) -> str:
+    """The decoded path of a file URI, refused when it steps up (``..``) or holds NUL: a path is never
+    "normalised" into another file. Keys become URIs through ``Settings.object_uri``, which escapes
+    them (:func:`encode_for_uri`); this is the second line, for URIs built any other way."""
+    if "\x00" in path or any(part in (".", "..") for part in path.split("/")):
+        raise _refuse("unsafe_name", uri, "path_leaves_folder")
+    return os.path.normpath(path)
 
 
 def short_key(name: str, *, keep_chars: int = 40) -> str:
@@ -184,6 +203,8 @@ def short_key(name: str, *, keep_chars: int = 40) -> str:
 __all__ = [
     "MAX_KEY_BYTES",
     "MAX_LOCAL_COMPONENT_BYTES",
+    "SUPPORTED_SCHEMES",
+    "TEMP_PREFIX",
     "ObjectNameError",
     "check_component",
     "check_key",
@@ -194,4 +215,5 @@ __all__ = [
     "printable",
     "short_key",
     "spellings",
+    "split_uri",
 ]

@@ -97,15 +97,13 @@ class Settings:
         one that would leave the area or that the backend cannot store raises ObjectNameError
         (permanent, bilingual). On the folder store the key is percent-escaped into the URI, so the
         store's one decoding gives back the key exactly and reaches no other file."""
-        from shared.object_names import check_key, encode_for_uri, local_path
+        from shared.object_names import check_key, encode_for_uri, local_path, split_uri
 
         root = self.area_uris[area]
         if not key.strip("/"):
             return f"{root}/"  # the whole area, to list
         body, folder = (key[:-1], "/") if key.endswith("/") else (key, "")  # "labels/": a folder to list
         if root.startswith("file://"):
-            from shared.backends.storage import split_uri
-
             local_path(split_uri(root)[2], body)  # checks the key, symlinks included
             return f"{root}/{encode_for_uri(body)}{folder}"
         return f"{root}/{check_key(body, local=False)}{folder}"
@@ -166,23 +164,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def _shard_bytes(text: str | None) -> int:
     """DROPSCORE_SHARD_BYTES, refused (not silently replaced) when it is not a whole number of at least MIN_SHARD_BYTES."""
     from shared.errors import SettingsError
+    from shared.i18n import both
 
     if text is None:
         return DEFAULT_SHARD_BYTES
     cleaned = text.replace("_", "")
     if not cleaned.isdigit():
-        raise SettingsError(
-            f"DROPSCORE_SHARD_BYTES={text!r} no es un número entero de bytes (por ejemplo 268435456, 256 MiB).",
-            f"DROPSCORE_SHARD_BYTES={text!r} is not a whole number of bytes (for example 268435456, 256 MiB).",
-        )
+        raise SettingsError(*both("shard_bytes_not_a_number", value=repr(text)))
     value = int(cleaned)
     if value < MIN_SHARD_BYTES:
-        raise SettingsError(
-            f"DROPSCORE_SHARD_BYTES={value} es menor que el mínimo {MIN_SHARD_BYTES} (2 MiB): el archivo se lee en bloques "
-            "de 2 MiB y un fragmento no puede ser menor que un bloque. Use 2097152 o más (por defecto 268435456).",
-            f"DROPSCORE_SHARD_BYTES={value} is below the minimum {MIN_SHARD_BYTES} (2 MiB): files are read in 2 MiB "
-            "blocks and a shard cannot be smaller than one block. Use 2097152 or more (default 268435456).",
-        )
+        raise SettingsError(*both("shard_bytes_below_minimum", value=value, minimum=MIN_SHARD_BYTES))
     return value
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from shared.backends import services
-from shared.backends.storage import reset_clients
 from shared.settings import Settings, load_settings
 
 TRAINING_ROWS = 3000
@@ -26,10 +25,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("DROPSCORE_") or name in ("STORAGE_EMULATOR_HOST", "AWS_ENDPOINT_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
             monkeypatch.delenv(name, raising=False)
     services.reset()
-    reset_clients()
     yield
     services.reset()
-    reset_clients()
 
 
 @pytest.fixture

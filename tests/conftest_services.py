@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.backends.storage import reset_clients
+from shared.backends.process_cache import reset as reset_clients
 
 TEST_PROJECT = "dropscore-test"
 TEST_REGION = "us-east-1"
@@ -69,7 +69,7 @@ def moto_server() -> Iterator[str]:
 
 
 def use_gcs_emulator(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
-    """Point google-cloud-storage (and shared.backends.storage) at an emulator endpoint."""
+    """Point google-cloud-storage (and shared.backends.storage.gcs) at an emulator endpoint."""
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", endpoint)
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", TEST_PROJECT)
 

@@ -45,14 +45,11 @@ KNOWN_UPWARD: set[str] = {
     "shared.backends.registry -> shared.model.training",
     "shared.lifecycle.promotion -> shared.steps.clean",
     "shared.model.frame_scoring -> shared.steps.clean",
-    "shared.settings -> shared.backends.storage",
 }
 KNOWN_CYCLES: list[list[str]] = [
     ["shared.steps.clean", "shared.steps.refused_names"],
 ]
 KNOWN_OVERSIZE: set[str] = {
-    "shared.backends.registry",
-    "shared.backends.storage",
     "shared.backends.warehouse",
     "shared.local.cli",
     "shared.local.synthetic",

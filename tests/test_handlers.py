@@ -94,7 +94,7 @@ def test_permanent_bad_file_returns_normally_with_a_report(champion_home: Settin
 
 
 def test_transient_storage_fault_raises_so_the_platform_retries(champion_home: Settings, monkeypatch: pytest.MonkeyPatch, synthetic_files: SyntheticFiles) -> None:
-    from shared.backends.storage import LocalObjectStore
+    from shared.backends.storage.local import LocalObjectStore
     from shared.errors import TransientError
 
     _put_raw(champion_home, synthetic_files.months[1], "incoming/mes_1.csv")

@@ -29,7 +29,6 @@ DATA_NOT_SENTENCES: dict[str, str] = {
 # fails below); nothing is added. Empty before the issue is closed.
 KNOWN_SPANISH: set[str] = {
     "shared.backends.registry",
-    "shared.backends.storage",
     "shared.lifecycle.promotion",
     "shared.lifecycle.shadow",
     "shared.local.cli",
@@ -42,13 +41,11 @@ KNOWN_SPANISH: set[str] = {
     "shared.model.leakage",
     "shared.model.training",
     "shared.monitor.performance",
-    "shared.object_names",
     "shared.progress",
     "shared.reporting.alerts",
     "shared.reporting.dashboard",
     "shared.reporting.model_card",
     "shared.reporting.reports",
-    "shared.settings",
     "shared.steps.clean",
     "shared.steps.refused_names",
     "shared.steps.score",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.backends.storage import LocalObjectStore
+from shared.backends.storage.local import LocalObjectStore
 from shared.delivery.temp_sweep import ORPHAN_AFTER_SECONDS
 from shared.errors import SettingsError
 from shared.local.chain import drop_file

@@ -1,20 +1,22 @@
 """Per-process handles to the services a handler needs, built lazily and reused across events.
 
 Cloud Functions keep an instance warm between events; caching the registry keeps the
-champion model in memory and reloads it only when the alias moves.
+champion model in memory and reloads it only when the alias moves. Every handle here (and the
+storage clients, and the Pub/Sub publisher) is cached the one way, :mod:`shared.backends.process_cache`,
+so :func:`reset` forgets all of them at once.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
+from shared.backends import process_cache
+from shared.backends.process_cache import per_process
 from shared.backends.registry import ModelRegistry
 from shared.backends.storage import ObjectStore, get_store
 from shared.backends.warehouse import Warehouse, open_warehouse
 from shared.settings import Settings
 
 
-@lru_cache(maxsize=8)
+@per_process
 def _registry(tracking_uri: str, model_name: str, registry_uri: str) -> ModelRegistry:
     return ModelRegistry(tracking_uri, model_name, registry_uri=registry_uri)
 
@@ -28,7 +30,7 @@ def warehouse(settings: Settings) -> Warehouse:
     return _warehouse(settings.warehouse_uri)
 
 
-@lru_cache(maxsize=8)
+@per_process
 def _warehouse(uri: str) -> Warehouse:
     return open_warehouse(uri)
 
@@ -38,6 +40,5 @@ def store(uri: str) -> ObjectStore:
 
 
 def reset() -> None:
-    """Forget cached handles (tests switch settings between cases)."""
-    _registry.cache_clear()
-    _warehouse.cache_clear()
+    """Forget every cached client and handle (tests and local tools switch settings between cases)."""
+    process_cache.reset()

@@ -122,8 +122,7 @@ def object_uri_from_event(settings: Settings, bucket: str, name: str) -> str:
         return f"{settings.storage_uri[:2]}://{bucket}/{check_key(name, local=False)}"
     if bucket in settings.area_uris:
         return settings.object_uri(bucket, name)
-    from shared.backends.storage import split_uri
-    from shared.object_names import check_component, encode_for_uri, local_path
+    from shared.object_names import check_component, encode_for_uri, local_path, split_uri
 
     # A folder of the local store that is not an area: the same checks as inside an area.
     root = split_uri(settings.storage_uri)[2]

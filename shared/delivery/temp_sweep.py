@@ -1,7 +1,7 @@
 """Temp objects a killed run left behind are removed by the next run that succeeds beside them.
 
 The folder store writes every output into a ``.tmp-…`` file next to it and renames it into place
-(shared.backends.storage); a run killed mid-write (out of memory, timeout, SIGKILL) leaves that file, 2–7
+(shared.backends.storage.local); a run killed mid-write (out of memory, timeout, SIGKILL) leaves that file, 2–7
 MB each, invisible to listings and never reclaimed. After a clean or score step has published
 its outputs, it sweeps the folders it wrote to: a temp file untouched for
 :data:`ORPHAN_AFTER_SECONDS` is an orphan. A live writer writes to its temp file all along

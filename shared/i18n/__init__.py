@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from shared.i18n.files import FILES
 from shared.i18n.monitoring import MONITORING
+from shared.i18n.platform import PLATFORM
 
 CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {
     "files": FILES,
     "monitoring": MONITORING,
+    "platform": PLATFORM,
 }
 
 

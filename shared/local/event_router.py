@@ -33,8 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.backends.storage import ObjectInfo, get_store, split_uri
+from shared.backends.storage import get_store
+from shared.backends.storage.base import ObjectInfo
 from shared.delivery.events import STORAGE_FINALIZED
+from shared.object_names import split_uri
 
 logger = logging.getLogger("dropscore.router")
 

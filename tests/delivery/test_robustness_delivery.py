@@ -23,11 +23,12 @@ import pytest
 
 from shared import handlers
 from shared.backends import services
-from shared.backends.storage import TEMP_PREFIX, get_store
+from shared.backends.storage import get_store
 from shared.delivery import claims
 from shared.delivery.lineage import clean_uri_of
 from shared.delivery.locations import event_bucket_and_name
 from shared.errors import ClaimInProgressError, TransientError
+from shared.object_names import TEMP_PREFIX
 from shared.settings import Settings, load_settings
 from tests.conftest import MONTH_ROWS, SyntheticFiles
 from tests.conftest_services import moto_server, s3_bucket_uri  # noqa: F401  (fixtures)
@@ -316,7 +317,7 @@ def test_storage_fails_while_writing_outputs_and_the_retry_completes(
 
 def test_a_failed_local_write_leaves_the_previous_object_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Storage dies in the middle of copying an output: readers still see the old object, whole."""
-    import shared.backends.storage as storage
+    import shared.backends.storage.local as storage
 
     target = (tmp_path / "out.csv").as_uri()
     store = get_store(target)

@@ -110,7 +110,7 @@ def test_s3_role_trusts_only_the_function_accounts_and_this_audience() -> None:
     assert ":role/${local.s3_role_name}" in locals_["s3_role_arn"]
     assert role["name"] == "${local.s3_role_name}"
     # The code asks the metadata server for a token with audience = AWS_ROLE_ARN.
-    code = (SHARED_DIR / "backends" / "aws_credentials.py").read_text(encoding="utf-8")
+    code = (SHARED_DIR / "backends" / "storage" / "aws_credentials.py").read_text(encoding="utf-8")
     assert "AWS_ROLE_ARN" in code and "audience" in code
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from cloudevents.http import from_http
 
-from shared.backends.storage import ObjectInfo, get_store
+from shared.backends.storage import get_store
+from shared.backends.storage.base import ObjectInfo
 from shared.delivery import events
 from shared.local.event_router import (
     EventRouter,

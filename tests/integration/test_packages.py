@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.backends.storage import ObjectInfo
+from shared.backends.storage.base import ObjectInfo
 from shared.local.event_router import pubsub_push_request, storage_finalized_event, structured
 from shared.local.stack import emulators
 from shared.local.stack.function_servers import SIGNATURE_TYPES, base_environment

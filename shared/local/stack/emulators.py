@@ -21,7 +21,7 @@ DUMMY_AWS_KEY = "testing"
 
 
 def gcs_client_environment(endpoint: str) -> dict[str, str]:
-    """What a process needs so google-cloud-storage (and shared.backends.storage) talk to the emulator."""
+    """What a process needs so google-cloud-storage (and shared.backends.storage.gcs) talk to the emulator."""
     return {"STORAGE_EMULATOR_HOST": endpoint, "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT}
 
 

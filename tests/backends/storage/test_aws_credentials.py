@@ -18,8 +18,9 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 
-from shared.backends import aws_credentials
-from shared.backends.storage import S3ObjectStore, reset_clients
+from shared.backends.process_cache import reset as reset_clients
+from shared.backends.storage import aws_credentials
+from shared.backends.storage.s3 import S3ObjectStore
 from shared.errors import TransientError
 from tests.conftest_services import closed_port_url, moto_server, unique_bucket_name  # noqa: F401
 
