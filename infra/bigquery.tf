@@ -1,11 +1,11 @@
 # The warehouse (DROPSCORE_WAREHOUSE=bigquery://PROJECT/DATASET). Table schemas are the JSON
-# files the code's BigQuery backend uses (shared/schemas/<table>.json, BigQuery JSON schema
+# files the code's BigQuery backend uses (shared/backends/warehouse/schemas/<table>.json, BigQuery JSON schema
 # format), so Terraform and the code cannot disagree on a column.
 
 locals {
-  schemas_dir = "${path.module}/../shared/schemas"
+  schemas_dir = "${path.module}/../shared/backends/warehouse/schemas"
 
-  # The warehouse tables of shared/backends/warehouse.py (TABLES). tables.json holds each table's
+  # The warehouse tables of shared/backends/warehouse/schema.py (TABLES). tables.json holds each table's
   # time_partitioning (daily, on its timestamp column), clustering and description, in the
   # shape of google_bigquery_table's arguments.
   bigquery_table_names   = ["predictions", "batches", "drift_results", "alerts", "model_events"]

@@ -50,7 +50,6 @@ KNOWN_CYCLES: list[list[str]] = [
     ["shared.steps.clean", "shared.steps.refused_names"],
 ]
 KNOWN_OVERSIZE: set[str] = {
-    "shared.backends.warehouse",
     "shared.local.cli",
     "shared.local.synthetic",
     "shared.reporting.dashboard",

@@ -3,7 +3,7 @@
 Each ``functions/<name>/`` folder becomes ``<out>/<name>.zip`` holding exactly:
 
 - ``main.py`` (the thin entry point, at the zip root where Cloud Functions looks for it);
-- the ``shared`` package but ``shared/local/`` (the CLI, demo and local stack): every ``.py`` file, ``shared/schemas/*.json`` and ``shared/templates/*``,
+- the ``shared`` package but ``shared/local/`` (the CLI, demo and local stack): every ``.py`` file, ``shared/backends/warehouse/schemas/*.json`` and ``shared/templates/*``,
   without ``__pycache__`` or tests;
 - the repository's ``requirements.txt``, which the function build installs.
 
@@ -33,6 +33,7 @@ ENTRY_POINT_FILE = "main.py"
 REQUIREMENTS_FILE = "requirements.txt"
 SHARED_PACKAGE = "shared"
 LOCAL_TOOLING = "local"  # shared/local/: tooling for one machine, never shipped
+WAREHOUSE_SCHEMAS = ("backends", "warehouse", "schemas")  # the table definitions the warehouse reads at run time
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,7 +81,7 @@ def shared_package_files(repo_root: Path) -> Iterator[tuple[str, Path]]:
             continue  # the CLI, demo and local stack: a deployed function never imports them
         ships = (
             (path.suffix == ".py")
-            or (top == "schemas" and len(relative.parts) == 2 and path.suffix == ".json")
+            or (relative.parts[:-1] == WAREHOUSE_SCHEMAS and path.suffix == ".json")
             or (top == "templates" and len(relative.parts) >= 2)
         )
         if ships:

@@ -11,12 +11,12 @@ import pytest
 
 from shared.backends import services
 from shared.backends.storage import get_store
-from shared.backends.warehouse import BigQueryWarehouse
+from shared.backends.warehouse.bigquery import BigQueryWarehouse
 from shared.delivery import lineage
 from shared.local.chain import drop_file
 from shared.settings import Settings
 from shared.steps.drift import run_drift_check
-from tests.backends.test_warehouse import FakeBigQueryClient, parameters_of
+from tests.backends.warehouse.bigquery_fake import FakeBigQueryClient, parameters_of
 from tests.conftest import MONTH_ROWS, SyntheticFiles
 
 

@@ -22,7 +22,7 @@ from shared import settings
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPOSITORY_ROOT / "infra"
 FUNCTIONS_DIR = REPOSITORY_ROOT / "functions"
-SCHEMAS_DIR = REPOSITORY_ROOT / "shared" / "schemas"
+SCHEMAS_DIR = REPOSITORY_ROOT / "shared" / "backends" / "warehouse" / "schemas"
 
 # Fixed by the design: folder name == entry point name, and how each one is invoked.
 EXPECTED_FUNCTIONS = {"clean": "cloudevent", "score": "cloudevent", "drift": "http", "retrain": "cloudevent"}
@@ -575,7 +575,7 @@ def test_bigquery_tables_read_the_shared_schema_files() -> None:
     table = resource("google_bigquery_table", "tables")
     locals_ = terraform()["locals"]
 
-    assert locals_["schemas_dir"] == "${path.module}/../shared/schemas"
+    assert locals_["schemas_dir"] == "${path.module}/../shared/backends/warehouse/schemas"
     assert [unquote(name) for name in locals_["bigquery_table_names"]] == list(WAREHOUSE_PARTITIONS)
     assert 'file("${local.schemas_dir}/${each.key}.json")' in table["schema"]
     assert "jsondecode(" in table["schema"]
@@ -588,7 +588,7 @@ def test_bigquery_tables_read_the_shared_schema_files() -> None:
 def read_schema_file(name: str) -> Any:
     path = SCHEMAS_DIR / name
     if not path.is_file():
-        pytest.fail(f"shared/schemas/{name} missing (Terraform reads it)", pytrace=False)
+        pytest.fail(f"shared/backends/warehouse/schemas/{name} missing (Terraform reads it)", pytrace=False)
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -598,9 +598,9 @@ def test_schema_files_partition_by_day_and_cluster_on_existing_columns(
 ) -> None:
     fields = read_schema_file(f"{table}.json")
     options = read_schema_file("tables.json")
-    assert isinstance(fields, list) and fields, f"shared/schemas/{table}.json must be a list of fields"
+    assert isinstance(fields, list) and fields, f"shared/backends/warehouse/schemas/{table}.json must be a list of fields"
     columns = {field["name"]: field for field in fields}
-    assert table in options, f"shared/schemas/tables.json has no entry for {table}"
+    assert table in options, f"shared/backends/warehouse/schemas/tables.json has no entry for {table}"
     table_options = options[table]
 
     assert table_options["time_partitioning"] == {"type": "DAY", "field": partition_field}
@@ -610,7 +610,7 @@ def test_schema_files_partition_by_day_and_cluster_on_existing_columns(
         f"{table}: clustering must list at most 4 columns"
     )
     if table in CLUSTERED_TABLES:
-        assert clustering, f"shared/schemas/tables.json: {table} must be clustered (non-empty clustering)"
+        assert clustering, f"shared/backends/warehouse/schemas/tables.json: {table} must be clustered (non-empty clustering)"
     assert set(clustering) <= set(columns), (
         f"{table} clusters on unknown columns {sorted(set(clustering) - set(columns))}"
     )

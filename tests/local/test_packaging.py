@@ -39,8 +39,8 @@ def source_tree(tmp_path: Path) -> Path:
     write(root / "shared" / "settings.py", "X = 1\n")
     write(root / "shared" / "backends" / "__init__.py", "")
     write(root / "shared" / "backends" / "gcs.py", "Y = 2\n")
-    write(root / "shared" / "schemas" / "predictions.json", "[]\n")
-    write(root / "shared" / "schemas" / "README.md", "not shipped\n")
+    write(root / "shared" / "backends" / "warehouse" / "schemas" / "predictions.json", "[]\n")
+    write(root / "shared" / "backends" / "warehouse" / "schemas" / "README.md", "not shipped\n")
     write(root / "shared" / "templates" / "report.html.j2", "<html></html>\n")
     write(root / "shared" / "templates" / "es" / "alert.txt", "alerta\n")
     write(root / "shared" / "notes.md", "not shipped\n")
@@ -58,7 +58,7 @@ EXPECTED_ENTRIES = [
     "shared/__init__.py",
     "shared/backends/__init__.py",
     "shared/backends/gcs.py",
-    "shared/schemas/predictions.json",
+    "shared/backends/warehouse/schemas/predictions.json",
     "shared/settings.py",
     "shared/templates/es/alert.txt",
     "shared/templates/report.html.j2",

@@ -2,7 +2,7 @@
 
 Skipped unless GOOGLE_APPLICATION_CREDENTIALS and DROPSCORE_TEST_BQ_DATASET are set.
 DROPSCORE_TEST_BQ_DATASET is ``PROJECT.DATASET`` (or ``DATASET`` in the credentials'
-project): a scratch dataset. Missing tables are created there from shared/schemas, with
+project): a scratch dataset. Missing tables are created there from shared/backends/warehouse/schemas, with
 the same partitioning and clustering infra/ applies, which also proves BigQuery accepts
 the schema files. Rows written here use a unique batch key and are deleted at the end.
 """
@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from shared.backends.warehouse import BigQueryWarehouse, load_schema, load_table_options
+from shared.backends.warehouse.bigquery import BigQueryWarehouse
+from shared.backends.warehouse.schema import load_schema, load_table_options
 from shared.errors import PermanentError
 
 pytestmark = [
