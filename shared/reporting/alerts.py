@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from shared.backends import services
+from shared.backends import pubsub, services
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -242,20 +242,8 @@ def publish_alert(topic: str, alert: dict[str, Any]) -> bool:
         default=_json_default,
     ).encode("utf-8")
     attributes = {"severity": str(alert["severity"]), "check_id": str(alert.get("check_id") or ""), "alert_id": str(alert["alert_id"])}
-    _publisher().publish(topic, data, **attributes).result(timeout=PUBSUB_TIMEOUT_SECONDS)
+    pubsub.publish(topic, data, timeout=PUBSUB_TIMEOUT_SECONDS, **attributes)
     return True
-
-
-_PUBLISHER = None
-
-
-def _publisher():  # noqa: ANN202 - google.cloud.pubsub_v1.PublisherClient, built lazily and reused
-    global _PUBLISHER
-    if _PUBLISHER is None:
-        from google.cloud import pubsub_v1
-
-        _PUBLISHER = pubsub_v1.PublisherClient()
-    return _PUBLISHER
 
 
 def _json_default(value: Any) -> Any:

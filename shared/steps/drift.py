@@ -229,11 +229,10 @@ def request_retrain(settings: Settings, *, reason: str, check_id: str) -> dict[s
     the result, not raised: the check itself succeeded and must not be retried for it.
     """
     if settings.retrain_topic:
-        from google.cloud import pubsub_v1
+        from shared.backends import pubsub
 
-        publisher = pubsub_v1.PublisherClient()
         payload = json.dumps({"reason": reason, "check_id": check_id}).encode("utf-8")
-        message_id = publisher.publish(settings.retrain_topic, payload, check_id=check_id).result(timeout=60)
+        message_id = pubsub.publish(settings.retrain_topic, payload, timeout=60, check_id=check_id)
         return {
             "published": True,
             "topic": settings.retrain_topic,

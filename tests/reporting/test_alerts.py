@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.backends import services
+from shared.backends import pubsub, services
 from shared.monitor.results import DriftCheckResult, Finding
 from shared.reporting import alerts
 from shared.settings import Settings, load_settings
@@ -254,7 +254,7 @@ class FakePublisher:
 
 def test_the_alert_topic_gets_the_structured_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     publisher = FakePublisher()
-    monkeypatch.setattr(alerts, "_publisher", lambda: publisher)
+    monkeypatch.setattr(pubsub, "publisher", lambda: publisher)
     settings = settings_for(tmp_path, DROPSCORE_ALERT_TOPIC="projects/p/topics/dropscore-alerts")
     delivery = alerts.raise_check_alert(settings, check_result([finding("performance_decay", "critical", "performance")], []))
     assert delivery.finish(settings) == {"pubsub": "delivered"}
@@ -269,7 +269,7 @@ def test_a_broken_publisher_is_reported_not_raised(tmp_path: Path, monkeypatch: 
     def broken():  # noqa: ANN202
         raise RuntimeError("no credentials")
 
-    monkeypatch.setattr(alerts, "_publisher", broken)
+    monkeypatch.setattr(pubsub, "publisher", broken)
     settings = settings_for(tmp_path, DROPSCORE_ALERT_TOPIC="projects/p/topics/t")
     delivery = alerts.raise_check_alert(settings, check_result([finding("score_high", "critical")], []))
     assert delivery.finish(settings) == {"pubsub": "failed: RuntimeError"}
