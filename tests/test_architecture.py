@@ -50,6 +50,7 @@ KNOWN_CYCLES: list[list[str]] = [
     ["shared.steps.clean", "shared.steps.refused_names"],
 ]
 KNOWN_OVERSIZE: set[str] = {
+    "shared.backends.registry",
     "shared.local.cli",
     "shared.local.synthetic",
     "shared.reporting.dashboard",
