@@ -53,7 +53,6 @@ KNOWN_OVERSIZE: set[str] = {
     "shared.backends.registry",
     "shared.local.cli",
     "shared.local.synthetic",
-    "shared.reporting.dashboard",
     "shared.steps.clean",
 }
 

@@ -12,6 +12,13 @@ METRIC_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+SEVERITY_WORDS: dict[str, dict[str, str]] = {
+    "es": {"critical": "CRÍTICA", "warning": "AVISO", "info": "INFORMACIÓN"},
+    "en": {"critical": "CRITICAL", "warning": "WARNING", "info": "INFO"},
+}
+"""How an alert's severity is written in its headline."""
+
+
 def metric_name(metric: str, language: str) -> str:
     """How a metric is called in the reader's language ("precision" -> "precisión"); unknown ones as they are."""
     return METRIC_NAMES.get(language, METRIC_NAMES["es"]).get(metric, metric)
@@ -95,6 +102,29 @@ MONITORING: dict[str, tuple[str, str]] = {
         "Insufficient data: {rows} rows in the window (at least {min_rows} per feature). No drift conclusion; the next check adds them up.",
     ),
     "drift_none": ("Sin deriva significativa.", "No significant drift."),
+    # Measured performance (shared.monitor.performance)
+    "performance_insufficient_labels": (
+        "Rendimiento medido: etiquetas insuficientes ({labeled} predicciones con resultado; se necesitan {minimum} en un mes).",
+        "Measured performance: not enough labels ({labeled} predictions with an outcome; {minimum} in one month are needed).",
+    ),
+    "performance_labeled_rows": ("{rows} filas etiquetadas de {period}", "{rows} labeled rows from {period}"),
+    "performance_gate": ("umbral {value}", "gate {value}"),
+    "performance_decay": (
+        "El rendimiento medido incumple el umbral del negocio en {metrics} ({rows}): {detail}.",
+        "Measured performance misses the business gate in {metrics} ({rows}): {detail}.",
+    ),
+    "performance_below_gate": (
+        "{metrics} fuera del umbral en {rows}, pero dentro del margen de error: vigilar. {detail}.",
+        "{metrics} outside the gate in {rows}, but within the margin of error: watch it. {detail}.",
+    ),
+    "performance_within_gates": (
+        "Rendimiento medido dentro de los umbrales ({rows}): {detail}.",
+        "Measured performance within the gates ({rows}): {detail}.",
+    ),
+    # Alerts (shared.reporting.alerts)
+    "alert_title": ("Modelo v{version}: {what}{more} {decision}", "Model v{version}: {what}{more} {decision}"),
+    "more_findings": ("(+{count} hallazgos más)", "(+{count} more findings)"),
+    "alert_report_link": ("Informe: {uri}", "Report: {uri}"),
     # The drift step (shared.steps.drift)
     "clean_rows_gone": (
         "Los datos limpios de este lote ya no existen (otra subida con el mismo nombre fue rechazada, o se borraron): no entra en la ventana.",

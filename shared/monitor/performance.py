@@ -28,6 +28,7 @@ import pandas as pd
 from shared import formatting as fmt
 from shared.backends import services
 from shared.backends.registry import CHAMPION
+from shared.i18n import message
 from shared.i18n.monitoring import metric_name
 from shared.ingest.contract import Contract
 from shared.monitor.labels import read_labels
@@ -441,9 +442,12 @@ def _verdict_text(
     labels_available: int,
 ) -> tuple[str, str]:
     if evaluated is None:
-        return (
-            f"Rendimiento medido: etiquetas insuficientes ({fmt.integer(labeled_predictions, 'es')} predicciones con resultado; se necesitan {fmt.integer(MIN_LABELED_ROWS, 'es')} en un mes).",
-            f"Measured performance: not enough labels ({fmt.integer(labeled_predictions, 'en')} predictions with an outcome; {fmt.integer(MIN_LABELED_ROWS, 'en')} in one month are needed).",
+        return tuple(  # type: ignore[return-value]
+            message(
+                "performance_insufficient_labels", language,
+                labeled=fmt.integer(labeled_predictions, language), minimum=fmt.integer(MIN_LABELED_ROWS, language),
+            )  # fmt: skip
+            for language in ("es", "en")
         )
 
     def describe(language: str) -> str:
@@ -458,27 +462,20 @@ def _verdict_text(
             if interval:
                 text += f" [{fmt.decimal(interval[0], language, 3)}–{fmt.decimal(interval[1], language, 3)}]"
             if floor is not None:
-                text += f" ({'umbral' if language == 'es' else 'gate'} {fmt.decimal(floor, language, 2)})"
+                text += " (" + message("performance_gate", language, value=fmt.decimal(floor, language, 2)) + ")"
             parts.append(text)
         return ", ".join(parts)
 
-    rows_es = f"{fmt.integer(evaluated.rows_labeled, 'es')} filas etiquetadas de {evaluated.period}"
-    rows_en = f"{fmt.integer(evaluated.rows_labeled, 'en')} labeled rows from {evaluated.period}"
     if decay:
-        names_es = ", ".join(metric_name(m, "es") for m in evaluated.significantly_below)
-        names_en = ", ".join(metric_name(m, "en") for m in evaluated.significantly_below)
-        return (
-            f"El rendimiento medido incumple el umbral del negocio en {names_es} ({rows_es}): {describe('es')}.",
-            f"Measured performance misses the business gate in {names_en} ({rows_en}): {describe('en')}.",
-        )
-    if below:
-        names_es = ", ".join(metric_name(m, "es") for m in evaluated.below_gate)
-        names_en = ", ".join(metric_name(m, "en") for m in evaluated.below_gate)
-        return (
-            f"{names_es} fuera del umbral en {rows_es}, pero dentro del margen de error: vigilar. {describe('es')}.",
-            f"{names_en} outside the gate in {rows_en}, but within the margin of error: watch it. {describe('en')}.",
-        )
-    return (
-        f"Rendimiento medido dentro de los umbrales ({rows_es}): {describe('es')}.",
-        f"Measured performance within the gates ({rows_en}): {describe('en')}.",
-    )
+        code, named = "performance_decay", evaluated.significantly_below
+    elif below:
+        code, named = "performance_below_gate", evaluated.below_gate
+    else:
+        code, named = "performance_within_gates", []
+
+    def verdict(language: str) -> str:
+        rows = message("performance_labeled_rows", language, rows=fmt.integer(evaluated.rows_labeled, language), period=evaluated.period)
+        metrics = ", ".join(metric_name(m, language) for m in named)
+        return message(code, language, metrics=metrics, rows=rows, detail=describe(language))
+
+    return verdict("es"), verdict("en")

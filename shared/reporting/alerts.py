@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from shared.backends import pubsub, services
+from shared.i18n import both, message
+from shared.i18n.monitoring import SEVERITY_WORDS
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,10 +43,6 @@ DELIVERY_WAIT_SECONDS = 20.0
 """The longest a check waits at its end for the deliveries still under way."""
 
 SEVERITY_PRIORITY = {"critical": 1, "warning": 2, "info": 3}
-SEVERITY_WORDS = {
-    "es": {"critical": "CRÍTICA", "warning": "AVISO", "info": "INFORMACIÓN"},
-    "en": {"critical": "CRITICAL", "warning": "WARNING", "info": "INFO"},
-}
 _LOG_LEVELS = {"critical": logging.WARNING, "warning": logging.WARNING, "info": logging.INFO}
 # Google Chat rejects fields it does not know; the others ignore them.
 _TEXT_ONLY_HOSTS = ("chat.googleapis.com",)
@@ -76,12 +74,11 @@ def build_check_alert(result: DriftCheckResult) -> dict[str, Any] | None:
         for finding in findings
     ]
     if getattr(result, "retrain_withheld", False):  # `drift --no-retrain`: warranted, not requested
-        decision_es, decision_en = "Convendría reentrenar, pero no se solicitó (--no-retrain).", "Retraining is warranted but was not requested (--no-retrain)."
+        decision = "retrain_withheld"
     else:
-        decision_es = "Se solicita reentrenar." if result.retrain_requested else "No se reentrena todavía."
-        decision_en = "Retraining requested." if result.retrain_requested else "No retraining yet."
-    more_es = f" (+{len(findings) - 1} hallazgos más)" if len(findings) > 1 else ""
-    more_en = f" (+{len(findings) - 1} more findings)" if len(findings) > 1 else ""
+        decision = "retrain_requested" if result.retrain_requested else "no_retraining_yet"
+    decision_es, decision_en = both(decision)
+    more_es, more_en = (" " + text for text in both("more_findings", count=len(findings) - 1)) if len(findings) > 1 else ("", "")
     return {
         "alert_id": f"{result.check_id}-alert",  # one per check: a re-run of the check replaces it
         "created_at": result.checked_at,
@@ -89,8 +86,8 @@ def build_check_alert(result: DriftCheckResult) -> dict[str, Any] | None:
         "severity": severity,
         "priority": SEVERITY_PRIORITY.get(severity, 9),
         "category": ",".join(categories),
-        "title_es": f"Modelo v{result.model_version}: {top.text_es}{more_es} {decision_es}",
-        "title_en": f"Model v{result.model_version}: {top.text_en}{more_en} {decision_en}",
+        "title_es": message("alert_title", "es", version=result.model_version, what=top.text_es, more=more_es, decision=decision_es),
+        "title_en": message("alert_title", "en", version=result.model_version, what=top.text_en, more=more_en, decision=decision_en),
         "evidence": json.dumps(
             {
                 "items": items,
@@ -120,7 +117,7 @@ def message_text(alert: dict[str, Any], language: str) -> str:
         lines.append(f"{item['priority']}. [{words.get(item['severity'], item['severity'])}] {item[f'what_{language}']}")
         lines.append(f"   → {item[f'action_{language}']}")
     if evidence.get("report"):
-        lines.append(("Informe: " if language == "es" else "Report: ") + str(evidence["report"]))
+        lines.append(message("alert_report_link", language, uri=str(evidence["report"])))
     return "\n".join(lines)
 
 

@@ -13,162 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import formatting as fmt
+from shared.i18n.reports import REPORT_TEXT as TEXT
 from shared.reporting import charts
 
 if TYPE_CHECKING:
     from shared.monitor.results import DriftCheckResult, FeatureDrift
 
-TEXT = {
-    "es": {
-        "title": "Informe de deriva de datos",
-        "model": "Modelo (versión)",
-        "window": "Ventana analizada",
-        "rows": "Filas analizadas",
-        "check": "Control",
-        "decision": "Decisión",
-        "what_to_do": "Qué hacer",
-        "drifted_title": "Variables con deriva",
-        "watch_title": "Tendencias a vigilar",
-        "score_title": "Distribución de los puntajes del modelo",
-        "performance_title": "Rendimiento medido (etiquetas recibidas)",
-        "all_title": "Todas las pruebas",
-        "feature": "Variable",
-        "kind": "Tipo",
-        "statistic": "Prueba",
-        "effect": "Efecto",
-        "p_adj": "¿Puede ser azar?",
-        "psi": "PSI",
-        "severity": "Severidad",
-        "drifted": "¿Deriva?",
-        "pattern": "Patrón",
-        "previous": "Efecto vs. ventana anterior",
-        "importance": "Importancia",
-        "yes": "sí",
-        "no": "no",
-        "reference": "referencia",
-        "current": "actual",
-        "since_start": "desde el inicio",
-        "retrain": "Reentrenamiento",
-        "key": "variable clave",
-        "trend": "Evolución del efecto por control",
-        "retrain_line": "línea de reentrenamiento",
-        "projection": "Al ritmo actual cruzaría la línea de reentrenamiento en ≈{checks} controles (hacia {date}).",
-        "crossed": "Ya superó la línea de reentrenamiento.",
-        "methods": {"ks": "distancia KS", "linf_chi2": "mayor diferencia de proporciones", "missing_rate": "cambio en faltantes"},
-        "method_help": {
-            "ks": "Prueba de Kolmogórov-Smirnov: la mayor distancia entre cómo se repartían los valores al entrenar y cómo se reparten ahora (0 = igual, 1 = nada en común).",
-            "linf_chi2": "La mayor diferencia, en puntos de proporción, entre el entrenamiento y ahora en alguna categoría (distancia L∞); la prueba χ² dice si puede ser azar.",
-            "missing_rate": "Cuánto cambió la proporción de valores vacíos frente al entrenamiento.",
-        },
-        "p_words": {"certain": "casi seguro no es azar", "likely": "poco probable que sea azar", "chance": "puede ser azar"},
-        "p_help": "Valor p ajustado (Benjamini–Hochberg) = {value}: la probabilidad de ver un cambio así solo por azar si nada hubiera cambiado.",
-        "psi_help": "Índice de estabilidad poblacional (PSI): menos de 0,1 estable; 0,1 a 0,25 cambio moderado; más de 0,25 cambio grande.",
-        "buckets": {"__other__": "otras (raras)", "__unseen__": "nuevas", "missing": "faltante", "present": "presente"},
-        "kinds": {"numeric": "numérica", "categorical": "categórica", "missing_rate": "tasa de faltantes", "score": "puntaje"},
-        "severities": {"low": "baja", "medium": "media", "high": "alta", "insufficient_data": "datos insuficientes"},
-        "statuses": {"ok": "Sin problemas", "warning": "Aviso", "retrain": "Reentrenar", "insufficient_data": "Datos insuficientes", "no_data": "Sin datos nuevos"},
-        "finding_severity": {"critical": "crítico", "warning": "aviso", "info": "información"},
-        "patterns": {
-            "sudden": "súbita",
-            "gradual": "gradual",
-            "sustained": "sostenida",
-            "undetermined": "sin patrón claro",
-        },
-        "pattern_help": {
-            "sudden": "salto frente a la ventana anterior: revise primero el proceso de datos (archivo, formato, unidades).",
-            "gradual": "sube frente a la referencia desde hace 3 o más controles: cambio del mercado; planifique reentrenar.",
-            "sustained": "la deriva ya estaba en controles anteriores y se mantiene.",
-            "undetermined": "sin historial suficiente para saber si es súbita o gradual.",
-        },
-        "period": "Periodo",
-        "labeled": "Etiquetadas",
-        "coverage": "Cobertura",
-        "gate": "umbral",
-        "insufficient_labels": "etiquetas insuficientes",
-        "no_drift": "Ninguna variable cambió lo suficiente para preocupar.",
-        "method": (
-            "Método: numéricas con KS (efecto = estadístico D); categóricas y numéricas de pocos valores con la distancia L∞ entre "
-            "proporciones (categorías raras < 1 % agrupadas, nuevas aparte) y χ²; la tasa de faltantes como señal propia; PSI informativo. "
-            "Valores p corregidos por Benjamini–Hochberg. Severidad por efecto: baja < 0,1 ≤ media < 0,3 ≤ alta. "
-            "Una variable tiene deriva solo si es significativa tras la corrección y al menos media. Con menos de 500 filas: datos insuficientes."
-        ),
-        "legend": "Barras: proporción de filas por intervalo o categoría (gris = referencia de entrenamiento, azul = ventana actual).",
-        "weighted": "Peso de las variables con deriva en el modelo",
-        "tested": "Pruebas realizadas",
-    },
-    "en": {
-        "title": "Data drift report",
-        "model": "Model (version)",
-        "window": "Window analysed",
-        "rows": "Rows analysed",
-        "check": "Check",
-        "decision": "Decision",
-        "what_to_do": "What to do",
-        "drifted_title": "Drifted features",
-        "watch_title": "Trends to watch",
-        "score_title": "Distribution of the model's scores",
-        "performance_title": "Measured performance (labels received)",
-        "all_title": "Every test",
-        "feature": "Feature",
-        "kind": "Kind",
-        "statistic": "Test",
-        "effect": "Effect",
-        "p_adj": "Could it be chance?",
-        "psi": "PSI",
-        "severity": "Severity",
-        "drifted": "Drifted?",
-        "pattern": "Pattern",
-        "previous": "Effect vs previous window",
-        "importance": "Importance",
-        "yes": "yes",
-        "no": "no",
-        "reference": "reference",
-        "current": "current",
-        "since_start": "since the start",
-        "retrain": "Retraining",
-        "key": "key feature",
-        "trend": "Effect size per check",
-        "retrain_line": "retraining line",
-        "projection": "At the current pace it would cross the retraining line in ≈{checks} checks (around {date}).",
-        "crossed": "It is already past the retraining line.",
-        "methods": {"ks": "KS distance", "linf_chi2": "largest share difference", "missing_rate": "change in missing values"},
-        "method_help": {
-            "ks": "Kolmogorov-Smirnov test: the largest distance between how values were spread at training and how they are spread now (0 = the same, 1 = nothing in common).",
-            "linf_chi2": "The largest difference, in share points, between training and now in any category (L∞ distance); the χ² test says whether it can be chance.",
-            "missing_rate": "How much the share of empty values changed against training.",
-        },
-        "p_words": {"certain": "almost surely not chance", "likely": "unlikely to be chance", "chance": "may be chance"},
-        "p_help": "Adjusted p-value (Benjamini–Hochberg) = {value}: the probability of a change this large by chance alone if nothing had changed.",
-        "psi_help": "Population stability index (PSI): under 0.1 stable; 0.1 to 0.25 moderate change; over 0.25 large change.",
-        "buckets": {"__other__": "other (rare)", "__unseen__": "unseen", "missing": "missing", "present": "present"},
-        "kinds": {"numeric": "numeric", "categorical": "categorical", "missing_rate": "missing rate", "score": "score"},
-        "severities": {"low": "low", "medium": "medium", "high": "high", "insufficient_data": "insufficient data"},
-        "statuses": {"ok": "No problems", "warning": "Warning", "retrain": "Retrain", "insufficient_data": "Insufficient data", "no_data": "No new data"},
-        "finding_severity": {"critical": "critical", "warning": "warning", "info": "information"},
-        "patterns": {"sudden": "sudden", "gradual": "gradual", "sustained": "sustained", "undetermined": "undetermined"},
-        "pattern_help": {
-            "sudden": "a jump against the previous window: check the data pipeline first (file, format, units).",
-            "gradual": "rising against the reference for 3 or more checks: the market is moving; plan retraining.",
-            "sustained": "the drift was there in earlier checks and stays.",
-            "undetermined": "not enough history to tell sudden from gradual.",
-        },
-        "period": "Period",
-        "labeled": "Labeled",
-        "coverage": "Coverage",
-        "gate": "gate",
-        "insufficient_labels": "insufficient labels",
-        "no_drift": "No feature changed enough to worry about.",
-        "method": (
-            "Method: numeric features with KS (effect = the D statistic); categorical and few-valued numeric features with the L∞ distance "
-            "of shares (categories under 1 % grouped, unseen ones apart) and χ²; the missing-value rate as its own signal; PSI for information. "
-            "P-values corrected with Benjamini–Hochberg. Severity from the effect: low < 0.1 ≤ medium < 0.3 ≤ high. "
-            "A feature drifted only when significant after correction and at least medium. Under 500 rows: insufficient data."
-        ),
-        "legend": "Bars: share of rows per bin or category (grey = training reference, blue = current window).",
-        "weighted": "Weight of the drifted features in the model",
-        "tested": "Tests run",
-    },
-}
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;color:#1f2933;max-width:1140px;padding:0 1rem}
@@ -400,7 +250,7 @@ def drift_report_html(result: DriftCheckResult, language: str = "es", *, zone: s
     skipped = getattr(result, "skipped_batches", None) or []
     if skipped:  # batches whose clean rows are gone: said, not hidden (shared.monitor.windows.current_window)
         items = "".join(f"<li>{_e(entry['clean_uri'].rsplit('/', 1)[-1])}: {_e(entry.get('message_es' if language == 'es' else 'message_en', ''))}</li>" for entry in skipped)
-        retrain += f'<div class="card">{_e("Lotes fuera de la ventana" if language == "es" else "Batches left out of the window")}<ul>{items}</ul></div>'
+        retrain += f'<div class="card">{_e(text["skipped_batches"])}<ul>{items}</ul></div>'
     window_start = fmt.when(result.window_start, language, zone) if result.window_start else text["since_start"]
     tested = len([f for f in result.features if not f.insufficient_data])
     kpis = (

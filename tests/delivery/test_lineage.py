@@ -45,7 +45,7 @@ def test_dropping_a_name_again_keeps_the_earlier_upload_rows_marked_superseded(
     predictions = warehouse.read("predictions", where={"model_role": "champion"})
     assert predictions.groupby("batch_key").size().to_dict() == {key: MONTH_ROWS for key in batches["batch_key"]}
     # The dashboard and the drift window count the name once, with its latest rows.
-    from shared.reporting.dashboard import gather
+    from shared.reporting.dashboard_data import gather
 
     assert gather(champion_home).kpis["rows"] == MONTH_ROWS
     check = run_drift_check(champion_home, now=datetime.now(UTC) + timedelta(seconds=1), allow_retrain=False)

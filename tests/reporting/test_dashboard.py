@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from shared.reporting import charts
-from shared.reporting.dashboard import DashboardData, _distinct_parts, dashboard_html, recommendations
+from shared.reporting.dashboard import dashboard_html
+from shared.reporting.dashboard_data import DashboardData, distinct_parts, recommendations
 
 NOW = datetime(2025, 4, 2, 7, 0, tzinfo=UTC)
 CHARTS = ("rows_by_period", "positive_rate", "performance", "drift_trend", "model_timeline", "feature_importance", "labels_pie")
@@ -135,8 +136,8 @@ def test_empty_states_say_so_instead_of_drawing_nothing() -> None:
 
 def test_file_periods_are_named_by_what_tells_them_apart() -> None:
     names = ["ventas_2024-01.csv", "ventas_2024-02.csv"]
-    assert _distinct_parts(names) == {"ventas_2024-01.csv": "2024-01", "ventas_2024-02.csv": "2024-02"}
-    assert _distinct_parts(["único.csv"]) == {"único.csv": "único"}
+    assert distinct_parts(names) == {"ventas_2024-01.csv": "2024-01", "ventas_2024-02.csv": "2024-02"}
+    assert distinct_parts(["único.csv"]) == {"único.csv": "único"}
 
 
 def test_charts_mark_what_they_draw() -> None:
@@ -149,7 +150,7 @@ def test_charts_mark_what_they_draw() -> None:
 
 
 def test_expected_value_of_the_decisions_uses_the_contracts_money() -> None:
-    from shared.reporting.dashboard import expected_value
+    from shared.reporting.dashboard_data import expected_value
 
     decision = {"value_true_positive": 100.0, "cost_false_positive": 20.0, "cost_false_negative": 50.0}
     # acted on at p=0.8: 0.8*100 - 0.2*20 = 76; left alone at p=0.1: -0.1*50 = -5
@@ -176,3 +177,22 @@ def test_a_retraining_that_kept_the_champion_says_so() -> None:
     assert [item["kind"] for item in kept.recommendations][0] == "retrained"
     page = dashboard_html(kept)
     assert "v3 no se promovió y el campeón sigue igual" in page and "Se mantiene el campeón v2." in page
+
+
+def _leaves(table: object, path: str = "") -> dict[str, str]:
+    if isinstance(table, dict):
+        return {key: value for name, item in table.items() for key, value in _leaves(item, f"{path}.{name}").items()}
+    return {path: str(table)}
+
+
+@pytest.mark.parametrize("table", ["DASHBOARD_TEXT", "REPORT_TEXT"])
+def test_every_label_of_the_pages_exists_in_both_languages_with_the_same_placeholders(table: str) -> None:
+    import string
+
+    from shared.i18n import reports as words
+
+    spanish, english = _leaves(getattr(words, table)["es"]), _leaves(getattr(words, table)["en"])
+    assert spanish.keys() == english.keys()
+    for key in spanish:
+        placeholders = [{name for _, name, _, _ in string.Formatter().parse(text) if name} for text in (spanish[key], english[key])]
+        assert placeholders[0] == placeholders[1], key

@@ -96,7 +96,7 @@ def test_a_big_file_is_sharded_scored_in_any_order_and_assembled_once(champion_h
     predictions = warehouse.read("predictions")
     assert int(predictions["batch_key"].map(clean_uri_of).isin(fan_out["shards"]).sum()) == cleaned.rows_clean
 
-    from shared.reporting.dashboard import gather
+    from shared.reporting.dashboard_data import gather
 
     kpis = gather(champion_home).kpis
     assert kpis["files"] == 2 and kpis["rows"] == 2 * cleaned.rows_clean  # the sharded file and its unsharded copy

@@ -16,7 +16,7 @@ from shared.local import synthetic
 from shared.local.chain import drop_file
 from shared.local.cli import main
 from shared.monitor.results import STATUS_INSUFFICIENT, STATUS_NO_DATA, STATUS_OK, STATUS_RETRAIN
-from shared.reporting.dashboard import gather
+from shared.reporting.dashboard_data import gather
 from shared.settings import Settings, load_settings
 from shared.steps.drift import run_drift_check
 from tests.conftest import SEED, SyntheticFiles
