@@ -41,7 +41,6 @@ KNOWN_SPANISH: set[str] = {
     "shared.model.leakage",
     "shared.model.training",
     "shared.progress",
-    "shared.reporting.model_card",
     "shared.steps.clean",
     "shared.steps.refused_names",
     "shared.steps.score",

@@ -185,7 +185,7 @@ def _leaves(table: object, path: str = "") -> dict[str, str]:
     return {path: str(table)}
 
 
-@pytest.mark.parametrize("table", ["DASHBOARD_TEXT", "REPORT_TEXT"])
+@pytest.mark.parametrize("table", ["DASHBOARD_TEXT", "REPORT_TEXT", "MODEL_CARD_TEXT"])
 def test_every_label_of_the_pages_exists_in_both_languages_with_the_same_placeholders(table: str) -> None:
     import string
 
