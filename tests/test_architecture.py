@@ -52,7 +52,6 @@ KNOWN_CYCLES: list[list[str]] = [
 KNOWN_OVERSIZE: set[str] = {
     "shared.backends.registry",
     "shared.local.cli",
-    "shared.local.synthetic",
     "shared.steps.clean",
 }
 

@@ -19,7 +19,8 @@ SPANISH = re.compile(r"[áéíóúñÁÉÍÓÚÑ¿¡]|\b(el|los|las|del|una|arch
 
 # Modules whose Spanish literals are data, not sentences to a reader (each with the reason).
 DATA_NOT_SENTENCES: dict[str, str] = {
-    "shared.local.synthetic": "the demo survey's own answers (categories like «Comercio»), not messages",
+    "shared.local.survey_vocabulary": "the demo survey's own answers (provinces like «Manabí»), not messages",
+    "shared.local.synthetic": "the demo's planted bad value «mil dólares» (sales written in words), a cell, not a message",
     "shared.ingest.vocabulary": "words matched in what people write (header words that name personal data, "
     "«sí» as a positive class or a YAML true, «sin dato» as a missing value), never shown",
 }

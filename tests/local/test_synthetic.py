@@ -12,11 +12,10 @@ import pytest
 from scipy.stats import ks_2samp
 from sklearn.metrics import precision_recall_curve, roc_auc_score
 
-from shared.local import synthetic
+from shared.local import survey_vocabulary, synthetic
+from shared.local.survey_vocabulary import CATEGORICAL_DRIFT_FEATURES, NUMERIC_DRIFT_FEATURES
 from shared.local.synthetic import (
-    CATEGORICAL_DRIFT_FEATURES,
     ID_COLUMN,
-    NUMERIC_DRIFT_FEATURES,
     TARGET_COLUMN,
     DriftSpec,
     generate_batch,
@@ -118,15 +117,15 @@ def test_columns_look_like_survey_answers() -> None:
     assert {"Guayas", "Pichincha", "Manabí", "Azuay", "El Oro", "Los Ríos"} <= set(frame["provincia"])
     shares = frame["provincia"].value_counts(normalize=True)
     assert shares.index[0] == "Guayas" and shares.index[1] == "Pichincha"
-    assert set(frame["escolaridad_propietario"].dropna()) == set(synthetic.ESCOLARIDADES)
+    assert set(frame["escolaridad_propietario"].dropna()) == set(survey_vocabulary.ESCOLARIDADES)
     assert {"comercio", "servicios", "manufactura", "agricultura"} <= set(frame["sector"])
     assert {"si", "no"} == set(frame["tiene_ruc"]) == set(frame["lleva_contabilidad"])
     # Cents matter: sales carry decimals, so the decimal-comma path is exercised.
     assert (frame["ventas_mensuales"].dropna() % 1 != 0).mean() > 0.9
     assert (frame["ventas_mensuales"].dropna() > 0).all()
-    for name, expected in synthetic.MISSING_SHARES.items():
+    for name, expected in survey_vocabulary.MISSING_SHARES.items():
         assert abs(frame[name].isna().mean() - expected) < 0.01, name
-    assert frame[[name for name in frame.columns if name not in synthetic.MISSING_SHARES]].notna().all().all()
+    assert frame[[name for name in frame.columns if name not in survey_vocabulary.MISSING_SHARES]].notna().all().all()
 
 
 def test_prevalence_is_about_ten_percent() -> None:
