@@ -119,6 +119,11 @@ class TerraformOutputError(PermanentError):
 
     exit_code = 2  # shared.local.cli_errors.ExitCode.USAGE: what the command line pointed at is not a deployment's outputs
 
+    def __init__(self, message_es: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_es = message_es
+        self.message_en = message_en
+
 
 class UnknownColumnError(PermanentError):
     """A column a person named (the target, the id) is not a column of the file.

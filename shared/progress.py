@@ -25,28 +25,9 @@ import time
 from collections.abc import Iterator
 from typing import Any, Protocol, TextIO
 
+from shared.i18n import MESSAGES, message
+
 logger = logging.getLogger("dropscore.progress")
-
-# phase -> (Spanish, English) label shown on a terminal
-PHASES: dict[str, tuple[str, str]] = {
-    "read": ("Leyendo y validando filas", "Reading and validating rows"),
-    "search": ("Probando configuraciones del modelo", "Trying model configurations"),
-    "fit": ("Entrenando el modelo final", "Training the final model"),
-    "register": ("Registrando el modelo en MLflow", "Registering the model in MLflow"),
-    "documents": ("Escribiendo la ficha del modelo", "Writing the model card"),
-    "score": ("Puntuando filas", "Scoring rows"),
-    "drift_window": ("Leyendo las predicciones del periodo", "Reading the period's predictions"),
-    "drift_compare": ("Comparando variables con el entrenamiento", "Comparing features with training"),
-    "drift_report": ("Escribiendo el informe de deriva y el tablero", "Writing the drift report and dashboard"),
-    "dashboard": ("Construyendo el tablero", "Building the dashboard"),
-}
-UNITS: dict[str, tuple[str, str]] = {
-    "rows": ("filas", "rows"),
-    "configurations": ("configuraciones", "configurations"),
-    "features": ("variables", "features"),
-    "": ("", ""),
-}
-
 
 class Display(Protocol):
     def start(self, key: str, total: int | None, unit: str) -> None: ...
@@ -115,15 +96,15 @@ class TerminalDisplay:
         self.stream = stream or sys.stderr
         self._bars: list[Any] = []
 
-    def _word(self, table: dict[str, tuple[str, str]], key: str) -> str:
-        spanish, english = table.get(key, (key, key))
-        return spanish if self.language == "es" else english
+    def _word(self, code: str, fallback: str) -> str:
+        """The catalogue's label for a phase or unit (shared.i18n.cli: progress_phase_*, progress_unit_*); else its key."""
+        return message(code, self.language) if code in MESSAGES else fallback
 
     def start(self, key: str, total: int | None, unit: str) -> None:
         from tqdm import tqdm
 
-        label = self._word(PHASES, key)
-        unit_word = self._word(UNITS, unit)
+        label = self._word(f"progress_phase_{key}", key)
+        unit_word = self._word(f"progress_unit_{unit}", unit)
         if total:
             bar_format = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} " + unit_word + " [{elapsed}]"
         elif unit:

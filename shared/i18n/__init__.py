@@ -7,6 +7,7 @@ code -> (es, en)); ``MESSAGES`` is all of them, and a code may live in only one 
 
 from __future__ import annotations
 
+from shared.i18n.cli import CLI
 from shared.i18n.files import FILES
 from shared.i18n.monitoring import MONITORING
 from shared.i18n.platform import PLATFORM
@@ -15,6 +16,7 @@ CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {
     "files": FILES,
     "monitoring": MONITORING,
     "platform": PLATFORM,
+    "cli": CLI,
 }
 
 

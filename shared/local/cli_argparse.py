@@ -16,32 +16,29 @@ import re
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
+from shared.i18n import message as message_of
+from shared.i18n.cli import ARGPARSE_SPANISH
 from shared.local.cli_errors import UsageError
 
-# Python 3.11's argparse message ids -> Spanish.
-SPANISH: dict[str, str] = {
-    "usage: ": "uso: ",
-    "argument %(argument_name)s: %(message)s": "argumento %(argument_name)s: %(message)s",
-    "positional arguments": "argumentos posicionales",
-    "options": "opciones",
-    "show this help message and exit": "muestra esta ayuda y termina",
-    "show program's version number and exit": "muestra la versión y termina",
-    "unrecognized arguments: %s": "argumentos no reconocidos: %s",
-    "not allowed with argument %s": "no se permite junto con el argumento %s",
-    "ignored explicit argument %r": "se ignoró el argumento explícito %r",
-    "the following arguments are required: %s": "faltan estos argumentos obligatorios: %s",
-    "one of the arguments %s is required": "se necesita uno de los argumentos %s",
-    "expected one argument": "se esperaba un valor",
-    "expected at most one argument": "se esperaba como mucho un valor",
-    "expected at least one argument": "se esperaba al menos un valor",
-    "ambiguous option: %(option)s could match %(matches)s": "opción ambigua: %(option)s puede ser %(matches)s",
-    "unexpected option string: %s": "opción inesperada: %s",
-    "invalid %(type)s value: %(value)r": "valor %(type)s no válido: %(value)r",
-    "invalid choice: %(value)r (choose from %(choices)s)": "opción no válida: %(value)r (elija entre %(choices)s)",
-    "%(prog)s: error: %(message)s\n": "%(prog)s: error: %(message)s\n",
-    "expected %s argument": "se esperaba %s valor",
-    "expected %s arguments": "se esperaban %s valores",
-}
+# argparse's sentences that carry a word to correct: "invalid choice" and "unrecognized arguments".
+_INVALID_CHOICE = "invalid choice: %(value)r (choose from %(choices)s)"
+_UNRECOGNIZED = "unrecognized arguments: %s"
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """An argparse message template as a regular expression capturing its values (in either language)."""
+    text = re.escape(template)
+    for placeholder, group in ((r"%\(value\)r", "'([^']*)'"), (r"%\(choices\)s", "(.*)"), (r"%s", "(.*)")):
+        text = text.replace(placeholder, group)
+    return re.compile(text)
+
+
+_CHOICE_PATTERNS = [_pattern(_INVALID_CHOICE), _pattern(ARGPARSE_SPANISH[_INVALID_CHOICE])]
+_UNRECOGNIZED_PATTERNS = [_pattern(_UNRECOGNIZED), _pattern(ARGPARSE_SPANISH[_UNRECOGNIZED])]
+
+
+def _first_match(patterns: list[re.Pattern[str]], text: str) -> re.Match[str] | None:
+    return next((found for found in (pattern.search(text) for pattern in patterns) if found), None)
 
 
 @contextlib.contextmanager
@@ -53,7 +50,7 @@ def argparse_language(language: str) -> Iterator[None]:
     original_gettext, original_ngettext = argparse._, argparse.ngettext
 
     def translate(text: str) -> str:
-        return SPANISH.get(text, text)
+        return ARGPARSE_SPANISH.get(text, text)
 
     def translate_plural(singular: str, plural: str, count: int) -> str:
         return translate(singular if count == 1 else plural)
@@ -93,26 +90,26 @@ class FriendlyParser(argparse.ArgumentParser):
         argv = getattr(_ROOT, "argv", None) or []
         known = {option for action in self._all_actions() for option in action.option_strings}
         unknown = [word for word in argv if word.startswith("-") and word.split("=", 1)[0] not in known and word != "-"]
-        if unknown and "unrecognized arguments" not in message and "argumentos no reconocidos" not in message:
-            lead = ("argumentos no reconocidos: %s" if self.language == "es" else "unrecognized arguments: %s") % " ".join(unknown)
+        if unknown and _first_match(_UNRECOGNIZED_PATTERNS, message) is None:
+            lead = (ARGPARSE_SPANISH[_UNRECOGNIZED] if self.language == "es" else _UNRECOGNIZED) % " ".join(unknown)
             return self._with_suggestion(lead) + "\n" + message
         return self._with_suggestion(message)
 
     def _with_suggestion(self, message: str) -> str:
         candidates: list[str] = []
         wrong: list[str] = []
-        choice = re.search(r"(?:invalid choice|opción no válida): '([^']*)' \((?:choose from|elija entre) (.*)\)", message)
+        choice = _first_match(_CHOICE_PATTERNS, message)
         if choice:
             wrong = [choice.group(1)]
             candidates = re.findall(r"'([^']*)'", choice.group(2))
-        unrecognized = re.search(r"(?:unrecognized arguments|argumentos no reconocidos): (.*)", message)
+        unrecognized = _first_match(_UNRECOGNIZED_PATTERNS, message)
         if unrecognized:
             wrong = [word for word in unrecognized.group(1).split() if word.startswith("-")]
             candidates = [option for action in self._all_actions() for option in action.option_strings]
         for word in wrong:
             close = difflib.get_close_matches(word.split("=", 1)[0], candidates, n=1, cutoff=0.6)
             if close:
-                message += (f" ¿Quiso decir «{close[0]}»?" if self.language == "es" else f" Did you mean '{close[0]}'?")
+                message += message_of("did_you_mean", self.language, value=close[0])
                 break
         return message
 

@@ -26,7 +26,8 @@ from shared.errors import (
     UnknownColumnError,
     UnknownPositiveError,
 )
-from shared.i18n import MESSAGES
+from shared.i18n import MESSAGES, both, message
+from shared.i18n.cli import SPANISH_MARKS
 
 
 class ExitCode(IntEnum):
@@ -42,22 +43,9 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C (the shell's convention)
 
 
-EXIT_CODE_TEXT: dict[ExitCode, tuple[str, str]] = {
-    ExitCode.OK: ("todo bien", "ok"),
-    ExitCode.INTERNAL_ERROR: ("error interno (un fallo de dropscore; repita con --debug e infórmelo)", "internal error (a dropscore bug; rerun with --debug and report it)"),
-    ExitCode.USAGE: ("error de uso: opción, argumento o variable DROPSCORE_* no válidos, archivo de entrada inexistente, columna desconocida", "usage error: invalid option, argument or DROPSCORE_* variable, input file not found, unknown column"),
-    ExitCode.ROWS_QUARANTINED: ("archivo procesado, pero algunas filas quedaron en cuarentena", "file processed, but some rows were quarantined"),
-    ExitCode.FILE_REJECTED: ("archivo rechazado: no se procesó; el informe dice por qué", "file rejected: not processed; the report says why"),
-    ExitCode.NOT_READY: ("no es posible ahora: sin campeón, versión inexistente, umbrales no superados, contrato inválido", "not possible now: no champion, no such version, gates not passed, invalid contract"),
-    ExitCode.SERVICE_UNAVAILABLE: ("un servicio no respondió (almacenamiento, MLflow, almacén de datos): reintente", "a service did not answer (storage, MLflow, warehouse): retry"),
-    ExitCode.INTERRUPTED: ("interrumpido (Ctrl-C)", "interrupted (Ctrl-C)"),
-}
-
-
 def exit_code_table(language: str) -> str:
-    """The exit codes as a few aligned lines (the `--help` epilog)."""
-    index = 0 if language == "es" else 1
-    return "\n".join(f"  {int(code):>3}  {texts[index]}" for code, texts in EXIT_CODE_TEXT.items())
+    """The exit codes as a few aligned lines (the `--help` epilog; the catalogue's ``cli_exit_*``)."""
+    return "\n".join(f"  {int(code):>3}  {message(f'cli_exit_{code.name.lower()}', language)}" for code in ExitCode)
 
 
 @dataclass(frozen=True)
@@ -95,12 +83,7 @@ class UsageError(CliError):
 
     def __init__(self, detail: str, usage: str) -> None:
         DropscoreError.__init__(self, detail)
-        self.failure = Failure(
-            "usage",
-            ExitCode.USAGE,
-            f"{detail}\n{usage.strip()}\nAyuda: dropscore --help (o dropscore COMANDO --help).",
-            f"{detail}\n{usage.strip()}\nHelp: dropscore --help (or dropscore COMMAND --help).",
-        )
+        self.failure = Failure("usage", ExitCode.USAGE, *both("cli_usage_help", detail=detail, usage=usage.strip()))
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -111,8 +94,7 @@ def _bilingual_parts(text: str) -> tuple[str, str]:
     if " / " not in text:
         return text, text
     first, second = text.split(" / ", 1)
-    spanish_marks = re.compile(r"[áéíóúñ¿¡«»]|\b(no hay|sin|el|la|los|las|de|que|ejecute|use)\b", re.IGNORECASE)
-    if spanish_marks.search(first) and not spanish_marks.search(second):
+    if SPANISH_MARKS.search(first) and not SPANISH_MARKS.search(second):
         return first, second
     return second, first
 
@@ -143,7 +125,7 @@ def describe(exc: BaseException) -> Failure:
     if isinstance(exc, UnknownPositiveError):
         return CliError("unknown_positive", ExitCode.USAGE, value=exc.value, column=exc.column, values=", ".join(exc.values)).failure
     if isinstance(exc, KeyboardInterrupt):
-        return Failure("interrupted", ExitCode.INTERRUPTED, "Interrumpido.", "Interrupted.")
+        return Failure("interrupted", ExitCode.INTERRUPTED, *both("cli_interrupted"))
     if isinstance(exc, SettingsError):
         return Failure("settings_invalid", ExitCode.USAGE, exc.message_es, exc.message_en)
     if isinstance(exc, BadInputError):
@@ -158,7 +140,9 @@ def describe(exc: BaseException) -> Failure:
         spanish, english = MESSAGES["transient"]
         return Failure("transient", ExitCode.SERVICE_UNAVAILABLE, spanish.format(detail=exc), english.format(detail=exc))
     if isinstance(exc, (ModelNotFoundError, ModelIntegrityError, ContractError, PermanentError)):
-        spanish, english = _bilingual_parts(str(exc))
+        # An error that carries both languages says them; older ones hold both in one "a / b" text.
+        has_both = isinstance(getattr(exc, "message_es", None), str) and isinstance(getattr(exc, "message_en", None), str)
+        spanish, english = (exc.message_es, exc.message_en) if has_both else _bilingual_parts(str(exc))
         if isinstance(exc, ContractError):
             spanish, english = MESSAGES["contract_invalid"][0].format(detail=exc.message_es), MESSAGES["contract_invalid"][1].format(detail=exc.message_en)
         code = _CAMEL.sub("_", type(exc).__name__.removesuffix("Error")).lower() or "permanent"

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import TerraformOutputError
+from shared.i18n import both, message
 from shared.settings import EMBEDDED_ONLY_VARIABLES, ENVIRONMENT_VARIABLES, Settings
 
 ENVIRONMENT_OUTPUT = "dropscore_environment"
@@ -50,17 +51,12 @@ def _value(outputs: Mapping[str, Any], name: str) -> Any:
 def read_terraform_outputs(directory: Path, runner: Callable[..., Any] = subprocess.run) -> dict[str, Any]:
     """``terraform output -json`` in ``directory``: the state of the deployment, read-only."""
     if shutil.which("terraform") is None:
-        raise TerraformOutputError(
-            "no se encontró el comando terraform; instálelo o pase --file con la salida de `terraform output -json` / "
-            "terraform not found: install it or pass --file with the output of `terraform output -json`"
-        )
+        raise TerraformOutputError(*both("cli_terraform_not_found"))
     completed = runner(
         ["terraform", f"-chdir={directory}", "output", "-json"], capture_output=True, text=True, check=False, timeout=120
     )
     if completed.returncode != 0:
-        raise TerraformOutputError(
-            f"`terraform output -json` falló en {directory} / failed in {directory}: {completed.stderr.strip()[:800]}"
-        )
+        raise TerraformOutputError(*both("cli_terraform_output_failed", directory=directory, detail=completed.stderr.strip()[:800]))
     return json.loads(completed.stdout or "{}")
 
 
@@ -68,27 +64,21 @@ def load_outputs(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise TerraformOutputError(f"no existe el archivo {path} / file {path} does not exist") from exc
+        raise TerraformOutputError(*both("cli_terraform_outputs_missing_file", path=path)) from exc
     except ValueError as exc:
-        raise TerraformOutputError(f"{path} no es JSON de `terraform output -json` / is not `terraform output -json` JSON: {exc}") from exc
+        raise TerraformOutputError(*both("cli_terraform_outputs_not_json", path=path, detail=exc)) from exc
 
 
 def deployment_environment(outputs: Mapping[str, Any], *, tracking_uri: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """(plain variables, secret variables as shell commands) for a laptop from Terraform's outputs."""
     environment = _value(outputs, ENVIRONMENT_OUTPUT)
     if not isinstance(environment, Mapping) or not environment:
-        raise TerraformOutputError(
-            f"las salidas de Terraform no tienen «{ENVIRONMENT_OUTPUT}»: ¿es el directorio infra/ de dropscore y se hizo `terraform apply`? / "
-            f"the Terraform outputs have no '{ENVIRONMENT_OUTPUT}': is this dropscore's infra/ directory, and was it applied?"
-        )
+        raise TerraformOutputError(*both("cli_terraform_no_environment", output=ENVIRONMENT_OUTPUT))
     plain = {str(name): str(value) for name, value in environment.items() if name not in CLOUD_ONLY_VARIABLES}
     expected = set(ENVIRONMENT_VARIABLES) - set(EMBEDDED_ONLY_VARIABLES) - SECRET_VARIABLES - CLOUD_ONLY_VARIABLES
     missing = sorted(expected - set(plain))
     if missing:
-        raise TerraformOutputError(
-            f"faltan en «{ENVIRONMENT_OUTPUT}»: {', '.join(missing)} (¿infra/ más antiguo que este dropscore? aplique de nuevo) / "
-            f"missing from '{ENVIRONMENT_OUTPUT}': {', '.join(missing)} (infra/ older than this dropscore? apply again)"
-        )
+        raise TerraformOutputError(*both("cli_terraform_missing_variables", output=ENVIRONMENT_OUTPUT, variables=", ".join(missing)))
     if tracking_uri:
         plain["DROPSCORE_MLFLOW_TRACKING_URI"] = tracking_uri
     project = _value(outputs, "project_id")
@@ -122,7 +112,7 @@ def cmd_env(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         outputs = read_terraform_outputs(directory)
         source = f"terraform -chdir={directory} output -json"
     else:
-        raise TerraformOutputError("use --from-terraform [DIR] or --file OUTPUTS.json / use --from-terraform [DIR] o --file OUTPUTS.json")
+        raise TerraformOutputError(*both("cli_env_source_needed"))
     plain, secrets = deployment_environment(outputs, tracking_uri=args.tracking_uri)
     text = render_env_file(plain, secrets)
     env_file = None
@@ -134,34 +124,25 @@ def cmd_env(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     if not args.json:
         if env_file is None:
             print(text, end="")
-        elif settings.language == "en":
-            print(f"Wrote {env_file} ({len(plain)} variables). Load it with: source {env_file}")
         else:
-            print(f"Escrito {env_file} ({len(plain)} variables). Cárguelo con: source {env_file}")
+            print(message("cli_env_written", settings.language, path=env_file, count=len(plain)))
     return {"source": source, "environment": plain, "secret_commands": secrets, "env_file": str(env_file) if env_file else None}
 
 
 def register(command: Callable[..., argparse.ArgumentParser], language: str = "es") -> None:
-    """Add `dropscore env` through cli.build_parser's ``command`` helper, its help in ``language``."""
+    """Add `dropscore env` through shared.local.cli_parser's ``command`` helper, its help in ``language``."""
 
-    def h(spanish: str, english: str) -> str:
-        return spanish if language == "es" else english
+    def h(code: str) -> str:
+        return message(code, language)
 
-    env = command(
-        "env",
-        cmd_env,
-        (
-            "imprimir (o escribir con -o) la configuración DROPSCORE_* del despliegue a partir de las salidas de Terraform, para un portátil",
-            "print (or write with -o) the deployment's DROPSCORE_* settings from Terraform's outputs, for a laptop",
-        ),
-    )
+    env = command("env", cmd_env, "help_env")
     env.add_argument(
         "--from-terraform", nargs="?", const="infra", metavar="DIR",
-        help=h("ejecutar `terraform output -json` en DIR (por defecto infra)", "run `terraform output -json` in DIR (default infra)"),
+        help=h("help_env_from_terraform"),
     )
-    env.add_argument("--file", metavar="OUTPUTS.json", help=h("leer un `terraform output -json` guardado en vez de ejecutar terraform", "read a saved `terraform output -json` instead of running terraform"))
+    env.add_argument("--file", metavar="OUTPUTS.json", help=h("help_env_file"))
     env.add_argument(
         "--tracking-uri",
-        help=h("URL de MLflow en lugar de la del servicio (la de `gcloud run services proxy`, p. ej. http://localhost:5000)", "MLflow URL to use instead of the service's (the `gcloud run services proxy` one, e.g. http://localhost:5000)"),
+        help=h("help_env_tracking_uri"),
     )
-    env.add_argument("-o", "--output", help=h("escribir un archivo env para `source` en vez de imprimir las líneas export", "write an env file to source instead of printing the export lines"))
+    env.add_argument("-o", "--output", help=h("help_env_output"))

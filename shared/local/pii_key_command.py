@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from shared.i18n import message
 from shared.ingest.pii import MIN_KEY_CHARS
 from shared.settings import Settings
 
@@ -36,28 +37,11 @@ def cmd_key(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     if not args.json:
         print(export)
         # Advice on stderr, so that `dropscore key new >> ~/.dropscore-env` stores only the line.
-        if settings.language == "es":
-            advice = (
-                "Guarde esta clave donde guarda sus secretos (gestor de contraseñas; en la nube, Secret Manager). "
-                "Use siempre la misma: con otra clave, los mismos datos personales dan otros tokens. No la comparta por correo."
-            )
-        else:
-            advice = (
-                "Keep this key where you keep secrets (a password manager; in the cloud, Secret Manager). "
-                "Always use the same one: under another key the same personal data gives other tokens. Do not send it by e-mail."
-            )
-        print(advice, file=sys.stderr)
+        print(message("cli_key_advice", settings.language), file=sys.stderr)
     return {"variable": VARIABLE, "key": key, "export": export}
 
 
 def register(command: Callable[..., argparse.ArgumentParser], language: str) -> None:
-    """Add `dropscore key new` through cli.build_parser's ``command`` helper."""
-    key = command(
-        "key",
-        cmd_key,
-        (
-            "crear una clave nueva para el hash de datos personales (DROPSCORE_PII_KEY): `dropscore key new`",
-            "create a new key for the keyed hash of personal data (DROPSCORE_PII_KEY): `dropscore key new`",
-        ),
-    )
-    key.add_argument("action", choices=["new"], help="new: " + ("imprimir una clave aleatoria nueva" if language == "es" else "print a new random key"))
+    """Add `dropscore key new` through shared.local.cli_parser's ``command`` helper."""
+    key = command("key", cmd_key, "help_key")
+    key.add_argument("action", choices=["new"], help=message("help_key_action", language))

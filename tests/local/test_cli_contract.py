@@ -47,3 +47,21 @@ def test_the_positive_class_is_taken_in_any_case_as_the_file_writes_it(churn_csv
     assert main(["contract", "infer", str(churn_csv), "--target", "Churn", "--positive", "Si", "--json"]) == 2
     error = _json(capsys)
     assert error["code"] == "unknown_positive" and error["message_en"].startswith("'Si' is not a value of 'Churn'. Values found: No, Yes.")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("es", "Contrato escrito en {path}: 4 columnas (1 identificador, 1 numéricas, 2 categóricas), objetivo «compro» (positivo «si»)."),
+        ("en", "Contract written to {path}: 4 columns (1 identifier, 1 numeric, 2 categorical), target 'compro' (positive 'si')."),
+    ],
+)
+def test_the_written_contract_is_summed_up_in_one_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, language: str, expected: str) -> None:
+    monkeypatch.setenv("DROPSCORE_HOME", str(tmp_path / "home"))
+    source = tmp_path / "clientes.csv"
+    source.write_text("id;monto;zona;compro\n" + "".join(f"c{i};{i},5;{'norte' if i % 2 else 'sur'};{'si' if i % 3 else 'no'}\n" for i in range(60)), encoding="utf-8")
+    output = tmp_path / "c.yaml"
+
+    assert main(["contract", "infer", str(source), "--target", "compro", "--id", "id", "-o", str(output), "--lang", language]) == 0
+
+    assert capsys.readouterr().out.strip() == expected.format(path=output)

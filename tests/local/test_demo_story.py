@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shared.local.demo import DRIFTED_MONTH, run_demo
 from shared.settings import Settings
 
 
-def test_the_whole_story_adds_up(home: Settings) -> None:
+def test_the_whole_story_adds_up(home: Settings, capsys: pytest.CaptureFixture) -> None:
     rows = 800
-    summary = run_demo(home, rows_per_month=rows, training_rows=5000, seed=2024, quiet=True)
+    summary = run_demo(home, rows_per_month=rows, training_rows=5000, seed=2024)
+    story = capsys.readouterr().out
 
     assert summary["first_model"]["promoted"] is True
     assert summary["first_model"]["metrics"]["roc_auc"] >= 0.80
@@ -29,3 +32,9 @@ def test_the_whole_story_adds_up(home: Settings) -> None:
     aliases = {v["version"]: v["aliases"] for v in summary["models"]}
     assert ("champion" in aliases["2"]) == retrain["promoted"]
     assert DRIFTED_MONTH == 4
+
+    # The story is told in the reader's language (Spanish by default), its numbers the Spanish way.
+    assert "=== dropscore: demostración completa ===" in story and "the whole story" not in story
+    assert "   Mes 2: 800 filas → 797 puntuadas, 3 en cuarentena." in story
+    assert "numéricas" in story and "categóricas" in story and "identificador" in story
+    assert "Volver al modelo anterior es un comando: DROPSCORE_HOME=" in story
