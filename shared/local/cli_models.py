@@ -9,10 +9,10 @@ from typing import Any
 from shared import formatting as fmt
 from shared.errors import ModelNotFoundError
 from shared.i18n import message
+from shared.i18n.monitoring import metric_name
 from shared.ingest.contract import Contract
 from shared.local.cli_errors import CliError, ExitCode
 from shared.local.cli_io import gates_failed_error, input_file, no_champion_error, say
-from shared.i18n.monitoring import metric_name
 from shared.settings import Settings
 
 # The figures shown for a model of each task (all are in its metrics).
