@@ -51,7 +51,6 @@ KNOWN_CYCLES: list[list[str]] = [
 ]
 KNOWN_OVERSIZE: set[str] = {
     "shared.backends.registry",
-    "shared.local.cli",
     "shared.steps.clean",
 }
 

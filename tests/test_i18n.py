@@ -34,7 +34,6 @@ KNOWN_SPANISH: set[str] = {
     "shared.lifecycle.shadow",
     "shared.model.leakage",
     "shared.model.training",
-    "shared.progress",
     "shared.steps.clean",
     "shared.steps.refused_names",
     "shared.steps.score",
