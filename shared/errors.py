@@ -7,6 +7,9 @@ translate vendor errors at their boundary with ``raise ... from exc``.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 
 class DropscoreError(Exception):
     """Base of every error dropscore raises on purpose."""
@@ -148,3 +151,140 @@ class UnknownPositiveError(PermanentError):
         self.value = value
         self.column = column
         self.values = values
+
+
+# ----------------------------------------------------------------------------- vendor errors
+#
+# The backends translate their vendor's errors at their boundary (``raise ... from exc``). This
+# table is the one place that says, for any vendor error that reaches a handler untranslated (a
+# BigQuery refusal, an MLflow call outside the registry's translation, DuckDB's lock), whether
+# retrying can help. It decides by type and by the vendor's own error code, never by message text.
+# A vendor is looked up in ``sys.modules`` only: an error of a library nobody imported cannot occur,
+# and a cold start must not import MLflow to classify a storage fault.
+
+PERMANENT = "permanent"
+TRANSIENT = "transient"
+
+# HTTP statuses that may pass: timeout, rate limit, and every server-side fault.
+_TRANSIENT_HTTP = frozenset({408, 429})
+
+# S3 / STS error codes that may pass (the rest of the 4xx, AccessDenied first, are permanent).
+_AWS_TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed", "InternalError",
+        "ServiceUnavailable", "ConditionalRequestConflict", "RequestLimitExceeded", "TooManyRequestsException",
+        "ProvisionedThroughputExceededException", "IDPCommunicationError",
+    }
+)
+
+# MLflow error codes (mlflow.protos.databricks_pb2.ErrorCode) that may pass. INTERNAL_ERROR is what
+# MLflow's REST client raises when the tracking server is down or answers 5xx.
+_MLFLOW_TRANSIENT_CODES = frozenset(
+    {
+        "INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "SERVICE_UNDER_MAINTENANCE", "WORKSPACE_TEMPORARILY_UNAVAILABLE",
+        "DEADLINE_EXCEEDED", "CANCELLED", "RESOURCE_EXHAUSTED", "ABORTED", "REQUEST_LIMIT_EXCEEDED", "IO_ERROR",
+        "COULD_NOT_ACQUIRE_LOCK", "PERMISSION_NOT_PROPAGATED",
+    }
+)
+
+
+def _by_http_status(status: object) -> str | None:
+    if not isinstance(status, int) or status < 400:
+        return None  # no status: nobody can say
+    return TRANSIENT if status in _TRANSIENT_HTTP or status >= 500 else PERMANENT
+
+
+def _aws_client_error(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None) or {}
+    code = str((response.get("Error") or {}).get("Code", ""))
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    if code in _AWS_TRANSIENT_CODES:
+        return TRANSIENT
+    return _by_http_status(status) or PERMANENT  # AccessDenied, NoSuchBucket, InvalidAccessKeyId...
+
+
+def _mlflow_error(exc: BaseException) -> str:
+    return TRANSIENT if getattr(exc, "error_code", "") in _MLFLOW_TRANSIENT_CODES else PERMANENT
+
+
+def _google_call_error(exc: BaseException) -> str | None:
+    return _by_http_status(getattr(exc, "code", None))
+
+
+def _google_refresh_error(exc: BaseException) -> str:
+    # google-auth marks the refreshes worth retrying (the metadata server hiccuped) itself.
+    return TRANSIENT if getattr(exc, "retryable", False) else PERMANENT
+
+
+def _duckdb_http_error(exc: BaseException) -> str | None:
+    return _by_http_status(getattr(exc, "status_code", None))
+
+
+Rule = str | Callable[[BaseException], "str | None"]
+
+# (module, class, rule): the first class the error is an instance of decides; subclasses come first.
+VENDOR_ERRORS: tuple[tuple[str, str, Rule], ...] = (
+    # Python and requests: the network, the filesystem.
+    ("builtins", "PermissionError", PERMANENT),
+    ("builtins", "ConnectionError", TRANSIENT),
+    ("builtins", "TimeoutError", TRANSIENT),
+    ("requests.exceptions", "HTTPError", lambda exc: _by_http_status(getattr(getattr(exc, "response", None), "status_code", None))),
+    ("requests.exceptions", "ConnectionError", TRANSIENT),
+    ("requests.exceptions", "Timeout", TRANSIENT),
+    # Amazon (S3, STS): by the error code S3 returns.
+    ("botocore.exceptions", "ClientError", _aws_client_error),
+    ("botocore.exceptions", "ConnectionError", TRANSIENT),  # EndpointConnectionError, connect/read timeouts
+    ("botocore.exceptions", "HTTPClientError", TRANSIENT),
+    ("botocore.exceptions", "NoCredentialsError", PERMANENT),
+    ("botocore.exceptions", "BotoCoreError", PERMANENT),  # no region, invalid parameters: configuration
+    # Google (Cloud Storage, BigQuery, Pub/Sub, Cloud Run): by the HTTP status every call error carries.
+    ("google.api_core.exceptions", "RetryError", TRANSIENT),  # the client's own retries ran out of time
+    ("google.api_core.exceptions", "GoogleAPICallError", _google_call_error),  # 403 Forbidden permanent, 503 transient
+    ("google.auth.exceptions", "TransportError", TRANSIENT),
+    ("google.auth.exceptions", "RefreshError", _google_refresh_error),
+    ("google.auth.exceptions", "GoogleAuthError", PERMANENT),  # no credentials: configuration
+    # MLflow: by its error_code.
+    ("mlflow.exceptions", "MlflowException", _mlflow_error),
+    # DuckDB: a lock another process holds, a write conflict, memory, an interrupted query pass;
+    # a catalog, binder or conversion error is the same on every retry.
+    ("duckdb", "HTTPException", _duckdb_http_error),
+    ("duckdb", "PermissionException", PERMANENT),
+    ("duckdb", "IOException", TRANSIENT),
+    ("duckdb", "ConnectionException", TRANSIENT),
+    ("duckdb", "TransactionException", TRANSIENT),
+    ("duckdb", "OutOfMemoryException", TRANSIENT),
+    ("duckdb", "InterruptException", TRANSIENT),
+    ("duckdb", "FatalException", TRANSIENT),  # the database instance is invalidated: a fresh one reopens it
+    ("duckdb", "Error", PERMANENT),
+)
+
+
+def vendor_error_kind(exc: BaseException) -> str | None:
+    """PERMANENT or TRANSIENT for a vendor error this table knows; None for anything else."""
+    for module_name, class_name, rule in VENDOR_ERRORS:
+        module = sys.modules.get(module_name)
+        vendor_class = getattr(module, class_name, None) if module is not None else None
+        if isinstance(vendor_class, type) and isinstance(exc, vendor_class):
+            kind = rule(exc) if callable(rule) else rule
+            if kind is not None:
+                return kind
+            # The family is known but this one carries no status: let a wider rule decide.
+    return None
+
+
+def as_dropscore_error(exc: BaseException) -> DropscoreError | None:
+    """``exc`` as one of ours: itself, or a vendor error (or one it was raised from) as a Permanent or
+    TransientError; None when nobody knows what it is (a bug, most likely)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DropscoreError):
+            return current
+        kind = vendor_error_kind(current)
+        if kind is not None:
+            error = (TransientError if kind == TRANSIENT else PermanentError)(f"{type(current).__name__}: {current}")
+            error.__cause__ = current
+            return error
+        current = current.__cause__  # only what it was explicitly raised from, not what it happened during
+    return None

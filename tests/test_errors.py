@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import shared.errors as errors
 
 SHARED = Path(__file__).resolve().parents[1] / "shared"
@@ -66,3 +68,80 @@ def test_the_family_splits_into_permanent_and_transient() -> None:
         and not issubclass(value, (errors.PermanentError, errors.TransientError))
     ]
     assert undecided == []
+
+
+def _client_error(code: str, status: int):  # noqa: ANN202 - botocore ClientError
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject")
+
+
+def _mlflow(code: int):  # noqa: ANN202 - MlflowException
+    from mlflow.exceptions import MlflowException
+
+    return MlflowException("registry said no", error_code=code)
+
+
+def _vendor_cases() -> list:
+    import botocore.exceptions as boto
+    import duckdb
+    import google.api_core.exceptions as google
+    import google.auth.exceptions as google_auth
+    import requests
+    from mlflow.protos import databricks_pb2 as mlflow_codes
+
+    return [
+        pytest.param(_client_error("AccessDenied", 403), errors.PERMANENT, id="s3-access-denied"),
+        pytest.param(_client_error("NoSuchBucket", 404), errors.PERMANENT, id="s3-no-such-bucket"),
+        pytest.param(_client_error("SlowDown", 503), errors.TRANSIENT, id="s3-slow-down"),
+        pytest.param(_client_error("Unknown5xx", 502), errors.TRANSIENT, id="s3-any-5xx"),
+        pytest.param(boto.EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), errors.TRANSIENT, id="s3-endpoint-down"),
+        pytest.param(boto.NoCredentialsError(), errors.PERMANENT, id="aws-no-credentials"),
+        pytest.param(google.Forbidden("403 Access Denied"), errors.PERMANENT, id="google-403"),
+        pytest.param(google.NotFound("404 table"), errors.PERMANENT, id="google-404"),
+        pytest.param(google.ServiceUnavailable("503"), errors.TRANSIENT, id="google-503"),
+        pytest.param(google.TooManyRequests("429"), errors.TRANSIENT, id="google-429"),
+        pytest.param(google.RetryError("deadline", cause=None), errors.TRANSIENT, id="google-retries-ran-out"),
+        pytest.param(google_auth.TransportError("metadata server"), errors.TRANSIENT, id="google-auth-transport"),
+        pytest.param(google_auth.DefaultCredentialsError("no credentials"), errors.PERMANENT, id="google-no-credentials"),
+        pytest.param(_mlflow(mlflow_codes.PERMISSION_DENIED), errors.PERMANENT, id="mlflow-permission-denied"),
+        pytest.param(_mlflow(mlflow_codes.RESOURCE_DOES_NOT_EXIST), errors.PERMANENT, id="mlflow-not-found"),
+        pytest.param(_mlflow(mlflow_codes.TEMPORARILY_UNAVAILABLE), errors.TRANSIENT, id="mlflow-unavailable"),
+        pytest.param(_mlflow(mlflow_codes.INTERNAL_ERROR), errors.TRANSIENT, id="mlflow-server-5xx-or-down"),
+        pytest.param(duckdb.IOException("Could not set lock on file"), errors.TRANSIENT, id="duckdb-lock"),
+        pytest.param(duckdb.TransactionException("write-write conflict"), errors.TRANSIENT, id="duckdb-conflict"),
+        pytest.param(duckdb.CatalogException("Table predictions does not exist"), errors.PERMANENT, id="duckdb-catalog"),
+        pytest.param(duckdb.PermissionException("read-only"), errors.PERMANENT, id="duckdb-permission"),
+        pytest.param(requests.ConnectionError("refused"), errors.TRANSIENT, id="requests-connection"),
+        pytest.param(ConnectionResetError("reset"), errors.TRANSIENT, id="connection-reset"),
+        pytest.param(PermissionError("denied"), errors.PERMANENT, id="local-permission"),
+        pytest.param(KeyError("a bug"), None, id="a-bug-is-nobodys-to-classify"),
+    ]
+
+
+@pytest.mark.parametrize(("exc", "kind"), _vendor_cases())
+def test_vendor_errors_are_classified_by_type_and_code(exc: BaseException, kind: str | None) -> None:
+    assert errors.vendor_error_kind(exc) == kind
+    mapped = errors.as_dropscore_error(exc)
+    expected = {errors.PERMANENT: errors.PermanentError, errors.TRANSIENT: errors.TransientError}.get(kind or "")
+    assert (mapped is None) if expected is None else (type(mapped) is expected and mapped.__cause__ is exc)
+
+
+def test_our_own_errors_and_what_they_were_raised_from() -> None:
+    own = errors.ModelIntegrityError("model.lgb")
+    assert errors.as_dropscore_error(own) is own
+    try:
+        try:
+            raise _client_error("AccessDenied", 403)
+        except Exception as vendor:
+            raise RuntimeError("writing the clean rows failed") from vendor
+    except RuntimeError as wrapped:
+        assert isinstance(errors.as_dropscore_error(wrapped), errors.PermanentError)
+    # What it happened *during* (an implicit context) is not what it is: a bug while handling a fault stays a bug.
+    try:
+        try:
+            raise _client_error("SlowDown", 503)
+        except Exception:
+            raise KeyError("bug in the except clause")  # noqa: B904 - the point of the test
+    except KeyError as bug:
+        assert errors.as_dropscore_error(bug) is None

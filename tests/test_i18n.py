@@ -36,7 +36,6 @@ KNOWN_SPANISH: set[str] = {
     "shared.model.training",
     "shared.steps.clean",
     "shared.steps.refused_names",
-    "shared.steps.score",
 }
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from shared.i18n.cli import CLI
 from shared.i18n.files import FILES
+from shared.i18n.models import MODELS
 from shared.i18n.monitoring import MONITORING
 from shared.i18n.platform import PLATFORM
 
 CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {
     "files": FILES,
+    "models": MODELS,
     "monitoring": MONITORING,
     "platform": PLATFORM,
     "cli": CLI,

@@ -29,7 +29,8 @@ import pandas as pd
 
 from shared.backends import services
 from shared.backends.registry import CHALLENGER, CHAMPION, PREVIOUS, LoadedModel
-from shared.errors import ModelIntegrityError, ModelNotFoundError
+from shared.errors import ModelNotFoundError, PermanentError, TransientError, as_dropscore_error
+from shared.i18n import both, message
 from shared.ingest.contract import Contract
 from shared.model.features import target_for_task
 from shared.model.scoring import class_score_column, model_classes, model_task
@@ -57,8 +58,10 @@ def challenger_for_shadow(settings: Settings, champion: LoadedModel) -> LoadedMo
         if version is None or version == champion.version:
             return None
         return load_model(settings, version)
-    except (ModelIntegrityError, ModelNotFoundError) as exc:  # users still get the champion's scores
-        logger.error("shadow scoring skipped: %s", exc)
+    except Exception as exc:
+        if not isinstance(as_dropscore_error(exc), PermanentError):
+            raise  # MLflow not answering: the batch is retried, shadow scores and all
+        logger.error("shadow scoring skipped: %s", exc)  # a challenger that cannot load: users still get the champion's scores
         return None
 
 
@@ -101,7 +104,10 @@ def shadow_rows(challenger: LoadedModel | None, clean: pd.DataFrame, *, source_u
     try:
         predictions = score_batch(challenger, clean, language=language, with_reasons=False)
         return warehouse_rows(predictions, challenger, role=CHALLENGER, source_uri=source_uri, scored_at=scored_at)
-    except Exception:  # a broken challenger must never cost users their predictions
+    except Exception as exc:
+        if isinstance(as_dropscore_error(exc), TransientError):
+            raise  # a fault that passes: the batch is retried whole
+        # A broken challenger must never cost users their predictions.
         logger.exception("shadow scoring by challenger v%s failed", challenger.version)
         return None
 
@@ -296,15 +302,20 @@ def watch_champion(settings: Settings, champion: LoadedModel, outcomes: pd.DataF
 def review_after_labels(settings: Settings) -> dict[str, Any]:
     """Run when outcomes arrive: the shadow comparison, then the watch on the (possibly new) champion.
 
-    Never raises: a review that cannot run is logged and reported, the labels are kept anyway.
+    The labels are kept whatever happens here (the clean step stored them). A transient fault
+    (MLflow or the warehouse not answering) raises, so the score function's delivery is retried
+    and an automatic rollback is never skipped in silence; a permanent one is reported: an alert,
+    a log line with severity, and the review's status.
     """
     from shared.lifecycle.promotion import load_model
 
     result = ReviewResult()
     try:
         champion = load_model(settings, CHAMPION)
-    except Exception as exc:  # no champion yet (labels before the first model), or it cannot load
+    except ModelNotFoundError as exc:  # labels before the first model: nothing to review yet
         return {"status": "no_champion", "detail": str(exc)}
+    except Exception as exc:
+        return _review_failed(settings, result, exc)
     try:
         outcomes = read_outcomes(settings, champion.contract)
         result.shadow = compare_shadow(settings, champion, outcomes)
@@ -315,6 +326,23 @@ def review_after_labels(settings: Settings) -> dict[str, Any]:
         if result.watch.get("status") == "rolled_back":
             result.rolled_back = result.watch["champion"]
     except Exception as exc:
-        logger.exception("model review after labels failed")
-        return {**result.to_dict(), "status": "error", "detail": str(exc)}
+        return _review_failed(settings, result, exc)
     return result.to_dict()
+
+
+def _review_failed(settings: Settings, result: ReviewResult, exc: Exception) -> dict[str, Any]:
+    """Raise what a retry may fix (and what nobody classified); report, with an alert, what it cannot."""
+    from shared.lifecycle.promotion import raise_model_alert
+
+    error = as_dropscore_error(exc)
+    if not isinstance(error, PermanentError):
+        raise exc
+    code = type(error).__name__
+    logger.error("model review after labels refused for good (%s): %s", code, error)
+    title_es, title_en = message("review_refused_title", "es", reason=str(error)), message("review_refused_title", "en", reason=str(error))
+    action_es, action_en = both("review_refused_action")
+    raise_model_alert(
+        settings, alert_key=f"review-refused:{code}:{error}", severity="critical", title_es=title_es, title_en=title_en,
+        evidence={"code": code, "error": str(error), **result.to_dict()}, action_es=action_es, action_en=action_en,
+    )
+    return {**result.to_dict(), "status": "refused", "code": code, "detail": str(error)}

@@ -583,8 +583,17 @@ def _write_manifest(settings: Settings, dropped: DroppedFile, result: CleanResul
     return manifest_uri
 
 
-# Rejections about the system's state, not the file's content.
-FILE_IS_FINE_CODES = frozenset({"no_champion", "pii_key_missing"})
+# Rejections about the system's state, not the file's content (from model_integrity on: shared.handlers' refusals).
+FILE_IS_FINE_CODES = frozenset({"no_champion", "pii_key_missing", "model_integrity", "contract_invalid", "pii_key_invalid", "configuration", "settings_invalid"})
+
+
+def reject_file(settings: Settings, source_uri: str, problem: BadInputError, *, generation: str = "") -> CleanResult | None:
+    """The report of a dropped file refused for good by shared.handlers' boundary; None when it is no dropped file."""
+    located = locate(settings, source_uri)
+    dropped = dropped_file(settings, located[1]) if located and located[0] == "raw" else None
+    if dropped is None:
+        return None
+    return _reject(settings, dropped, source_uri, problem, rows_in=0, generation=generation)
 
 
 def _reject(

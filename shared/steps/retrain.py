@@ -38,7 +38,9 @@ from shared.errors import (
     PermanentError,
     RetrainJobStartError,
     RetrainRequestError,
+    as_dropscore_error,
 )
+from shared.i18n import both, message
 from shared.logs import configure_logging
 from shared.settings import Settings, load_settings
 
@@ -179,18 +181,33 @@ def run_requested_retrain(
     claim: Claim = acquired
     try:
         outcome = run_retrain(settings, reason=reason, trigger=request_id).to_dict()
-    except ModelNotFoundError as exc:
-        # Permanent until someone trains a model or drops labeled data: record it, so neither a
-        # retry nor a duplicate tries again, and end successfully (no Cloud Run retry).
-        logger.error("retrain request %s cannot run: %s", request_id, exc)
-        record = {"status": "not_run", "reason": str(exc), "request_id": request_id}
-        claim.finish(record)
-        return record
     except BaseException as exc:
-        claim.release(f"{type(exc).__name__}: {exc}")
-        raise
+        error = as_dropscore_error(exc) if isinstance(exc, Exception) else None
+        if not isinstance(error, PermanentError):
+            claim.release(f"{type(exc).__name__}: {exc}")
+            raise  # a fault that may pass (or a bug): the task fails, Cloud Run retries it
+        # Permanent (no labeled data yet, a broken contract, a refused permission): record it, so
+        # neither a retry nor a duplicate tries again, tell the administrator, and end successfully.
+        return _not_run(settings, claim, request_id, error)
     record = {**outcome, "status": "trained", "request_id": request_id}
     claim.finish(record)
+    return record
+
+
+def _not_run(settings: Settings, claim: Claim, request_id: str, error: PermanentError) -> dict[str, Any]:
+    from shared.lifecycle.promotion import raise_model_alert
+
+    logger.error("retrain request %s cannot run: %s", request_id, error)
+    record = {"status": "not_run", "reason": str(error), "code": type(error).__name__, "request_id": request_id}
+    claim.finish(record)
+    action_es, action_en = both("refused_action")
+    raise_model_alert(
+        settings, alert_key=f"retrain-refused:{request_id}:{type(error).__name__}",
+        severity="warning" if isinstance(error, ModelNotFoundError) else "critical",
+        title_es=message("retrain_refused_title", "es", request=request_id, reason=str(error)),
+        title_en=message("retrain_refused_title", "en", request=request_id, reason=str(error)),
+        evidence=record, action_es=action_es, action_en=action_en,
+    )
     return record
 
 

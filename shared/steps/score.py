@@ -28,7 +28,8 @@ from shared.delivery import claims, fanout, lineage, temp_sweep
 from shared.delivery.claims import ClaimKey
 from shared.delivery.locations import DroppedFile, locate
 from shared.delivery.parquet_io import iter_batches, streamed_parquet
-from shared.errors import ModelIntegrityError, ObjectNotFoundError
+from shared.errors import BadInputError, ObjectNotFoundError
+from shared.i18n import both
 from shared.ingest.csv_output import (
     csv_rows,
     extra_output_columns,
@@ -53,7 +54,7 @@ PARQUET_BATCH_ROWS = 16_384
 @dataclass
 class ScoreResult:
     clean_uri: str
-    status: str                        # "scored" | "ignored" | "refused" (model integrity)
+    status: str                        # "scored" | "ignored" | "refused" (shared.handlers: a permanent failure)
     rows_scored: int = 0
     output: str | None = None
     model_version: str | None = None
@@ -166,36 +167,20 @@ def _score_incoming(settings: Settings, clean_uri: str, dropped: DroppedFile) ->
     return ScoreResult(clean_uri, "scored", rows_scored, predictions_uri, model.version, manifest)
 
 
-def score_event(settings: Settings, clean_uri: str, *, generation: str = "") -> ScoreResult:
-    """What the score function does with a clean batch: score it, or refuse with a report and return.
+def refuse_scoring(
+    settings: Settings, clean_uri: str, problem: BadInputError, *, model_version: str | None = None, details: dict[str, Any] | None = None
+) -> ScoreResult:
+    """The user-facing report of a clean batch that cannot be scored for good (shared.handlers decides which).
 
-    A champion whose artifacts fail their hash check (``load_model`` has already raised the
-    critical alert) stays refused until someone restores them or rolls back: permanent, so the
-    event is answered (2xx) rather than retried all day, and the user reads why in the report.
+    Written where the file's report goes (quarantine/<kind>/<name>.report.json and .txt): the
+    clean rows are kept, the user reads why there are no predictions and what to do.
     """
-    try:
-        return score_object(settings, clean_uri, generation=generation)
-    except ModelIntegrityError as exc:
-        return refuse_scoring(settings, clean_uri, exc)
-
-
-def refuse_scoring(settings: Settings, clean_uri: str, exc: ModelIntegrityError) -> ScoreResult:
-    """The user-facing report of a clean batch not scored because the model failed its integrity check."""
-    version = str(getattr(exc, "version", "?"))
     located = locate(settings, clean_uri)
     dropped = DroppedFile.from_clean_key(located[1]) if located and located[0] == "clean" else None
-    logger.error("not scoring %s: %s", clean_uri, exc)
     if dropped is None:
-        return ScoreResult(clean_uri, "refused", model_version=version)
+        return ScoreResult(clean_uri, "refused", model_version=model_version)
     whole = fanout.predictions_target(settings, dropped).whole
-    message_es = (
-        f"El archivo se limpió pero no se puntuó: los archivos del modelo v{version} no coinciden con los registrados "
-        "(posible manipulación). Se avisó al administrador; vuelva a subir el archivo cuando lo haya resuelto."
-    )
-    message_en = (
-        f"The file was cleaned but not scored: model v{version}'s files do not match the registered ones "
-        "(possible tampering). The administrator was alerted; upload the file again once it is resolved."
-    )
+    message_es, message_en = both("not_scored", reason=problem.message_es)[0], both("not_scored", reason=problem.message_en)[1]
     report_uri = settings.object_uri("quarantine", whole.report_key("json"))
     report = {
         "source_uri": read_manifest(settings, whole).get("source_uri"),
@@ -203,13 +188,13 @@ def refuse_scoring(settings: Settings, clean_uri: str, exc: ModelIntegrityError)
         "status": "refused",
         "message_es": message_es,
         "message_en": message_en,
-        "details": {"error_code": "model_integrity", "model_version": version, "artifacts": list(getattr(exc, "artifacts", None) or []), "processed_at": datetime.now(UTC).isoformat()},
+        "details": {"error_code": problem.code, "model_version": model_version, **(details or {}), "processed_at": datetime.now(UTC).isoformat()},
     }
     store = services.store(report_uri)
     store.write_bytes(report_uri, json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"), "application/json")
     text_uri = settings.object_uri("quarantine", whole.report_key("txt"))
-    store.write_bytes(text_uri, f"{message_es}\n\n{message_en}\n(code: model_integrity)\n".encode("utf-8-sig"), "text/plain; charset=utf-8")
-    return ScoreResult(clean_uri, "refused", model_version=version, manifest={"report_uri": report_uri})
+    store.write_bytes(text_uri, f"{message_es}\n\n{message_en}\n(code: {problem.code})\n".encode("utf-8-sig"), "text/plain; charset=utf-8")
+    return ScoreResult(clean_uri, "refused", model_version=model_version, manifest={"report_uri": report_uri})
 
 
 def _write_predictions(
