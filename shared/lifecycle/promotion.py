@@ -26,6 +26,7 @@ from shared.delivery.locations import dropped_file
 from shared.delivery.parquet_io import read_parquet
 from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, PermanentError
 from shared.formatting import gate_failures_text
+from shared.i18n import both, message
 from shared.ingest.contract import Contract
 from shared.model.artifact_integrity import sha256_of
 from shared.model.features import model_matrix, target_for_task, target_vector
@@ -179,14 +180,14 @@ def alert_integrity(settings: Settings, exc: ModelIntegrityError, alias_or_versi
         # One alert per version, tampered set and content: a redelivered event does not alert twice.
         alert_key=f"integrity:{version}:{names}:{getattr(exc, 'actual', '')}",
         severity="critical",
-        title_es=f"Los archivos del modelo v{version} no coinciden con sus huellas registradas ({names}): no se usa",
-        title_en=f"Model v{version}'s artifacts do not match their registered hashes ({names}): it will not be used",
+        title_es=message("integrity_alert_title", "es", version=version, names=names),
+        title_en=message("integrity_alert_title", "en", version=version, names=names),
         evidence={
             "version": version, "artifacts": artifacts, "expected_sha256": getattr(exc, "expected", None),
             "actual_sha256": getattr(exc, "actual", None), "error": str(exc),
         },
-        action_es="Revise quién cambió el almacén de artefactos de MLflow; vuelva a la versión anterior (dropscore rollback) o reentrene.",
-        action_en="Check who changed the MLflow artifact store; roll back (dropscore rollback) or retrain.",
+        action_es=message("integrity_alert_action", "es"),
+        action_en=message("integrity_alert_action", "en"),
     )
 
 
@@ -247,9 +248,7 @@ def _leak_text(trained: TrainedModel, language: str) -> str:
     excluded = trained.excluded_features
     if not excluded:
         return ""
-    if language == "es":
-        return f" Columnas excluidas por fuga de datos (predicen el objetivo casi a la perfección): {', '.join(excluded)}."
-    return f" Columns excluded as data leakage (they predict the target almost perfectly): {', '.join(excluded)}."
+    return message("leaky_columns_excluded", language, columns=", ".join(excluded))
 
 
 def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, seed: int = 42, time_budget_seconds: float | None = None) -> TrainOutcome:
@@ -264,8 +263,9 @@ def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, se
     with progress.phase("read", unit="rows"):
         cleaned = clean_stream(settings, dropped, raw_uri, contract)
     if cleaned.status != "clean" or not cleaned.clean_uri:
-        message_es = cleaned.message_es or "El archivo de entrenamiento no tiene filas válidas."
-        message_en = cleaned.message_en or "The training file has no valid rows."
+        no_rows_es, no_rows_en = both("training_file_no_rows")
+        message_es = cleaned.message_es or no_rows_es
+        message_en = cleaned.message_en or no_rows_en
         raise BadInputError(cleaned.details.get("error_code", "bad_training_file"), message_es, message_en)
     labeled = _read_parquet(cleaned.clean_uri)
     trained = train_model(labeled, contract, seed=seed, time_budget_seconds=time_budget_seconds)
@@ -280,16 +280,15 @@ def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, se
     if trained.gates_passed:
         registry.promote(version)
         registry.clear_alias(CHALLENGER)  # a challenger of the old champion was never compared with this one
-        reason_es = "Supera los umbrales del negocio; es el nuevo campeón." + leaks_es
-        reason_en = "Passes the business gates; it is the new champion." + leaks_en
+        promoted_es, promoted_en = both("train_promoted")
+        reason_es, reason_en = promoted_es + leaks_es, promoted_en + leaks_en
         record_event(settings, "promoted", version, previous=champion_before, reason=reason_en, metrics=trained.metrics)
     else:
         registry.set_alias(CHALLENGER, version)
         failures_es, failures_en = gate_failures_text(trained.gate_failures, "es"), gate_failures_text(trained.gate_failures, "en")
-        how_es = "" if champion_before else f" Para usarlo igualmente: «dropscore promote {version} --force»; o cambie los umbrales del contrato y vuelva a entrenar."
-        how_en = "" if champion_before else f" To use it anyway: 'dropscore promote {version} --force'; or change the contract's gates and train again."
-        reason_es = f"No supera los umbrales del negocio ({failures_es}); no se promueve." + how_es + leaks_es
-        reason_en = f"Does not pass the business gates ({failures_en}); not promoted." + how_en + leaks_en
+        how_es, how_en = ("", "") if champion_before else both("train_force_hint", version=version)
+        reason_es = message("train_kept", "es", failures=failures_es) + how_es + leaks_es
+        reason_en = message("train_kept", "en", failures=failures_en) + how_en + leaks_en
         record_event(settings, "kept", version, previous=champion_before, reason=reason_en, metrics=trained.metrics)
     outcome = _outcome(settings, trained, version, trained.gates_passed, reason_es, reason_en, champion_before, None, cleaned.clean_uri, cleaned.rows_quarantined, contract)
     with progress.phase("documents"):
@@ -421,7 +420,7 @@ def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual"
         labeled, sources = labeled_rows(settings, contract)
         step.advance(len(labeled))
     if labeled.empty:
-        raise ModelNotFoundError("no labeled data to retrain on / no hay datos etiquetados para reentrenar")
+        raise ModelNotFoundError(" / ".join(both("no_labeled_data")))  # the CLI shows the half in its reader's language
     trained = train_model(labeled, contract, seed=seed, holdout_mask=comparison_holdout(labeled, contract, seed), time_budget_seconds=time_budget_seconds)
     holdout = labeled.iloc[trained.holdout_index]
     champion_metrics = {k: round(v, 4) for k, v in evaluate_loaded(champion, holdout, contract).items()}
@@ -436,37 +435,26 @@ def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual"
     wins = beats(challenger_value, champion_value, margin, metric)
     comparison = {"challenger": trained.metrics, "champion": champion_metrics, "metric": metric, "margin": margin, "holdout_rows": len(holdout)}
     leaks_es, leaks_en = _leak_text(trained, "es"), _leak_text(trained, "en")
+    figures = {"version": version, "champion": champion.version, "metric": label,
+               "challenger_value": f"{challenger_value:.4f}", "champion_value": f"{champion_value:.4f}"}
     if trained.gates_passed and wins:
         registry.promote(version)
         registry.clear_alias(CHALLENGER)
         promoted = True
-        reason_es = (
-            f"Retador v{version} promovido: {label} {challenger_value:.4f} frente a {champion_value:.4f} del campeón v{champion.version} "
-            f"en el mismo holdout (margen exigido {margin:+.3f}) y supera los umbrales del negocio." + leaks_es
-        )
-        reason_en = (
-            f"Challenger v{version} promoted: {label} {challenger_value:.4f} vs {champion_value:.4f} for champion v{champion.version} "
-            f"on the same holdout (required margin {margin:+.3f}) and it passes the business gates." + leaks_en
-        )
+        promoted_es, promoted_en = both("retrain_promoted", margin=f"{margin:+.3f}", **figures)
+        reason_es, reason_en = promoted_es + leaks_es, promoted_en + leaks_en
         record_event(settings, "promoted", version, previous=champion.version, reason=reason_en, metrics=comparison)
     else:
         registry.set_alias(CHALLENGER, version)
         promoted = False
-        why_es, why_en = [], []
+        why = []
         if not trained.gates_passed:
-            why_es.append("no supera los umbrales del negocio (" + "; ".join(trained.gate_failures) + ")")
-            why_en.append("it does not pass the business gates (" + "; ".join(trained.gate_failures) + ")")
+            why.append(both("retrain_why_gates", failures="; ".join(trained.gate_failures)))
         if not wins:
-            why_es.append(f"su {label} {challenger_value:.4f} no supera {champion_value:.4f} del campeón v{champion.version} + margen {margin:.3f}")
-            why_en.append(f"its {label} {challenger_value:.4f} does not beat champion v{champion.version}'s {champion_value:.4f} + margin {margin:.3f}")
-        reason_es = (
-            f"Se mantiene el campeón v{champion.version}; el retador v{version} queda como «challenger» porque " + " y ".join(why_es)
-            + f". Puntuará en sombra cada lote; con {contract.shadow_min_labels} filas etiquetadas se comparará de nuevo." + leaks_es
-        )
-        reason_en = (
-            f"Champion v{champion.version} stays; challenger v{version} is kept as 'challenger' because " + " and ".join(why_en)
-            + f". It will shadow-score every batch and be compared again once {contract.shadow_min_labels} rows are labeled." + leaks_en
-        )
+            why.append(both("retrain_why_margin", margin=f"{margin:.3f}", **figures))
+        and_es, and_en = both("reasons_and")
+        reason_es = message("retrain_kept", "es", why=and_es.join(es for es, _ in why), labels=contract.shadow_min_labels, **figures) + leaks_es
+        reason_en = message("retrain_kept", "en", why=and_en.join(en for _, en in why), labels=contract.shadow_min_labels, **figures) + leaks_en
         record_event(settings, "kept", version, previous=champion.version, reason=reason_en, metrics=comparison)
     logger.info(reason_en)
     outcome = _outcome(settings, trained, version, promoted, reason_es, reason_en, champion.version, champion_metrics, None, 0, contract)
@@ -505,10 +493,7 @@ def promote(settings: Settings, version: str, *, reason: str = "manual promotion
         return {"model_version": version, "previous": None, "promoted": False, "unchanged": True, "reason": reason, "forced": False}
     if not found.get("gates_passed", True) and found.get("gate_failures") and not force:
         failures = "; ".join(found["gate_failures"])
-        raise PermanentError(
-            f"v{version} no supera los umbrales ({failures}); use --force para promoverla igualmente "
-            f"/ v{version} fails its gates ({failures}); use --force to promote it anyway"
-        )
+        raise PermanentError(" / ".join(both("promote_gates_failed", version=version, failures=failures)))
     previous = registry.promote(str(version))
     record_event(settings, "promoted", str(version), previous=previous, reason=reason, actor=actor)
     return {"model_version": str(version), "previous": previous, "promoted": True, "reason": reason, "forced": bool(force and not found.get("gates_passed", True))}

@@ -210,10 +210,10 @@ def compare_shadow(settings: Settings, champion: LoadedModel, outcomes: pd.DataF
                 "challenger_metrics": challenger_metrics, "champion_metrics": champion_metrics, "gate_failures": failures}
     ch, cp = challenger_metrics.get(metric, float("nan")), champion_metrics.get(metric, float("nan"))
     if wins and not failures:
-        reason_en = (f"Shadow comparison on {labeled} labeled rows: challenger v{challenger_version} {metric} {ch:.4f} vs champion "
-                     f"v{champion.version} {cp:.4f} (margin {margin:+.3f}), gates passed: promoted automatically.")
-        reason_es = (f"Comparación en sombra sobre {labeled} filas etiquetadas: retador v{challenger_version} {metric} {ch:.4f} frente a "
-                     f"{cp:.4f} del campeón v{champion.version} (margen {margin:+.3f}), umbrales cumplidos: promovido automáticamente.")
+        reason_es, reason_en = both(
+            "shadow_promoted_reason", labeled=labeled, challenger=challenger_version, champion=champion.version, metric=metric,
+            challenger_value=f"{ch:.4f}", champion_value=f"{cp:.4f}", margin=f"{margin:+.3f}",
+        )
         record_event(settings, "shadow_compared", challenger_version, previous=champion.version, reason=reason_en, metrics=evidence, actor=SHADOW_ACTOR,
                      event_id=_event_id("shadow", settings.model_name, challenger_version, labeled))
         registry.promote(challenger_version)
@@ -221,8 +221,8 @@ def compare_shadow(settings: Settings, champion: LoadedModel, outcomes: pd.DataF
                      event_id=_event_id("shadow-promoted", settings.model_name, challenger_version))
         raise_model_alert(
             settings, alert_key=f"shadow-promoted:{challenger_version}", severity="info",
-            title_es=f"v{challenger_version} promovido a campeón tras la comparación en sombra", title_en=f"v{challenger_version} promoted to champion after the shadow comparison",
-            evidence=evidence, action_es="Nada que hacer; `dropscore rollback` vuelve al anterior si hiciera falta.", action_en="Nothing to do; `dropscore rollback` returns to the previous one if needed.",
+            title_es=message("shadow_promoted_title", "es", version=challenger_version), title_en=message("shadow_promoted_title", "en", version=challenger_version),
+            evidence=evidence, action_es=message("shadow_promoted_action", "es"), action_en=message("shadow_promoted_action", "en"),
         )
         return {"status": "promoted", **evidence, "reason_es": reason_es, "reason_en": reason_en}
     why_en = []
@@ -277,24 +277,23 @@ def watch_champion(settings: Settings, champion: LoadedModel, outcomes: pd.DataF
                 "validation": validation, "tolerance": tolerance, "gate_failures": failures}
     if not decayed and not failures:
         return {"status": "healthy", **evidence}
-    why = []
+    reasons = []
     if decayed:
-        why.append(f"{metric} {value:.4f} is more than {tolerance:.0%} below its validation {validation:.4f}")
+        reasons.append(both("rollback_why_decayed", metric=metric, value=f"{value:.4f}", tolerance=f"{tolerance:.0%}", validation=f"{validation:.4f}"))
     if failures:
-        why.append("it misses the gates (" + "; ".join(failures) + ")")
-    reason = f"Automatic rollback: champion v{champion.version} on {labeled} labeled rows: " + " and ".join(why) + f"; v{previous} is the champion again."
-    reason_es = (f"Vuelta atrás automática: el campeón v{champion.version}, medido en {labeled} filas etiquetadas, "
-                 + (f"cae más de un {tolerance:.0%} bajo su validación ({value:.4f} frente a {validation:.4f})" if decayed else "no cumple los umbrales")
-                 + (" y no cumple los umbrales (" + "; ".join(failures) + ")" if decayed and failures else (" (" + "; ".join(failures) + ")" if failures else ""))
-                 + f"; v{previous} vuelve a ser el campeón.")
+        reasons.append(both("rollback_why_gates", failures="; ".join(failures)))
+    and_es, and_en = both("reasons_and")
+    told = {"champion": champion.version, "labeled": labeled, "previous": previous}
+    reason_es = message("rollback_reason", "es", **told, why=and_es.join(es for es, _ in reasons))
+    reason = message("rollback_reason", "en", **told, why=and_en.join(en for _, en in reasons))
     rollback(settings, reason=reason, actor=ROLLBACK_ACTOR)
     raise_model_alert(
         settings, alert_key=f"auto-rollback:{champion.version}:{move['event_id']}", severity="critical",
-        title_es=f"Vuelta atrás automática: v{previous} vuelve a ser el campeón (v{champion.version} rendía mal)",
-        title_en=f"Automatic rollback: v{previous} is the champion again (v{champion.version} underperformed)",
+        title_es=message("rollback_title", "es", previous=previous, champion=champion.version),
+        title_en=message("rollback_title", "en", previous=previous, champion=champion.version),
         evidence={**evidence, "reason_es": reason_es, "reason_en": reason},
-        action_es="Revise los datos recientes y el informe de deriva antes de reentrenar; el modelo retirado queda como «previous».",
-        action_en="Review recent data and the drift report before retraining; the withdrawn model stays as 'previous'.",
+        action_es=message("rollback_action", "es"),
+        action_en=message("rollback_action", "en"),
     )
     return {"status": "rolled_back", **evidence, "reason_es": reason_es, "reason_en": reason}
 

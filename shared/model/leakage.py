@@ -29,6 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from shared.i18n import message
+from shared.i18n.models import LEAKAGE_STATISTIC_NAMES
+
 AUC_LIMIT = 0.98
 ASSOCIATION_LIMIT = 0.95
 CORRELATION_LIMIT = 0.98
@@ -48,12 +51,8 @@ class LeakFinding:
         return asdict(self)
 
     def text(self, language: str) -> str:
-        names = {"roc_auc": "ROC-AUC", "cramers_v": "V de Cramér" if language == "es" else "Cramér's V", "spearman": "Spearman", "correlation_ratio": "η"}
-        verdict = (
-            ("excluida" if self.excluded else "permitida por el contrato")
-            if language == "es"
-            else ("excluded" if self.excluded else "allowed by the contract")
-        )
+        names = LEAKAGE_STATISTIC_NAMES["es" if language == "es" else "en"]
+        verdict = message("leak_excluded" if self.excluded else "leak_allowed", language)
         return f"{self.column}: {names.get(self.statistic, self.statistic)} {self.value:.3f} ≥ {self.limit:.2f} ({verdict})"
 
 

@@ -54,6 +54,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from shared import progress
 from shared.backends.lightgbm_runtime import NUM_THREADS  # one setting for training and scoring
 from shared.errors import BadInputError
+from shared.i18n import both
 from shared.ingest.contract import Contract
 from shared.model import thresholds
 from shared.model.fairness import fairness_gate_failures, fairness_report
@@ -371,8 +372,7 @@ def _check_rows(y: np.ndarray, task: str, classes: list[str]) -> None:
         if len(y) < MIN_TRAINING_ROWS or positives < MIN_CLASS_ROWS or len(y) - positives < MIN_CLASS_ROWS:
             raise BadInputError(
                 "too_few_rows",
-                f"Muy pocos datos para entrenar: {len(y)} filas, {positives} positivos (mínimo {MIN_TRAINING_ROWS} filas y {MIN_CLASS_ROWS} por clase).",
-                f"Too little data to train: {len(y)} rows, {positives} positives (minimum {MIN_TRAINING_ROWS} rows and {MIN_CLASS_ROWS} per class).",
+                *both("training_too_few_binary", rows=len(y), positives=positives, min_rows=MIN_TRAINING_ROWS, min_class=MIN_CLASS_ROWS),
             )
     elif task == "multiclass":
         counts = np.bincount(y, minlength=len(classes)) if len(y) else np.zeros(len(classes), dtype=int)
@@ -380,15 +380,10 @@ def _check_rows(y: np.ndarray, task: str, classes: list[str]) -> None:
             shown = ", ".join(f"{name}: {count}" for name, count in zip(classes, counts, strict=True))
             raise BadInputError(
                 "too_few_rows",
-                f"Muy pocos datos para entrenar: {len(y)} filas ({shown}); mínimo {MIN_TRAINING_ROWS} filas y {MIN_CLASS_ROWS} en al menos dos clases.",
-                f"Too little data to train: {len(y)} rows ({shown}); minimum {MIN_TRAINING_ROWS} rows and {MIN_CLASS_ROWS} in at least two classes.",
+                *both("training_too_few_multiclass", rows=len(y), counts=shown, min_rows=MIN_TRAINING_ROWS, min_class=MIN_CLASS_ROWS),
             )
     elif len(y) < MIN_TRAINING_ROWS or np.nanstd(y) == 0:
-        raise BadInputError(
-            "too_few_rows",
-            f"Muy pocos datos para entrenar: {len(y)} filas con valor objetivo (mínimo {MIN_TRAINING_ROWS}, y que varíen).",
-            f"Too little data to train: {len(y)} rows with a target value (minimum {MIN_TRAINING_ROWS}, and they must vary).",
-        )
+        raise BadInputError("too_few_rows", *both("training_too_few_regression", rows=len(y), min_rows=MIN_TRAINING_ROWS))
 
 
 def predict(booster: lgb.Booster, matrix: pd.DataFrame) -> np.ndarray:
@@ -419,7 +414,7 @@ def train_model(
     task = contract.task
     features = contract.feature_columns
     if not features:
-        raise BadInputError("no_features", "El contrato no tiene columnas útiles para el modelo.", "The contract has no usable feature columns.")
+        raise BadInputError("no_features", *both("training_no_features"))
     y_all, usable = target_for_task(labeled[contract.target], contract)
     if holdout_mask is not None:
         holdout_mask = np.asarray(holdout_mask, dtype=bool) & usable
@@ -440,11 +435,7 @@ def train_model(
         logger.warning("leakage guard: %s", leak.text("en"))
     features = [name for name in features if name not in excluded]
     if not features:
-        raise BadInputError(
-            "only_leaky_features",
-            "Todas las columnas predicen el objetivo casi a la perfección (fuga de datos): " + ", ".join(excluded),
-            "Every column predicts the target almost perfectly (data leakage): " + ", ".join(excluded),
-        )
+        raise BadInputError("only_leaky_features", *both("training_only_leaky_features", columns=", ".join(excluded)))
     matrix = matrix_all[features]
     categorical = [name for name in features if contract.columns[name].type == "categorical"]
     budget = float(time_budget_seconds if time_budget_seconds is not None else contract.training_budget_seconds)
