@@ -193,13 +193,13 @@ def compare_shadow(settings: Settings, champion: LoadedModel, outcomes: pd.DataF
         return {"status": "no_shadow_scores", "challenger": challenger_version}
     served = warehouse.read("predictions", since=shadow["scored_at"].min(), where={"model_role": CHAMPION}, columns=PREDICTION_COLUMNS)
     served = served[served["batch_key"].isin(set(shadow["batch_key"]))]
-    both = _latest(shadow).merge(_latest(served), on="row_id", suffixes=("_challenger", "_champion")).merge(outcomes, on="row_id")
-    labeled = len(both)
+    scored_by_both = _latest(shadow).merge(_latest(served), on="row_id", suffixes=("_challenger", "_champion")).merge(outcomes, on="row_id")
+    labeled = len(scored_by_both)
     needed = contract.shadow_min_labels
     if labeled < needed:
         return {"status": "waiting_for_labels", "challenger": challenger_version, "labeled_rows": labeled, "needed": needed}
     task = model_task(champion)
-    side = {role: both.rename(columns={"score_" + role: "score", "label_" + role: "label"})[["row_id", "score", "label", "actual"]] for role in ("challenger", "champion")}
+    side = {role: scored_by_both.rename(columns={"score_" + role: "score", "label_" + role: "label"})[["row_id", "score", "label", "actual"]] for role in ("challenger", "champion")}
     challenger_metrics = measured_metrics(side["challenger"], contract, task)
     champion_metrics = measured_metrics(side["champion"], contract, task)
     metric = primary_metric(task)

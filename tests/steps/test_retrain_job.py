@@ -159,6 +159,11 @@ def trainings(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             raise RuntimeError("out of memory, say")
         if reason == "nothing":
             raise ModelNotFoundError("no labeled data to retrain on / no hay datos etiquetados para reentrenar")
+        if reason in ("denied", "throttled"):
+            from botocore.exceptions import ClientError
+
+            code, status = ("AccessDenied", 403) if reason == "denied" else ("SlowDown", 503)
+            raise ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "ListObjectsV2")
         return Outcome(trigger)
 
     monkeypatch.setattr(lifecycle, "run_retrain", fake_run_retrain)
@@ -243,3 +248,25 @@ def test_retrain_function_starts_the_job_once_for_a_message_delivered_twice(
 
     assert [path.name for path in runs_dir.iterdir()] == ["777-0"]
     assert (runs_dir / "777-0").read_text().startswith("drift alta|")
+
+
+def test_a_training_refused_for_good_is_recorded_with_an_alert_and_not_retried(settings: Settings, trainings: list[dict[str, Any]]) -> None:
+    """The labeled data's bucket refuses the job's role (S3 AccessDenied): a retry would be refused the same way."""
+    from shared.backends import services
+
+    record = retrain_job.run_requested_retrain(settings, "msg-16", "denied", execution="ex-1", attempt=0)
+    again = retrain_job.run_requested_retrain(settings, "msg-16", "denied", execution="ex-1", attempt=1)
+
+    assert record["status"] == "not_run" and "AccessDenied" in record["reason"]
+    assert again["status"] == "duplicate" and len(trainings) == 1
+    alerts = services.warehouse(settings).read("alerts")
+    assert alerts["title_en"].str.startswith("The requested retraining (msg-16) could not run").sum() == 1
+
+
+def test_a_throttled_training_releases_the_request_for_the_retry(settings: Settings, trainings: list[dict[str, Any]]) -> None:
+    from botocore.exceptions import ClientError
+
+    for attempt in (0, 1):
+        with pytest.raises(ClientError):
+            retrain_job.run_requested_retrain(settings, "msg-17", "throttled", execution="ex-1", attempt=attempt)
+    assert len(trainings) == 2
