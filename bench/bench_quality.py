@@ -288,12 +288,13 @@ def measure_reasons(home: Path, scored: pd.DataFrame) -> dict:
     """Throughput of score_batch with and without reasons on the table's clean training rows (≥ 20 000)."""
     from shared.backends import services
     from shared.delivery.parquet_io import read_parquet
+    from shared.model import registered
     from shared.model.features import model_matrix
     from shared.model.scoring import PathAttribution, score_batch
     from shared.settings import load_settings
 
     settings = load_settings({"DROPSCORE_HOME": str(home)})
-    model = services.registry(settings).load("champion")
+    model = registered.load(services.registry(settings), "champion")
     clean_folder = home / "buckets" / "clean" / "training"
     clean = pd.concat([read_parquet(path.as_uri()) for path in clean_folder.glob("*.parquet")], ignore_index=True)
     clean = pd.concat([clean] * int(np.ceil(20_000 / len(clean))), ignore_index=True).head(20_000)

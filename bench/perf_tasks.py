@@ -153,13 +153,14 @@ def task_scoring(args: argparse.Namespace) -> None:
 
     from shared.backends import services
     from shared.backends.registry import CHAMPION
+    from shared.model import registered
     from shared.model.features import model_matrix
     from shared.model.scoring import score_batch
     from shared.model.training import NUM_THREADS
     from shared.settings import load_settings
 
     settings = load_settings()
-    model = services.registry(settings).load(CHAMPION)
+    model = registered.load(services.registry(settings), CHAMPION)
     clean = pq.read_table(args.parquet).to_pandas()
     from shared.steps.score import PARQUET_BATCH_ROWS
 
@@ -204,11 +205,12 @@ def task_mlflow_input(args: argparse.Namespace) -> None:
     from shared.backends import services
     from shared.backends.registry import CHAMPION
     from shared.delivery.parquet_io import read_parquet
+    from shared.model import registered
     from shared.model.features import model_matrix
     from shared.settings import load_settings
 
     settings = load_settings()
-    model = services.registry(settings).load(CHAMPION)
+    model = registered.load(services.registry(settings), CHAMPION)
     began = time.perf_counter()
     clean = read_parquet(args.clean_uri)
     matrix = model_matrix(clean, model.contract, model.features)
@@ -236,10 +238,11 @@ def task_mlflow_view(args: argparse.Namespace) -> None:
 
     from shared.backends import services
     from shared.backends.registry import CHAMPION
+    from shared.model import registered
     from shared.settings import load_settings
 
     settings = load_settings()
-    model = services.registry(settings).load(CHAMPION)
+    model = registered.load(services.registry(settings), CHAMPION)
     booster = lgb.Booster(model_str=model.booster.model_to_string())
     booster.pandas_categorical = None
     client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)

@@ -59,6 +59,8 @@ locals {
     DROPSCORE_ALERT_TOPIC           = google_pubsub_topic.alerts.id
     DROPSCORE_SHARD_BYTES           = tostring(var.shard_bytes)
     DROPSCORE_RETRAIN_JOB           = local.retrain_job_id
+    # The model log's "who" for promotions and rollbacks the functions and the retrain job make themselves.
+    DROPSCORE_ACTOR = "dropscore-functions"
   }
 
   # Standard AWS SDK variables, only when the functions store data on S3: boto3 assumes this role

@@ -37,6 +37,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "DROPSCORE_ALERT_TOPIC": "Pub/Sub topic (projects/P/topics/T) receiving alert records",
     "DROPSCORE_PII_KEY": "secret key for the keyed hash (HMAC-SHA256) of personal-data columns",
     "DROPSCORE_RETRAIN_JOB": "Cloud Run job that retrains (projects/P/locations/R/jobs/J; locally the http:// URL of the stack's run API); unset = retrain inside the retrain function",
+    "DROPSCORE_ACTOR": "who the model log records as promoting or rolling back a model (default: the login name; the functions: dropscore-functions)",
     "DROPSCORE_SHARD_BYTES": "files larger than this many bytes are cleaned into shards scored in parallel (default 268435456, 256 MiB; at least 2097152, the CSV read block)",
 }
 
@@ -87,6 +88,7 @@ class Settings:
     registry_uri: str = ""  # "" = the tracking URI (what MLflow itself assumes)
     retrain_job: str | None = None
     timezone: str = DEFAULT_TIMEZONE
+    actor: str = "unknown"  # who acts, in the model log (promotions, rollbacks)
 
     def area_uri(self, area: str) -> str:
         """URI of a logical bucket ("raw", "clean", ...), without a trailing slash."""
@@ -158,7 +160,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         registry_uri=get("MLFLOW_REGISTRY_URI") or tracking_uri,
         retrain_job=get("DROPSCORE_RETRAIN_JOB"),
         timezone=_valid_timezone(get("DROPSCORE_TIMEZONE")),
+        actor=get("DROPSCORE_ACTOR") or _login_name(),
     )
+
+
+def _login_name() -> str:
+    """The person at the keyboard, for the model log; "unknown" where there is none (a container without a user entry)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no USER/LOGNAME and no passwd entry for the uid
+        return "unknown"
 
 
 def _shard_bytes(text: str | None) -> int:

@@ -13,53 +13,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from shared.backends import services
-from shared.backends.registry import CHAMPION, LoadedModel
 from shared.ingest.contract import Contract
 from shared.local import synthetic
 from shared.local.chain import drop_file
+from shared.model.loaded_model import LoadedModel
 from shared.monitor.results import DriftCheckResult
 from shared.settings import Settings, load_settings
 from shared.steps.drift import run_drift_check
 from tests.conftest import MONTH_ROWS, SEED, TRAINING_ROWS, SyntheticFiles
+from tests.registry_double import registry_with_champion
 
 DRIFT = synthetic.DriftSpec(
     numeric_shift_sd={"ventas_mensuales": 1.0, "num_empleados": 1.0},
     category_share_shift={"sector": ("comercio", 0.20)},
 )
-
-
-class InMemoryRegistry:
-    """The registry seam (``services.registry``) holding one champion trained in memory.
-
-    MLflow itself is exercised by the lifecycle tests; the monitoring tests need a champion
-    to score and compare with, and skipping the tracking database keeps each file fast.
-    """
-
-    def __init__(self, model: LoadedModel) -> None:
-        self.model = model
-        self.created_at = datetime.now(UTC)
-
-    def load(self, alias_or_version: str = CHAMPION) -> LoadedModel:
-        return self.model
-
-    def version_of(self, alias: str) -> str | None:
-        return self.model.version if alias == CHAMPION else None
-
-    def versions(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "version": self.model.version, "aliases": [CHAMPION], "metrics": dict(self.model.meta["metrics"]),
-                "threshold": self.model.threshold, "gates_passed": True, "purpose": "train", "run_id": "in-memory",
-                "created_at": self.created_at.isoformat(),
-            }  # fmt: skip
-        ]
 
 
 def _threshold_with_widest_margin(actual: np.ndarray, scores: np.ndarray, gates: dict[str, float]) -> float:
@@ -117,9 +90,10 @@ def trained_champion(synthetic_files: SyntheticFiles) -> LoadedModel:
 
 @pytest.fixture
 def monitored_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained_champion: LoadedModel) -> Iterator[Settings]:
-    """An embedded home whose registry seam serves the in-memory champion."""
+    """An embedded home whose registry (a folder registry: MLflow itself is exercised by the lifecycle
+    tests, and skipping the tracking database keeps each file fast) serves the in-memory champion."""
     monkeypatch.setenv("DROPSCORE_HOME", str(tmp_path / "home"))
-    registry = InMemoryRegistry(trained_champion)
+    registry = registry_with_champion(tmp_path / "registry", trained_champion)
     monkeypatch.setattr(services, "registry", lambda settings: registry)
     settings = load_settings()
     record_champion_events(settings, trained_champion)

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from shared.backends import process_cache
 from shared.backends.process_cache import per_process
-from shared.backends.registry import ModelRegistry
+from shared.backends.registry import MlflowRegistry, Registry
 from shared.backends.storage import ObjectStore, get_store
 from shared.backends.warehouse import Warehouse, open_warehouse
 from shared.settings import Settings
 
 
 @per_process
-def _registry(tracking_uri: str, model_name: str, registry_uri: str) -> ModelRegistry:
-    return ModelRegistry(tracking_uri, model_name, registry_uri=registry_uri)
+def _registry(tracking_uri: str, model_name: str, registry_uri: str) -> MlflowRegistry:
+    return MlflowRegistry(tracking_uri, model_name, registry_uri=registry_uri)
 
 
-def registry(settings: Settings) -> ModelRegistry:
+def registry(settings: Settings) -> Registry:
     return _registry(settings.tracking_uri, settings.model_name, settings.registry_uri or settings.tracking_uri)
 
 

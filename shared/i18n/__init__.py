@@ -12,6 +12,7 @@ from shared.i18n.files import FILES
 from shared.i18n.models import MODELS
 from shared.i18n.monitoring import MONITORING
 from shared.i18n.platform import PLATFORM
+from shared.i18n.registry import REGISTRY
 
 CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {
     "files": FILES,
@@ -19,6 +20,7 @@ CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {
     "monitoring": MONITORING,
     "platform": PLATFORM,
     "cli": CLI,
+    "registry": REGISTRY,
 }
 
 

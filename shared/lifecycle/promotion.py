@@ -21,15 +21,17 @@ import pandas as pd
 
 from shared import progress
 from shared.backends import services
-from shared.backends.registry import CHALLENGER, CHAMPION, LoadedModel, current_actor
+from shared.backends.registry import CHALLENGER, CHAMPION
 from shared.delivery.locations import dropped_file
 from shared.delivery.parquet_io import read_parquet
 from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, PermanentError
 from shared.formatting import gate_failures_text
 from shared.i18n import both, message
 from shared.ingest.contract import Contract
+from shared.model import registered
 from shared.model.artifact_integrity import sha256_of
 from shared.model.features import model_matrix, target_for_task, target_vector
+from shared.model.loaded_model import LoadedModel
 from shared.model.training import (
     LOWER_IS_BETTER,
     TrainedModel,
@@ -107,7 +109,7 @@ def record_event(
         "event": event,
         "version": version,
         "previous_version": previous,
-        "actor": actor or current_actor(),
+        "actor": actor or settings.actor,
         "reason": reason,
         "metrics": json.dumps(metrics or {}, default=_json_number),
     }
@@ -164,7 +166,7 @@ def raise_model_alert(
 def load_model(settings: Settings, alias_or_version: str = CHAMPION) -> LoadedModel:
     """Load a model for scoring; an artifact that does not match its registered hash alerts and refuses."""
     try:
-        return services.registry(settings).load(alias_or_version)
+        return registered.load(services.registry(settings), alias_or_version)
     except ModelIntegrityError as exc:
         alert_integrity(settings, exc, alias_or_version)
         raise
@@ -273,7 +275,7 @@ def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, se
     sources = {raw_uri: f"sha256:{sha256_of(Path(csv_path))}"}
     box: dict[str, Any] = {}
     with progress.phase("register"):
-        version = registry.register(trained, contract, sources=sources, purpose="train", attach=_documents(settings, contract, box))
+        version = registered.register(registry, trained, contract, sources=sources, purpose="train", attach=_documents(settings, contract, box))
     champion_before = registry.version_of(CHAMPION)
     record_event(settings, "trained", version, reason="dropscore train", metrics=trained.metrics)
     leaks_es, leaks_en = _leak_text(trained, "es"), _leak_text(trained, "en")
@@ -426,7 +428,7 @@ def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual"
     champion_metrics = {k: round(v, 4) for k, v in evaluate_loaded(champion, holdout, contract).items()}
     box: dict[str, Any] = {}
     with progress.phase("register"):
-        version = registry.register(trained, contract, sources=sources, purpose=f"retrain:{trigger}", attach=_documents(settings, contract, box))
+        version = registered.register(registry, trained, contract, sources=sources, purpose=f"retrain:{trigger}", attach=_documents(settings, contract, box))
     record_event(settings, "trained", version, reason=reason or "retrain", metrics=trained.metrics)
     metric = primary_metric(trained.task)
     label = _METRIC_LABEL.get(metric, metric)

@@ -28,11 +28,12 @@ import numpy as np
 import pandas as pd
 
 from shared.backends import services
-from shared.backends.registry import CHALLENGER, CHAMPION, PREVIOUS, LoadedModel
+from shared.backends.registry import CHALLENGER, CHAMPION, PREVIOUS
 from shared.errors import ModelNotFoundError, PermanentError, TransientError, as_dropscore_error
 from shared.i18n import both, message
 from shared.ingest.contract import Contract
 from shared.model.features import target_for_task
+from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import class_score_column, model_classes, model_task
 from shared.model.training import LOWER_IS_BETTER, gate_failures, primary_metric
 from shared.monitor.labels import read_outcomes

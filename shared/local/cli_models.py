@@ -21,11 +21,12 @@ _SHOWN_METRICS = {"binary": ("roc_auc", "precision", "recall"), "multiclass": ("
 
 def _load_contract(args: argparse.Namespace, settings: Settings) -> Contract:
     from shared.backends import services
+    from shared.model import registered
 
     if args.contract:
         return Contract.from_yaml(input_file(args.contract).read_text(encoding="utf-8"))
     try:
-        return services.registry(settings).load("champion").contract
+        return registered.load(services.registry(settings), "champion").contract
     except ModelNotFoundError as exc:
         raise CliError("no_contract_no_champion", ExitCode.NOT_READY) from exc
 

@@ -37,8 +37,9 @@ from shared.settings import EMBEDDED_ONLY_VARIABLES, ENVIRONMENT_VARIABLES, Sett
 ENVIRONMENT_OUTPUT = "dropscore_environment"
 # Read from Secret Manager by the functions; never a Terraform output.
 SECRET_VARIABLES = {"DROPSCORE_PII_KEY", "DROPSCORE_ALERT_WEBHOOK"}
-# Only the retrain function starts the job; a laptop's `dropscore retrain` trains itself.
-CLOUD_ONLY_VARIABLES = {"DROPSCORE_RETRAIN_JOB"}
+# Only the retrain function starts the job; a laptop's `dropscore retrain` trains itself. A person at a
+# laptop acts as themselves in the model log, not as the functions.
+CLOUD_ONLY_VARIABLES = {"DROPSCORE_RETRAIN_JOB", "DROPSCORE_ACTOR"}
 
 
 def _value(outputs: Mapping[str, Any], name: str) -> Any:

@@ -32,7 +32,7 @@ from typing import Any
 import pyarrow as pa
 
 from shared.backends import services
-from shared.backends.registry import CHAMPION, LoadedModel
+from shared.backends.registry import CHAMPION
 from shared.delivery.locations import dropped_file
 from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError
 from shared.i18n import both
@@ -46,7 +46,8 @@ from shared.ingest.csv_output import (
     text_writer,
 )
 from shared.local.allocator import return_big_blocks
-from shared.model import scoring_contract
+from shared.model import registered, scoring_contract
+from shared.model.loaded_model import LoadedModel
 from shared.object_names import ObjectNameError
 from shared.settings import Settings
 
@@ -251,7 +252,7 @@ def score_in_one_pass(settings: Settings, path: Path, output: Path, scratch: Pat
 def _load_champion(settings: Settings, version: str) -> LoadedModel:
     """The champion's booster (shared.lifecycle.promotion.load_model without importing the training code it sits beside)."""
     try:
-        return services.registry(settings).load(version)
+        return registered.load(services.registry(settings), version)
     except ModelIntegrityError as exc:
         from shared.lifecycle.promotion import alert_integrity
 

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from shared.backends.registry import LoadedModel
 from shared.errors import BadInputError
 from shared.i18n import locale_decimal
 from shared.ingest.cell_normalization import normalize_cells
@@ -39,6 +38,7 @@ from shared.ingest.file_evidence import FileEvidence, number_counts
 from shared.ingest.pii import PiiHasher
 from shared.ingest.row_problems import HEADER_ROW
 from shared.ingest.validation import ChunkValidator, expected_columns, map_header
+from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import (
     class_score_column,
     model_classes,

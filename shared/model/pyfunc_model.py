@@ -7,7 +7,7 @@ self-contained and runs the code that trained it, needing the libraries in its `
 not an installed dropscore. Its artifacts are the native LightGBM file,
 the contract and the metadata; its predictions are :func:`shared.model.frame_scoring.score_frame`'s.
 
-Only MLflow's loader imports this module (shared/backends/registry.py logs it by path and never imports it).
+Only MLflow's loader imports this module (shared/model/pyfunc_saving.py logs it by path and never imports it).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import mlflow  # noqa: E402 - after the path: nothing below may import shared fr
 import pandas as pd  # noqa: E402
 from mlflow.pyfunc import PythonModel, PythonModelContext  # noqa: E402
 
-from shared.backends.registry import BOOSTER_ARTIFACT, CONTRACT_ARTIFACT, META_ARTIFACT  # noqa: E402
+from shared.model.pyfunc_saving import BOOSTER_ARTIFACT, CONTRACT_ARTIFACT, META_ARTIFACT  # noqa: E402
 
 
 class DropscoreModel(PythonModel):
@@ -37,8 +37,8 @@ class DropscoreModel(PythonModel):
     def load_context(self, context: PythonModelContext) -> None:
         import lightgbm as lgb
 
-        from shared.backends.registry import LoadedModel
         from shared.ingest.contract import Contract
+        from shared.model.registered import LoadedModel
 
         booster_path = Path(context.artifacts[BOOSTER_ARTIFACT])
         meta = json.loads(Path(context.artifacts[META_ARTIFACT]).read_text(encoding="utf-8"))
@@ -74,11 +74,11 @@ def _verify_files(model_root: Path, booster_path: Path, meta: dict[str, Any]) ->
 
     Here, without the registry's tag and after this code has run, it catches a corrupt or partial
     copy and an edit of the data files, not a forger who rewrote the manifest and the code as well:
-    against that, load the version with dropscore first (``ModelRegistry.load`` refuses it).
+    against that, load the version with dropscore first (``shared.model.registered.load`` refuses it).
     """
-    from shared.backends.registry import MANIFEST_PATH
     from shared.errors import ModelIntegrityError
     from shared.model import artifact_integrity
+    from shared.model.registered import MANIFEST_PATH
 
     manifest = model_root / MANIFEST_PATH
     if manifest.is_file():

@@ -32,8 +32,8 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from shared.backends.lightgbm_runtime import NUM_THREADS
-from shared.backends.registry import LoadedModel
 from shared.model.features import model_matrix
+from shared.model.loaded_model import LoadedModel
 
 if TYPE_CHECKING:
     import lightgbm as lgb  # hints only: boosters come loaded (shared.backends.lightgbm_runtime)

@@ -18,8 +18,8 @@ import json
 from typing import Any
 
 from shared.backends import services
-from shared.backends.registry import CHAMPION
 from shared.ingest.contract import Contract
+from shared.model import registered
 from shared.settings import Settings
 
 _EXCLUDED: dict[tuple[str, str, str], list[str]] = {}
@@ -29,12 +29,7 @@ def excluded_features(settings: Settings, version: str) -> list[str]:
     """The columns the leakage guard excluded when ``version`` was trained (read once per version and instance)."""
     key = (settings.tracking_uri, settings.model_name, version)
     if key not in _EXCLUDED:
-        registry = services.registry(settings)
-        meta: dict[str, Any]
-        if hasattr(registry, "read_file"):
-            meta = json.loads(registry.read_file(version, "meta.json"))
-        else:  # a registry that only loads whole models (test doubles)
-            meta = dict(registry.load(CHAMPION).meta)
+        meta: dict[str, Any] = json.loads(registered.read_file(services.registry(settings), version, "meta.json"))
         _EXCLUDED[key] = [str(name) for name in meta.get("excluded_features") or []]
     return _EXCLUDED[key]
 

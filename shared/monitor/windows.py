@@ -16,8 +16,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from shared.backends import services
-from shared.backends.registry import CHAMPION, LoadedModel
+from shared.backends.registry import CHAMPION
 from shared.errors import ObjectNotFoundError
+from shared.model.loaded_model import LoadedModel
 from shared.monitor import drift_history
 from shared.monitor.drift_stats import DEFAULT_MIN_ROWS, DEFAULT_SAMPLE_CAP
 from shared.monitor.results import SCORE_FEATURE

@@ -22,6 +22,7 @@ from shared import formatting as fmt
 from shared.backends import services
 from shared.backends.registry import CHAMPION
 from shared.errors import ModelNotFoundError, ObjectNotFoundError
+from shared.model import registered
 from shared.monitor import drift_history, performance
 from shared.monitor.labels import read_labels
 from shared.settings import Settings
@@ -77,7 +78,7 @@ def gather(settings: Settings, *, now: datetime | None = None) -> DashboardData:
     data = DashboardData(generated_at=now, model_name=settings.model_name, timezone=settings.timezone)
     registry = services.registry(settings)
     try:
-        model = registry.load(CHAMPION)
+        model = registered.load(registry, CHAMPION)
     except ModelNotFoundError:
         model = None
     with_versions = True

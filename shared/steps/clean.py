@@ -66,7 +66,7 @@ from shared.ingest.workbook_reader import (
     open_table,
     workbook_output_dialect,
 )
-from shared.model import scoring_contract
+from shared.model import registered, scoring_contract
 from shared.settings import Settings
 from shared.steps.refused_names import check_output_names, refuse_name
 
@@ -130,15 +130,12 @@ def contract_in_force(settings: Settings) -> tuple[Contract, str]:
     champion's contract applies at once.
     """
     registry = services.registry(settings)
-    if not hasattr(registry, "read_file"):  # a registry that only loads whole models (test doubles)
-        model = registry.load(CHAMPION)
-        return model.contract, model.version
     version = registry.version_of(CHAMPION)
     if version is None:
         raise ModelNotFoundError(f"model {settings.model_name!r} has no version with alias {CHAMPION!r}")
     key = (settings.tracking_uri, settings.model_name, version)
     if key not in _CONTRACTS:
-        _CONTRACTS[key] = Contract.from_yaml(registry.read_file(version, "contract.yaml"))
+        _CONTRACTS[key] = Contract.from_yaml(registered.read_file(registry, version, "contract.yaml"))
     return _CONTRACTS[key], version
 
 

@@ -33,6 +33,7 @@ from shared.backends import services
 from shared.backends.registry import CHAMPION
 from shared.errors import PermanentError
 from shared.i18n import both, message
+from shared.model import registered
 from shared.monitor import drift_history, performance
 from shared.monitor.comparison import attach_history, attach_previous, compare_windows, kinds_of
 from shared.monitor.decision import decide, drifted_names, retrain_requested_suffix
@@ -55,7 +56,7 @@ def run_drift_check(settings: Settings, *, now: datetime | None = None, allow_re
         checked_at = checked_at.replace(tzinfo=UTC)
     check_id = check_id_for(checked_at)
     warehouse = services.warehouse(settings)
-    model = services.registry(settings).load(CHAMPION)
+    model = registered.load(services.registry(settings), CHAMPION)
 
     history = drift_history.load_history(warehouse, before=checked_at, exclude_check=check_id)
     checks = drift_history.past_checks(history)

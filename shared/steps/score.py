@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from shared import progress
 from shared.backends import services
-from shared.backends.registry import CHAMPION, LoadedModel
+from shared.backends.registry import CHAMPION
 from shared.backends.warehouse import BatchWriter, batch_writer
 from shared.delivery import claims, fanout, lineage, temp_sweep
 from shared.delivery.claims import ClaimKey
@@ -40,6 +40,7 @@ from shared.ingest.csv_output import (
 )
 from shared.lifecycle.promotion import load_model
 from shared.lifecycle.shadow import challenger_for_shadow, shadow_rows, warehouse_rows
+from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import prediction_columns_for, score_batch
 from shared.settings import Settings
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from shared.backends import services
 from shared.backends.registry import CHAMPION
 from shared.backends.sqlite_registry import SqliteRegistryReader, database_of
+from shared.model import registered
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +22,8 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 from shared.backends import services
 from shared.settings import load_settings
-model = services.registry(load_settings()).load("champion")
+from shared.model import registered
+model = registered.load(services.registry(load_settings()), "champion")
 loaded = sorted(name for name in ("mlflow", "sklearn") if name in sys.modules)
 from sklearn.metrics import roc_auc_score  # still there for whatever needs it after LightGBM
 print(json.dumps({"version": model.version, "loaded": loaded, "trees": model.booster.num_trees()}))
@@ -35,7 +37,7 @@ def test_a_fresh_process_loads_the_embedded_champion_without_mlflow_or_scikit_le
         capture_output=True, text=True, timeout=120, check=True, env={**os.environ, "DROPSCORE_HOME": str(champion_home.home)},
     )  # fmt: skip
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
-    champion = services.registry(champion_home).load(CHAMPION)
+    champion = registered.load(services.registry(champion_home), CHAMPION)
     assert outcome == {"version": champion.version, "loaded": [], "trees": champion.booster.num_trees()}
 
 

@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.backends import services
-from shared.backends.registry import LoadedModel
 from shared.delivery.locations import DroppedFile
 from shared.delivery.parquet_io import read_parquet
 from shared.ingest.contract import Contract
 from shared.ingest.contract_inference import infer_contract_from_file
 from shared.local import synthetic
+from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import score_batch
 from shared.model.training import train_model
 from shared.settings import Settings, load_settings

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from shared.backends import services
-from shared.backends.registry import CHALLENGER, CHAMPION, MODEL_FILE, PREVIOUS
+from shared.backends.registry import CHALLENGER, CHAMPION, PREVIOUS
 from shared.errors import ModelIntegrityError, ModelNotFoundError
 from shared.lifecycle.promotion import load_model, promote, rollback, run_retrain, train_from_csv
 from shared.local.chain import drop_file
+from shared.model import registered
+from shared.model.pyfunc_saving import MODEL_FILE
 from shared.settings import Settings, load_settings
 from tests.lifecycle_world import contract, embedded_home, features_only, labels_only, sales_table, write_csv
 
@@ -72,7 +74,7 @@ def test_a_strong_challenger_is_promoted_and_documented(world: Settings) -> None
     # the model card, in both languages and formats, beside the model and in the reports area
     assert outcome.model_card.endswith("models/v2/model_card.es.html")
     for name in ("model_card.es.md", "model_card.en.md", "model_card.es.html", "model_card.en.html"):
-        assert "v2" in registry.read_file("2", name)
+        assert "v2" in registered.read_file(registry, "2", name)
     report = json.loads(Path(outcome.training_report.removeprefix("file://")).read_text(encoding="utf-8"))
     assert report["outcome"]["model_version"] == "2" and report["meta"]["lineage"]["sources"] == sources
 

@@ -14,6 +14,7 @@ from shared.backends.registry import CHALLENGER, CHAMPION, PREVIOUS
 from shared.lifecycle.promotion import train_from_csv
 from shared.lifecycle.shadow import ROLLBACK_ACTOR, SHADOW_ACTOR
 from shared.local.chain import drop_file
+from shared.model import registered
 from shared.model.training import train_model
 from shared.settings import Settings, load_settings
 from tests.lifecycle_world import contract, embedded_home, features_only, labels_only, sales_table, write_csv
@@ -24,7 +25,7 @@ LENIENT = {"roc_auc": 0.52, "precision": 0.1, "recall": 0.1}
 def _register_challenger(settings: Settings, frame: pd.DataFrame) -> str:
     registry = services.registry(settings)
     model_contract = contract(gates=LENIENT)
-    version = registry.register(train_model(frame, model_contract, seed=3, time_budget_seconds=1), model_contract, sources={}, purpose="test-challenger")
+    version = registered.register(registry, train_model(frame, model_contract, seed=3, time_budget_seconds=1), model_contract, sources={}, purpose="test-challenger")
     registry.set_alias(CHALLENGER, version)
     return version
 

@@ -16,6 +16,7 @@ import pytest
 
 from shared.backends import services
 from shared.backends.registry import CHAMPION
+from shared.model import registered
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ def test_reading_the_champions_contract_loads_no_model_library(champion_home: Se
         capture_output=True, text=True, timeout=120, check=True, env={**os.environ, "DROPSCORE_HOME": str(champion_home.home)},
     )  # fmt: skip
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
-    champion = services.registry(champion_home).load(CHAMPION)
+    champion = registered.load(services.registry(champion_home), CHAMPION)
     assert (outcome["version"], outcome["fingerprint"]) == (champion.version, champion.contract.fingerprint())
     assert outcome["loaded"] == []
 
@@ -87,14 +88,14 @@ def test_the_champion_is_loaded_once_per_instance_and_again_when_the_alias_moves
 
     monkeypatch.setattr(lightgbm, "Booster", counting_booster)
     registry = services.registry(champion_home)
-    first = registry.load(CHAMPION)
-    again = services.registry(champion_home).load(CHAMPION)  # the next event on the same instance
+    first = registered.load(registry, CHAMPION)
+    again = registered.load(services.registry(champion_home), CHAMPION)  # the next event on the same instance
     assert again is first and len(loads) == 1
 
     # A new version (same artifacts) becomes champion: the alias moved, so the model is reloaded once.
     source = registry.client.get_model_version(registry.model_name, first.version)
     moved = registry.client.create_model_version(registry.model_name, source.source, run_id=source.run_id)
     registry.set_alias(CHAMPION, str(moved.version))
-    reloaded = services.registry(champion_home).load(CHAMPION)
+    reloaded = registered.load(services.registry(champion_home), CHAMPION)
     assert reloaded.version == str(moved.version) and len(loads) == 2
-    assert services.registry(champion_home).load(CHAMPION) is reloaded and len(loads) == 2
+    assert registered.load(services.registry(champion_home), CHAMPION) is reloaded and len(loads) == 2

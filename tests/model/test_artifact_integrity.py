@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from shared.backends import registry, services
-from shared.backends.registry import CHAMPION, MANIFEST_PATH, MODEL_FILE, ModelRegistry
+from shared.backends import services
+from shared.backends.registry import CHAMPION, MlflowRegistry
 from shared.backends.storage import get_store
 from shared.errors import ModelIntegrityError
 from shared.lifecycle.promotion import load_model
 from shared.local.chain import drop_file
-from shared.model import artifact_integrity
+from shared.model import artifact_integrity, registered
+from shared.model.pyfunc_saving import MODEL_FILE
+from shared.model.registered import MANIFEST_PATH
 from shared.settings import Settings, load_settings
 from shared.steps import clean as cleaning
 from tests.corpus import generate
@@ -48,7 +50,7 @@ def settings(corpus_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
 
 
 def _version_folder(settings: Settings) -> Path:
-    fresh = ModelRegistry(settings.tracking_uri, settings.model_name)
+    fresh = MlflowRegistry(settings.tracking_uri, settings.model_name)
     return Path(fresh.client.get_model_version(settings.model_name, "1").source.removeprefix("file://"))
 
 
@@ -100,7 +102,7 @@ def _threshold_zero(text: bytes) -> bytes:
 
 def test_registration_records_every_artifact_under_a_registry_tag(settings: Settings) -> None:
     folder = _version_folder(settings)
-    tags = ModelRegistry(settings.tracking_uri, settings.model_name).client.get_model_version(settings.model_name, "1").tags
+    tags = MlflowRegistry(settings.tracking_uri, settings.model_name).client.get_model_version(settings.model_name, "1").tags
     manifest = (folder / MANIFEST_PATH).read_bytes()
     assert tags[artifact_integrity.MANIFEST_TAG] == artifact_integrity.sha256_of_bytes(manifest)
     files = json.loads(manifest)["sha256"]
@@ -171,7 +173,7 @@ def test_editing_the_manifest_to_match_does_not_help(settings: Settings) -> None
 
     with tampered(settings, "dropscore/contract.yaml", lambda _: forged_contract), tampered(settings, MANIFEST_PATH, forge):
         with pytest.raises(ModelIntegrityError) as caught:
-            services.registry(settings).read_file("1", "contract.yaml")
+            registered.read_file(services.registry(settings), "1", "contract.yaml")
         assert caught.value.artifacts == [MANIFEST_PATH]  # type: ignore[attr-defined]
         with pytest.raises(ModelIntegrityError):
             load_model(settings, CHAMPION)
@@ -181,19 +183,19 @@ def test_the_contract_read_alone_is_verified_too(settings: Settings) -> None:
     """The clean step reads only contract.yaml (not the booster): that read is checked on its own."""
     with tampered(settings, "dropscore/contract.yaml", _personal_off):
         with pytest.raises(ModelIntegrityError, match="contract.yaml"):
-            services.registry(settings).read_file("1", "contract.yaml")
-    assert "personal: true" in services.registry(settings).read_file("1", "contract.yaml")
+            registered.read_file(services.registry(settings), "1", "contract.yaml")
+    assert "personal: true" in registered.read_file(services.registry(settings), "1", "contract.yaml")
 
 
 def test_a_version_without_a_manifest_checks_its_model_file_and_warns(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     """Versions registered before manifests: the model file's hash is still checked; the rest cannot be, and the log says so."""
-    client = ModelRegistry(settings.tracking_uri, settings.model_name).client
+    client = MlflowRegistry(settings.tracking_uri, settings.model_name).client
     digest = client.get_model_version(settings.model_name, "1").tags[artifact_integrity.MANIFEST_TAG]
     client.delete_model_version_tag(settings.model_name, "1", artifact_integrity.MANIFEST_TAG)
-    registry._warned_unverifiable.clear()
+    registered._warned_unverifiable.clear()
     try:
         services.reset()
-        with caplog.at_level(logging.WARNING, logger="shared.backends.registry"):
+        with caplog.at_level(logging.WARNING, logger="shared.model.registered"):
             assert load_model(settings, CHAMPION).version == "1"
         assert "without an artifact manifest" in caplog.text and "contract.yaml" in caplog.text
         with tampered(settings, MODEL_FILE, lambda data: data.replace(b"tree", b"Tree", 1)), pytest.raises(ModelIntegrityError, match="model.lgb"):

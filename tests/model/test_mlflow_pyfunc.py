@@ -28,18 +28,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.backends import services
-from shared.backends.registry import (
-    CHAMPION,
-    CODE_ARCHIVE,
-    LEGACY_MODEL_FILE,
-    MODEL_FILE,
-    PYFUNC_REQUIREMENTS,
-)
+from shared.backends.registry import CHAMPION
 from shared.ingest.contract import Contract
 from shared.ingest.parsing import to_numbers
 from shared.ingest.pii import PiiHasher
 from shared.local.chain import score_file
+from shared.model import registered
 from shared.model.frame_scoring import _cell_text, input_columns, score_frame
+from shared.model.pyfunc_saving import CODE_ARCHIVE, MODEL_FILE, PYFUNC_REQUIREMENTS
+from shared.model.registered import LEGACY_MODEL_FILE
 from shared.settings import Settings
 from tests.conftest import SyntheticFiles
 from tests.robustness_helpers import PII_KEY
@@ -104,7 +101,7 @@ def test_the_version_is_a_pyfunc_from_code_with_a_signature(champion_home: Setti
     from mlflow.models import Model
 
     registry = services.registry(champion_home)
-    champion = registry.load(CHAMPION)
+    champion = registered.load(registry, CHAMPION)
     folder = Path(registry.client.get_model_version(champion_home.model_name, champion.version).source.removeprefix("file://"))
     model = Model.load(str(folder / "MLmodel"))
     pyfunc = model.flavors["python_function"]
@@ -118,7 +115,7 @@ def test_the_version_is_a_pyfunc_from_code_with_a_signature(champion_home: Setti
     assert model.flavors["lightgbm"]["data"] == MODEL_FILE
     assert json.loads((folder / "dropscore" / "meta.json").read_text(encoding="utf-8"))["model_file"] == MODEL_FILE
     for language in ("es", "en"):  # the model card tells its readers the model runs outside dropscore too
-        assert f"models:/<{'nombre' if language == 'es' else 'name'}>/{champion.version}" in registry.read_file(champion.version, f"model_card.{language}.md")
+        assert f"models:/<{'nombre' if language == 'es' else 'name'}>/{champion.version}" in registered.read_file(registry, champion.version, f"model_card.{language}.md")
 
 
 def test_pyfunc_predict_scores_raw_rows_as_dropscore_score_does(
@@ -276,7 +273,7 @@ def test_versions_registered_before_the_pyfunc_still_load(champion_home: Setting
     """A registry that already holds versions in the old layout (model.lgb at the root, no model_file in
     meta.json) keeps scoring with them after the upgrade."""
     registry = services.registry(champion_home)
-    champion = registry.load(CHAMPION)
+    champion = registered.load(registry, CHAMPION)
     legacy = tmp_path / "legacy"
     (legacy / "dropscore").mkdir(parents=True)
     champion.booster.save_model(str(legacy / LEGACY_MODEL_FILE))
@@ -289,7 +286,7 @@ def test_versions_registered_before_the_pyfunc_still_load(champion_home: Setting
     client.log_artifacts(run_id, str(legacy), artifact_path="model")
     version = client.create_model_version(champion_home.model_name, f"{client.get_run(run_id).info.artifact_uri}/model", run_id=run_id).version
     client.set_model_version_tag(champion_home.model_name, version, "model_sha256", champion.meta["model_sha256"])
-    loaded = registry.load(str(version))
+    loaded = registered.load(registry, str(version))
     sample = np.random.default_rng(0).normal(size=(5, len(champion.features)))
     assert np.array_equal(loaded.booster.predict(sample), champion.booster.predict(sample))
     assert loaded.contract.fingerprint() == champion.contract.fingerprint()
@@ -298,7 +295,7 @@ def test_versions_registered_before_the_pyfunc_still_load(champion_home: Setting
 def test_a_personal_id_leaves_as_the_token_dropscore_writes_and_never_in_the_clear(champion_home: Settings, month: pd.DataFrame) -> None:
     """With ``personal: true`` on the id, the pyfunc returns the keyed-hash token (the one the predictions
     CSV and warehouse hold); without DROPSCORE_PII_KEY it scores nothing and echoes no id, as dropscore refuses the file."""
-    champion = services.registry(champion_home).load(CHAMPION)
+    champion = registered.load(services.registry(champion_home), CHAMPION)
     contract = Contract.from_yaml(champion.contract.to_yaml())
     contract.columns["id_negocio"] = dataclasses.replace(contract.columns["id_negocio"], personal=True)
     model = dataclasses.replace(champion, contract=contract)

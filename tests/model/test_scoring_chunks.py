@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import shared.model.scoring as scoring
-from shared.backends.registry import LoadedModel
 from shared.ingest.contract import Contract
 from shared.model.features import model_matrix
+from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import PathAttribution, numeric_matrix, score_batch
 from shared.model.training import TrainedModel, train_model
 from tests.model.test_training_scoring import SALES, _contract, _frame, _loaded

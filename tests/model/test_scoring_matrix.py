@@ -7,6 +7,7 @@ import pandas as pd
 
 from shared.backends import services
 from shared.backends.registry import CHAMPION
+from shared.model import registered
 from shared.model.features import model_matrix
 from shared.model.scoring import features_numeric, numeric_matrix, score_batch
 from shared.settings import Settings
@@ -16,7 +17,7 @@ from tests.conftest import SyntheticFiles
 def test_features_numeric_is_the_model_matrix_as_numbers(champion_home: Settings, synthetic_files: SyntheticFiles) -> None:
     from shared.local import synthetic
 
-    model = services.registry(champion_home).load(CHAMPION)
+    model = registered.load(services.registry(champion_home), CHAMPION)
     clean = synthetic.generate_batch(500, month=1, seed=5)
     categorical = [n for n in model.features if model.contract.columns[n].type == "categorical"]
     numeric = [n for n in model.features if model.contract.columns[n].type != "categorical"]

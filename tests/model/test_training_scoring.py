@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared.backends.registry import LoadedModel
 from shared.errors import BadInputError
 from shared.ingest.contract import GENERATED_ID_COLUMN, ColumnSpec, Contract
 from shared.model.features import model_matrix, target_vector
+from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import PathAttribution, prediction_columns, score_batch
 from shared.model.training import (
     TrainedModel,

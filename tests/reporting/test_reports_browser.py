@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.model import registered
 from shared.reporting.dashboard import build_dashboard, local_path
 from tests.headless_chromium import (
     CHART_PROBE,
@@ -143,7 +144,7 @@ def test_reports_are_readable_in_both_languages(chromium: str, monitored_home, s
     from shared.backends import services
     from shared.reporting.model_card import model_cards
 
-    champion = services.registry(monitored_home).load("champion")
+    champion = registered.load(services.registry(monitored_home), "champion")
     card_folder = tmp_path / "cards"
     card_folder.mkdir()
     for file_name, content in model_cards(dict(champion.meta), champion.contract, champion.version).items():

@@ -21,20 +21,20 @@ from shared.settings import Settings, load_settings
 from shared.steps.drift import run_drift_check
 from tests.conftest import SEED, SyntheticFiles
 from tests.monitoring_world import (  # noqa: F401
-    InMemoryRegistry,
     World,
     build_world,
     monitored_home,
     record_champion_events,
     trained_champion,
 )
+from tests.registry_double import registry_with_champion
 from tests.reporting.test_alerts import Receiver
 
 
 @pytest.fixture(scope="module")
 def world_and_receiver(tmp_path_factory: pytest.TempPathFactory, trained_champion, synthetic_files: SyntheticFiles) -> Iterator[tuple[World, Receiver]]:  # noqa: F811
     folder = tmp_path_factory.mktemp("world")
-    registry = InMemoryRegistry(trained_champion)
+    registry = registry_with_champion(folder / "registry", trained_champion)
     with pytest.MonkeyPatch.context() as patch, Receiver() as receiver:
         patch.setattr(services, "registry", lambda settings: registry)
         settings = load_settings({"DROPSCORE_HOME": str(folder / "home"), "DROPSCORE_ALERT_WEBHOOK": receiver.url})
