@@ -9,10 +9,8 @@ import pandas as pd
 import pytest
 
 from shared.ingest.contract import ColumnSpec, Contract
-from shared.monitor import drift_history
 from shared.monitor.comparison import attach_history, attach_previous, compare_windows, most_important
 from shared.monitor.decision import decide, weighted_drift_share
-from shared.monitor.drift_history import PastCheck, check_interval, is_rising, project_crossing, rising_run
 from shared.monitor.drift_stats import UNSEEN_CATEGORY
 from shared.monitor.results import (
     PATTERN_GRADUAL,
@@ -23,7 +21,6 @@ from shared.monitor.results import (
     STATUS_WARNING,
     FeatureDrift,
 )
-from shared.monitor.windows import window_bounds
 
 NUMERIC = [f"f{index}" for index in range(12)]
 # The key features are the top ten by gain (f0-f7, sector, workers); f10 and f11 barely matter.
@@ -286,51 +283,6 @@ def test_a_slow_rise_still_below_medium_is_an_early_warning_with_a_date() -> Non
     assert not decision.retrain_requested
     watch = next(w for w in decision.warnings if w.code == "gradual_trend")
     assert "f2" in watch.features and "hacia" in watch.text_es
-
-
-# --------------------------------------------------------------------------- history helpers (known answers)
-
-
-def test_rising_needs_three_never_falling_points_and_a_real_rise() -> None:
-    assert is_rising([0.02, 0.05, 0.09])
-    assert not is_rising([0.05, 0.09])
-    assert not is_rising([0.05, 0.04, 0.09])
-    assert not is_rising([0.050, 0.055, 0.060]), "a 0.01 rise is noise"
-    assert rising_run([0.3, 0.1, 0.12, 0.2]) == [0.1, 0.12, 0.2]
-
-
-def test_projection_of_a_straight_line_meets_the_retraining_line_where_expected() -> None:
-    times = [T0 + timedelta(days=30 * i) for i in range(3)]
-    projection = project_crossing("f", "numeric", times, [0.10, 0.15, 0.20])
-    assert projection.slope_per_check == pytest.approx(0.05)
-    assert projection.checks_to_line == pytest.approx(2.0)
-    assert projection.crossing_date == times[-1] + timedelta(days=60)
-    assert project_crossing("f", "numeric", times, [0.2, 0.1, 0.05]) is None
-    crossed = project_crossing("f", "numeric", times, [0.1, 0.2, 0.35])
-    assert crossed.already_crossed and crossed.checks_to_line == 0.0
-
-
-def test_checks_run_closer_than_a_day_project_in_monthly_steps() -> None:
-    assert check_interval([T0, T0 + timedelta(minutes=5)]) == drift_history.DEFAULT_CHECK_INTERVAL
-    assert check_interval([T0, T0 + timedelta(days=7), T0 + timedelta(days=14)]) == timedelta(days=7)
-
-
-def past(check_id: str, days: int, rows: int | None, start_days: int | None) -> PastCheck:
-    start = T0 - timedelta(days=start_days) if start_days is not None else None
-    return PastCheck(check_id, T0 - timedelta(days=days), "1", start, T0 - timedelta(days=days), rows, "ok", False)
-
-
-def test_the_window_starts_at_the_previous_window_end() -> None:
-    start, previous = window_bounds([past("c-1", 30, 3000, 60)])
-    assert start == T0 - timedelta(days=30) and previous.check_id == "c-1"
-    assert window_bounds([]) == (None, None)
-
-
-def test_a_window_too_small_to_judge_is_carried_over_to_the_next_check() -> None:
-    checks = [past("c-2", 10, 120, 30), past("c-1", 30, 3000, 60)]  # newest first: c-2 saw only 120 rows
-    start, previous = window_bounds(checks)
-    assert start == T0 - timedelta(days=30), "starts where the small window started"
-    assert previous.check_id == "c-1", "and compares with the last window that was large enough"
 
 
 def test_key_features_are_the_top_ten_by_gain_with_at_least_one_percent() -> None:
