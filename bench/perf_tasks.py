@@ -75,18 +75,28 @@ def _local_generation(bucket: str, name: str) -> str:
 # --------------------------------------------------------------------------- tasks
 
 
+def _reasons_off() -> None:
+    """Reasons off, to compare like with like with MLflow (which gives none): score_batch's own
+    switch, turned off by default for every caller however it imported the function. Bench only;
+    the product always gives reasons. (Imports the scoring module, and LightGBM, before the work.)"""
+    import importlib
+
+    for name in ("shared.model.scoring",):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        module.score_batch.__kwdefaults__["with_reasons"] = False
+        return
+    raise RuntimeError("score_batch not found")
+
+
 def task_event(args: argparse.Namespace) -> None:
     """One function's handler on one object, as its main.py calls it (clean or score)."""
     from shared import handlers
 
     if os.environ.get("BENCH_NO_REASONS") and args.function == "score":
-        # Reasons off, to compare like with like with MLflow (which gives none): the same scoring
-        # with the switch score_batch already has. Bench only; the product always gives reasons.
-        import functools
-
-        import shared.steps.score as batch_scoring
-
-        batch_scoring.score_batch = functools.partial(batch_scoring.score_batch, with_reasons=False)
+        _reasons_off()
     if os.environ.get("BENCH_BLOCK"):  # experiments with the CSV block size
         import shared.steps.clean
 
@@ -112,6 +122,21 @@ def task_event(args: argparse.Namespace) -> None:
     if (result.get("manifest") or {}).get("details", {}).get("assembly"):
         summary["assembly"] = result["manifest"]["details"]["assembly"]  # a shard's score: did it assemble the file?
     _emit({"handler_seconds": seconds, "warm_up_seconds": warm_up_seconds, "result": summary, "process_seconds": time.time() - PROCESS_STARTED})
+
+
+def task_direct(args: argparse.Namespace) -> None:
+    """`dropscore score FILE -o OUT --json` in this fresh process, as a user runs it (the console
+    script calls the same ``main``); reasons off with ``--no-reasons`` (see _reasons_off)."""
+    if args.no_reasons:
+        _reasons_off()
+    from shared.local import cli
+
+    began = time.perf_counter()
+    code = cli.main(["score", args.file, "-o", args.output, "--json"])
+    seconds = time.perf_counter() - began
+    if code != 0:
+        raise SystemExit(code)
+    _emit({"command_seconds": seconds, "process_seconds": time.time() - PROCESS_STARTED, "reasons": not args.no_reasons})
 
 
 def task_cold(args: argparse.Namespace) -> None:
@@ -311,6 +336,10 @@ def main() -> None:
     event.add_argument("bucket")
     event.add_argument("name")
     event.add_argument("--warm-up", nargs=2, metavar=("BUCKET", "NAME"), help="handle this small object first, untimed: the timed event meets a warm instance")
+    direct = tasks.add_parser("direct")
+    direct.add_argument("file")
+    direct.add_argument("output")
+    direct.add_argument("--no-reasons", action="store_true")
     cold = tasks.add_parser("cold")
     cold.add_argument("function", choices=["clean", "score"])
     cold.add_argument("objects", nargs="*", help="bucket name [bucket name]: the first and second events")
@@ -330,7 +359,7 @@ def main() -> None:
     drift.add_argument("--current-rows", type=int, default=100_000)
     drift.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    {"event": task_event, "cold": task_cold, "scoring": task_scoring, "mlflow-input": task_mlflow_input, "mlflow-view": task_mlflow_view, "drift": task_drift}[args.task](args)
+    {"event": task_event, "direct": task_direct, "cold": task_cold, "scoring": task_scoring, "mlflow-input": task_mlflow_input, "mlflow-view": task_mlflow_view, "drift": task_drift}[args.task](args)
 
 
 if __name__ == "__main__":
