@@ -5,7 +5,7 @@ but each time such a block is freed it raises the threshold (from 128 KiB up to 
 which the arrays of a few MiB that every scored batch makes (NumPy, Arrow to pandas, LightGBM's
 leaves) come from the heap, where a block freed below a live one keeps its pages. Fixing the
 threshold stops that drift. Measured in issue 16 on 1 000 000 rows through `dropscore score`
-(reasons on): 613 MiB peak without, 491 MiB with a 1 MiB threshold, in the same time within noise.
+(reasons on): 599 MiB peak without, 487-508 MiB with a 1 MiB threshold, in the same time within noise.
 Elsewhere (macOS, musl) nothing changes.
 """
 
