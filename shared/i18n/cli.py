@@ -138,6 +138,73 @@ CLI: dict[str, tuple[str, str]] = {
     ),
     "cli_exit_interrupted": ("interrumpido (Ctrl-C)", "interrupted (Ctrl-C)"),
     "cli_interrupted": ("Interrumpido.", "Interrupted."),
+    # -- failures (shared.local.cli_errors): each says what happened and the next step ----------------
+    "input_not_found": (
+        "No existe el archivo «{path}». Revise la ruta (¿está en otra carpeta?) y vuelva a intentarlo.",
+        "The file '{path}' does not exist. Check the path (is it in another folder?) and try again.",
+    ),
+    "input_is_folder": (
+        "«{path}» es una carpeta, no un archivo. Indique el archivo CSV o Excel.",
+        "'{path}' is a folder, not a file. Give the CSV or Excel file.",
+    ),
+    "unknown_column": (
+        "La columna «{column}» ({option}) no está en el archivo.{suggestion} Columnas del archivo: {columns}.",
+        "The column '{column}' ({option}) is not in the file.{suggestion} Columns in the file: {columns}.",
+    ),
+    "did_you_mean": (" ¿Quiso decir «{value}»?", " Did you mean '{value}'?"),
+    "unknown_positive": (
+        "«{value}» no es un valor de «{column}». Valores encontrados: {values}. Indique uno de ellos con --positive.",
+        "'{value}' is not a value of '{column}'. Values found: {values}. Give one of them with --positive.",
+    ),
+    "no_contract_no_champion": (
+        "No se indicó un contrato y todavía no hay un modelo campeón del que tomarlo. Cree uno primero: "
+        "«dropscore contract infer ARCHIVO.csv --target COLUMNA -o contrato.yaml» y luego «dropscore train ARCHIVO.csv --contract contrato.yaml».",
+        "No contract was given and there is no champion model to take it from yet. Create one first: "
+        "'dropscore contract infer FILE.csv --target COLUMN -o contract.yaml', then 'dropscore train FILE.csv --contract contract.yaml'.",
+    ),
+    "not_promoted": (
+        "No hay modelo campeón: v{version} existe pero no se promovió porque no superó los umbrales ({failures}). "
+        "Promuévalo igualmente con «dropscore promote {version} --force», o cambie los umbrales (sección gates del contrato) y vuelva a entrenar.",
+        "There is no champion model: v{version} exists but was not promoted because it failed its gates ({failures}). "
+        "Promote it anyway with 'dropscore promote {version} --force', or change the gates (the contract's gates section) and train again.",
+    ),
+    "no_such_version": (
+        "El modelo «{model}» no tiene la versión {version}. Versiones existentes: {versions}. Véalas con «dropscore models».",
+        "The model '{model}' has no version {version}. Existing versions: {versions}. See them with 'dropscore models'.",
+    ),
+    "bad_version": (
+        "«{value}» no es un número de versión (por ejemplo 3 o v3). Véalas con «dropscore models».",
+        "'{value}' is not a version number (e.g. 3 or v3). See them with 'dropscore models'.",
+    ),
+    "gates_failed": (
+        "v{version} no supera los umbrales ({failures}). Si aun así quiere usarla, «dropscore promote {version} --force».",
+        "v{version} fails its gates ({failures}). To use it anyway: 'dropscore promote {version} --force'.",
+    ),
+    "no_previous": (
+        "No hay un campeón anterior al que volver: solo se puede volver atrás después de una promoción.",
+        "There is no previous champion to go back to: rollback is possible only after a promotion.",
+    ),
+    "no_labeled_data": (
+        "No hay datos etiquetados para reentrenar. Suba resultados reales con «dropscore drop ARCHIVO.csv --kind labels» (o datos de entrenamiento con --kind training).",
+        "There is no labeled data to retrain on. Upload real outcomes with 'dropscore drop FILE.csv --kind labels' (or training data with --kind training).",
+    ),
+    "serve_tick_target": (
+        "Uso: «dropscore serve» para arrancar la pila local, o «dropscore serve tick drift|retrain» para disparar un evento.",
+        "Usage: 'dropscore serve' to start the local stack, or 'dropscore serve tick drift|retrain' to fire a trigger.",
+    ),
+    "contract_invalid": ("El contrato no es válido: {detail}", "The contract is not valid: {detail}"),
+    "service_unavailable": (
+        "Un servicio no responde; vuelva a intentarlo cuando esté disponible. Detalle: {detail}",
+        "A service is not answering; try again once it is available. Detail: {detail}",
+    ),
+    "transient": (
+        "Un servicio no respondió ({detail}). Suele ser pasajero: vuelva a intentarlo en unos minutos.",
+        "A service did not answer ({detail}). This usually passes: try again in a few minutes.",
+    ),
+    "internal_error": (
+        "Error inesperado de dropscore ({detail}). Repita el comando con --debug para ver el detalle e infórmelo al equipo de datos.",
+        "Unexpected dropscore error ({detail}). Rerun the command with --debug to see the details and report it to the data team.",
+    ),
     # -- contract infer -------------------------------------------------------------------------------
     "cli_contract_written": (
         "Contrato escrito en {path}: {columns} columnas ({kinds}), objetivo «{target}» (positivo «{positive}»).",
