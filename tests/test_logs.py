@@ -13,17 +13,9 @@ from shared.logs import configure_logging
 def bare_root_logger():
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
-    # A `dropscore` command run earlier in this process (cli.main quiets the package's loggers
-    # for the rest of the command-line process) must not decide what these records do.
-    ours = [logging.getLogger(name) for name in ("dropscore", "shared")]
-    saved_ours = [logger.level for logger in ours]
     root.handlers = []
-    for logger in ours:
-        logger.setLevel(logging.NOTSET)
     yield root
     root.handlers, root.level = saved_handlers, saved_level
-    for logger, level in zip(ours, saved_ours, strict=True):
-        logger.setLevel(level)
 
 
 def test_each_record_is_one_line_led_by_its_severity(bare_root_logger: logging.Logger, capsys: pytest.CaptureFixture[str]) -> None:
