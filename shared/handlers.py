@@ -192,6 +192,7 @@ def _report_check(delivery: Delivery, refusal: BadInputError, error: PermanentEr
 
 def _report_retrain(delivery: Delivery, refusal: BadInputError, error: PermanentError) -> dict[str, Any]:
     """retrain: an alert (no labeled data yet is a warning, anything else critical); Pub/Sub gets its ack."""
+    logger.error("retrain request %s cannot run: %s", delivery.request_id, error)
     _alert_refusal(delivery, refusal, error, title="retrain_refused_title", request=delivery.request_id)
     return {"status": "not_run", "request_id": delivery.request_id, "code": refusal.code, "reason": str(error)}
 

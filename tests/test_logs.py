@@ -20,14 +20,14 @@ def bare_root_logger():
 
 def test_each_record_is_one_line_led_by_its_severity(bare_root_logger: logging.Logger, capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging()
-    logging.getLogger("dropscore.example").error("could not read %s", "gs://raw/incoming/a.csv")
-    assert capsys.readouterr().err == "ERROR dropscore.example: could not read gs://raw/incoming/a.csv\n"
+    logging.getLogger("logs_example").error("could not read %s", "gs://raw/incoming/a.csv")
+    assert capsys.readouterr().err == "ERROR logs_example: could not read gs://raw/incoming/a.csv\n"
 
 
 def test_a_warm_instance_calling_it_on_every_event_logs_each_record_once(bare_root_logger: logging.Logger, capsys: pytest.CaptureFixture[str]) -> None:
     for _ in range(3):
         configure_logging()
-    logging.getLogger("dropscore.example").info("scored")
+    logging.getLogger("logs_example").info("scored")
     assert capsys.readouterr().err.count("scored") == 1
     assert bare_root_logger.level == logging.INFO
 
