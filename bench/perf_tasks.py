@@ -98,9 +98,9 @@ def task_event(args: argparse.Namespace) -> None:
     if os.environ.get("BENCH_NO_REASONS") and args.function == "score":
         _reasons_off()
     if os.environ.get("BENCH_BLOCK"):  # experiments with the CSV block size
-        import shared.steps.clean
+        import shared.ingest.clean_table
 
-        shared.steps.clean.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
+        shared.ingest.clean_table.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
     handle = {"clean": handlers.handle_clean_event, "score": handlers.handle_score_event}[args.function]
     warm_up_seconds = None
     if args.warm_up:

@@ -62,7 +62,7 @@ DEFAULT_MAX_EVENT_AGE_SECONDS = 24 * 3600  # Eventarc keeps retrying for up to 2
 # Above this size the clean step shards a file (shared.delivery.fanout): each shard is scored by its own
 # invocation, well inside the 540 s and the memory cap of one.
 DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
-# The clean step reads a CSV in blocks of this many bytes (shared.steps.clean.CSV_BLOCK_BYTES) and can only
+# The clean step reads a CSV in blocks of this many bytes (shared.ingest.clean_table.CSV_BLOCK_BYTES) and can only
 # cut a shard between blocks: a smaller shard size could not be honoured, so it is refused.
 MIN_SHARD_BYTES = 2 * 1024 * 1024
 SUPPORTED_LANGUAGES = ("es", "en")

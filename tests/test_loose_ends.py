@@ -64,7 +64,7 @@ def test_a_shard_size_the_reader_cannot_honour_is_refused_at_settings_load(value
 
 
 def test_shard_sizes_from_the_read_block_up_are_taken() -> None:
-    from shared.steps.clean import CSV_BLOCK_BYTES
+    from shared.ingest.clean_table import CSV_BLOCK_BYTES
 
     assert MIN_SHARD_BYTES == CSV_BLOCK_BYTES  # the minimum is the block the reader cuts at
     assert load_settings({"DROPSCORE_SHARD_BYTES": str(MIN_SHARD_BYTES)}).shard_bytes == MIN_SHARD_BYTES

@@ -13,6 +13,7 @@ from shared.i18n.models import MODELS
 from shared.i18n.monitoring import MONITORING
 from shared.i18n.platform import PLATFORM
 from shared.i18n.registry import REGISTRY
+from shared.i18n.steps import STEPS
 
 CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {
     "files": FILES,
@@ -21,6 +22,7 @@ CATALOGUES: dict[str, dict[str, tuple[str, str]]] = {
     "platform": PLATFORM,
     "cli": CLI,
     "registry": REGISTRY,
+    "steps": STEPS,
 }
 
 

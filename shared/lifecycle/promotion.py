@@ -27,6 +27,8 @@ from shared.delivery.parquet_io import read_parquet
 from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, PermanentError
 from shared.formatting import gate_failures_text
 from shared.i18n import both, message
+from shared.ingest.clean_outputs import CleanOutputs
+from shared.ingest.clean_table import clean_into, pii_hasher
 from shared.ingest.contract import Contract
 from shared.model import registered
 from shared.model.artifact_integrity import sha256_of
@@ -44,7 +46,6 @@ from shared.model.training import (
 )
 from shared.reporting.model_card import model_cards
 from shared.settings import Settings
-from shared.steps.clean import clean_stream
 
 logger = logging.getLogger(__name__)
 
@@ -263,12 +264,12 @@ def train_from_csv(settings: Settings, csv_path: Path, contract: Contract, *, se
     raw_uri = settings.object_uri("raw", f"archive/training/{Path(csv_path).name}")
     services.store(raw_uri).upload_file(raw_uri, Path(csv_path), "text/csv")
     with progress.phase("read", unit="rows"):
-        cleaned = clean_stream(settings, dropped, raw_uri, contract)
-    if cleaned.status != "clean" or not cleaned.clean_uri:
+        # A file refused whole raises BadInputError, in the user's words (shared.ingest.clean_table).
+        outputs = CleanOutputs(settings.object_uri("clean", dropped.clean_key()), settings.object_uri("quarantine", dropped.quarantine_key()))
+        cleaned = clean_into(raw_uri, contract, dropped.kind, dropped.name, outputs, hasher=pii_hasher(settings.pii_key, contract, dropped.kind))
+    if not cleaned.clean_uri:
         no_rows_es, no_rows_en = both("training_file_no_rows")
-        message_es = cleaned.message_es or no_rows_es
-        message_en = cleaned.message_en or no_rows_en
-        raise BadInputError(cleaned.details.get("error_code", "bad_training_file"), message_es, message_en)
+        raise BadInputError("bad_training_file", no_rows_es, no_rows_en)
     labeled = _read_parquet(cleaned.clean_uri)
     trained = train_model(labeled, contract, seed=seed, time_budget_seconds=time_budget_seconds)
     registry = services.registry(settings)

@@ -6,7 +6,7 @@ A direct score has nothing to trigger and no warehouse, so that round trip was p
 file into a bucket folder, writing and reading the Parquet, a throwaway DuckDB warehouse and its
 staging, two claims (87 % of the command's 13.9 s on 200 000 rows before issue 16).
 
-Here the clean step's own streaming code (:func:`shared.steps.clean.clean_stream`) reads the user's file
+Here the clean step's own streaming code (:func:`shared.steps.clean.clean_file`) reads the user's file
 where it is, with a sink in place of the clean Parquet: every batch of clean rows it validates is
 scored as it comes and appended to the predictions CSV. So the validation, the quarantine file (every
 rejected row with its reason), the manifest's counts and the predictions (scores, labels, reasons, CSV
@@ -52,7 +52,8 @@ from shared.object_names import ObjectNameError
 from shared.settings import Settings
 
 # The clean step's own code and its rejections: a score of a local file is cleaned exactly as a drop is.
-from shared.steps.clean import CleanResult, _integrity_rejection, _reject, clean_stream, contract_in_force
+from shared.steps.clean import _integrity_rejection, _reject, clean_file, contract_in_force
+from shared.steps.clean_reports import CleanResult
 from shared.steps.refused_names import check_output_names, refuse_name
 
 logger = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ def score_in_one_pass(settings: Settings, path: Path, output: Path, scratch: Pat
 
         # A model that fails to load raises from the first batch to score; with no clean row it is not
         # needed, as the score function is never started for such a file.
-        cleaned: CleanResult = clean_stream(local, dropped, source_uri, contract, contract_version=version, outputs_factory=sink)
+        cleaned: CleanResult = clean_file(local, dropped, source_uri, contract, contract_version=version, outputs_factory=sink)
     rows_scored = sinks[-1].rows_scored if sinks else 0
     if cleaned.status == "clean" and rows_scored != cleaned.rows_clean:  # every clean row is scored, none twice
         raise RuntimeError(f"{path}: {cleaned.rows_clean} clean rows but {rows_scored} scored")

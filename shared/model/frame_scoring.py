@@ -33,6 +33,7 @@ import pyarrow as pa
 from shared.errors import BadInputError
 from shared.i18n import locale_decimal
 from shared.ingest.cell_normalization import normalize_cells
+from shared.ingest.clean_table import arrow_schema, pii_hasher
 from shared.ingest.contract import ColumnSpec, Contract
 from shared.ingest.file_evidence import FileEvidence, number_counts
 from shared.ingest.pii import PiiHasher
@@ -46,7 +47,6 @@ from shared.model.scoring import (
     prediction_columns,
     score_batch,
 )
-from shared.steps.clean import arrow_schema, pii_hasher
 
 QUARANTINE_COLUMNS = ["quarantine_code", "quarantine_column", "quarantine_message"]
 # A text cell with nothing to say (a scored row's quarantine code, a fourth reason) is empty, as in the

@@ -13,19 +13,14 @@ The report cannot be named after the file (that name is the problem), so it goes
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from shared.backends import services
 from shared.delivery.locations import KINDS, DroppedFile
 from shared.errors import ObjectNameError
+from shared.i18n import both
 from shared.object_names import printable, short_key
 from shared.settings import Settings
-
-if TYPE_CHECKING:
-    from shared.steps.clean import CleanResult
+from shared.steps.clean_reports import CleanResult, processed_at, readable_report, write_report
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +57,8 @@ def check_output_names(settings: Settings, dropped: DroppedFile) -> None:
     from shared.delivery.fanout import shard_of
 
     if shard_of(dropped) is not None:
-        raise ObjectNameError(
-            "reserved_name",
-            f"El nombre «{printable(dropped.relative)}» termina como las partes que dropscore crea para archivos grandes "
-            "(«.shard-…»); cámbielo y vuelva a subir el archivo.",
-            f"The name '{printable(dropped.relative)}' ends like the parts dropscore makes of big files ('.shard-…'); "
-            "rename the file and upload it again.",
-        )
+        spanish, english = both("reserved_name", name=printable(dropped.relative))
+        raise ObjectNameError("reserved_name", spanish, english)
     for area, key in output_keys(dropped):
         settings.object_uri(area, key)  # raises ObjectNameError for a key this area cannot store
 
@@ -85,31 +75,17 @@ def kind_of(name: str) -> str | None:
 
 def refuse_name(settings: Settings, bucket: str, name: str, problem: ObjectNameError) -> CleanResult:
     """Write the report of a refused name (under a short key of its own) and say so: permanent, no retry."""
-    from shared.steps.clean import CleanResult
-
     shown = f"{printable(bucket, 60)}/{printable(name)}"
     json_key, txt_key = refused_report_keys(name)
-    report_uri = settings.object_uri("quarantine", json_key)
-    text_uri = settings.object_uri("quarantine", txt_key)
     result = CleanResult(
         source_uri=shown,
         kind=kind_of(name),
         status="rejected",
-        report_uri=report_uri,
+        report_uri=settings.object_uri("quarantine", json_key),
         message_es=problem.message_es,
         message_en=problem.message_en,
-        details={"error_code": problem.code, "object_name": printable(name, 2000), "processed_at": datetime.now(UTC).isoformat()},
+        details={"error_code": problem.code, "object_name": printable(name, 2000), "processed_at": processed_at()},
     )
-    store = services.store(report_uri)
-    store.write_bytes(report_uri, json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8"), "application/json")
-    readable = (
-        f"Archivo / File: {shown}\n\n"
-        f"No se procesó el archivo. {problem.message_es}\n"
-        "Nada se perdió: el archivo original sigue en la carpeta de entrada.\n\n"
-        f"The file was not processed. {problem.message_en}\n"
-        "Nothing was lost: the original file is still in the raw bucket.\n"
-        f"(code: {problem.code})\n"
-    )
-    store.write_bytes(text_uri, readable.encode("utf-8-sig"), "text/plain; charset=utf-8")
+    write_report(settings, json_key, txt_key, result, readable_report(shown, problem, "next_rename_the_file"))
     logger.warning("refused the name of %s: %s", shown, problem.message_en)
     return result

@@ -57,9 +57,9 @@ class WorkCounter:
         import shared.steps.clean as cleaning
         import shared.steps.score as batch_scoring
 
-        real_clean, real_score = cleaning.clean_stream, batch_scoring.score_batch
+        real_clean, real_score = cleaning.clean_file, batch_scoring.score_batch
 
-        def clean_stream(*args: Any, **kwargs: Any):
+        def clean_file(*args: Any, **kwargs: Any):
             self.calls["clean"] += 1
             time.sleep(delay)
             return real_clean(*args, **kwargs)
@@ -69,7 +69,7 @@ class WorkCounter:
             time.sleep(delay)
             return real_score(*args, **kwargs)
 
-        monkeypatch.setattr(cleaning, "clean_stream", clean_stream)
+        monkeypatch.setattr(cleaning, "clean_file", clean_file)
         monkeypatch.setattr(batch_scoring, "score_batch", score_batch)
 
 
@@ -178,18 +178,18 @@ def test_a_crashed_run_leaves_a_claim_that_expires(backend: Settings, synthetic_
     import shared.steps.clean as cleaning
 
     _, event = _upload(backend, synthetic_files.months[3], "mes_3.csv")
-    real = cleaning.clean_stream
+    real = cleaning.clean_file
 
     def killed(*args: Any, **kwargs: Any):
         raise KeyboardInterrupt("instance killed mid-run")  # stands for SIGKILL / timeout: no cleanup runs
 
-    monkeypatch.setattr(cleaning, "clean_stream", killed)
+    monkeypatch.setattr(cleaning, "clean_file", killed)
     monkeypatch.setattr(claims.Claim, "release", lambda self, reason: None)  # a killed process says nothing
     clock = MovableClock()
     monkeypatch.setattr(claims, "utc_now", clock)
     with pytest.raises(KeyboardInterrupt):
         handlers.handle_clean_event(event)
-    monkeypatch.setattr(cleaning, "clean_stream", real)
+    monkeypatch.setattr(cleaning, "clean_file", real)
 
     clock.advance(claims.DEFAULT_TTL_SECONDS - 1)  # a retry while the run could still be alive waits
     with pytest.raises(ClaimInProgressError):
@@ -206,11 +206,11 @@ def test_a_failed_run_releases_its_claim_and_the_retry_runs_at_once(backend: Set
     import shared.steps.clean as cleaning
 
     _, event = _upload(backend, synthetic_files.months[1])
-    real = cleaning.clean_stream
-    monkeypatch.setattr(cleaning, "clean_stream", lambda *a, **k: (_ for _ in ()).throw(TransientError("storage 503")))
+    real = cleaning.clean_file
+    monkeypatch.setattr(cleaning, "clean_file", lambda *a, **k: (_ for _ in ()).throw(TransientError("storage 503")))
     with pytest.raises(TransientError):
         handlers.handle_clean_event(event)
-    monkeypatch.setattr(cleaning, "clean_stream", real)
+    monkeypatch.setattr(cleaning, "clean_file", real)
     assert handlers.handle_clean_event(event)["status"] == "clean"
 
 

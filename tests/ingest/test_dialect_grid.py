@@ -29,7 +29,7 @@ from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import score_batch
 from shared.model.training import train_model
 from shared.settings import Settings, load_settings
-from shared.steps.clean import clean_stream
+from shared.steps.clean import clean_file
 
 ROWS = 60
 
@@ -97,7 +97,7 @@ def clean_rows(settings: Settings, data: bytes, contract: Contract, kind: str, n
     """What the clean step makes of ``data``: the typed rows, by id."""
     uri = settings.object_uri("raw", f"{kind}/{name}.csv")
     services.store(uri).write_bytes(uri, data, "text/csv")
-    result = clean_stream(settings, DroppedFile(kind, f"{name}.csv"), uri, contract)
+    result = clean_file(settings, DroppedFile(kind, f"{name}.csv"), uri, contract)
     assert result.status == "clean", (result.message_en, result.details)
     assert result.rows_quarantined == 0, result.details.get("quarantine_reasons")
     return read_parquet(result.clean_uri).set_index(synthetic.ID_COLUMN).sort_index()

@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 from shared.backends import services
 from shared.delivery.locations import DroppedFile
 from shared.delivery.parquet_io import read_parquet
+from shared.ingest import clean_table
 from shared.ingest.contract import ColumnSpec, Contract
 from shared.ingest.csv_reader import CsvChunks
 from shared.ingest.file_evidence import FileEvidence
 from shared.ingest.text_decoding import LineWiseDecoder
 from shared.ingest.validation import ChunkValidator, map_header
 from shared.settings import Settings
-from shared.steps import clean as cleaning
-from shared.steps.clean import clean_stream
+from shared.steps.clean import clean_file
 
 
 def _contract(decimal: str = "auto", **columns: ColumnSpec) -> Contract:
@@ -37,7 +37,7 @@ def _contract(decimal: str = "auto", **columns: ColumnSpec) -> Contract:
 def _clean(settings: Settings, data: bytes, contract: Contract, name: str = "f.csv"):  # noqa: ANN202
     uri = settings.object_uri("raw", f"incoming/{name}")
     services.store(uri).write_bytes(uri, data, "text/csv")
-    result = clean_stream(settings, DroppedFile("incoming", name), uri, contract)
+    result = clean_file(settings, DroppedFile("incoming", name), uri, contract)
     assert result.status == "clean", result.message_en
     clean = read_parquet(result.clean_uri).set_index("id") if result.clean_uri else pd.DataFrame()
     quarantine = pd.DataFrame()
@@ -98,7 +98,7 @@ def test_columns_of_one_file_may_use_different_marks(home: Settings) -> None:
 
 def test_proof_after_the_first_chunk_still_decides_the_whole_file(home: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """"1.250" in the first chunk and "1619.51" in the last: the whole file decides, not its head."""
-    monkeypatch.setattr(cleaning, "CSV_BLOCK_BYTES", 4096)  # many small chunks instead of one
+    monkeypatch.setattr(clean_table, "CSV_BLOCK_BYTES", 4096)  # many small chunks instead of one
     rows = [f"{i};1.250;Comercio" for i in range(1, 2001)] + ["2001;1619.51;Comercio"]
     data = ("id;monto;sector\n" + "\n".join(rows) + "\n").encode()
     result, clean, quarantine = _clean(home, data, _contract())  # es-EC locale: "1.250" alone would be 1250

@@ -86,7 +86,7 @@ def test_the_generator_makes_cedulas_stdnum_accepts() -> None:
 @pytest.mark.parametrize("case", generate.CASES, ids=[case.name for case in generate.CASES])
 def test_corpus_file(case: generate.Case, corpus: tuple[Path, dict[str, Path]], corpus_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     if case.max_input_bytes:
-        monkeypatch.setattr("shared.steps.clean.MAX_INPUT_BYTES", case.max_input_bytes)
+        monkeypatch.setattr("shared.ingest.clean_table.MAX_INPUT_BYTES", case.max_input_bytes)
     cleaned, scored = _run(corpus_settings, corpus[1][case.name])
     expect = case.expect
 

@@ -11,6 +11,7 @@ import pytest
 
 from shared.errors import BadInputError, ContractError
 from shared.i18n import locale_date_format, locale_decimal, normalize_locale
+from shared.ingest.clean_table import output_dialect
 from shared.ingest.contract import ColumnSpec, Contract
 from shared.ingest.csv_output import csv_rows, extra_output_columns, predictions_dialect
 from shared.ingest.identifiers import check_identifiers
@@ -18,7 +19,6 @@ from shared.ingest.parsing import detect_decimal_with_source, swapped_format, to
 from shared.ingest.pii import PiiHasher
 from shared.ingest.spreadsheet_safety import neutralize, neutralize_frame
 from shared.ingest.validation import ChunkValidator, map_header
-from shared.steps.clean import output_dialect
 from tests.corpus.generate import cedulas
 
 # -- identifiers -----------------------------------------------------------------------------------

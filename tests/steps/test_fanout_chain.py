@@ -45,9 +45,9 @@ def big_months(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import shared.steps.clean
+    import shared.ingest.clean_table
 
-    monkeypatch.setattr(shared.steps.clean, "CSV_BLOCK_BYTES", 256 * 1024)  # chunks finer than a shard
+    monkeypatch.setattr(shared.ingest.clean_table, "CSV_BLOCK_BYTES", 256 * 1024)  # chunks finer than a shard
 
 
 def _read_csv(uri: str) -> pd.DataFrame:
