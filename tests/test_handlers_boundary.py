@@ -297,7 +297,7 @@ def test_whatever_raises_inside_the_step_the_answer_follows_its_class(
     def failing(*args: Any, **kwargs: Any) -> None:
         raise error()
 
-    monkeypatch.setattr(clean_step, "clean_stream", failing)
+    monkeypatch.setattr(clean_step, "clean_file", failing)
     assert _post(_app("clean", "cloudevent"), _storage_event("raw", "incoming/mes_1.csv")).status_code == status
 
 
