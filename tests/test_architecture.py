@@ -33,12 +33,6 @@ LAYERS = [
 ]
 MAX_MODULE_LINES = 600
 
-# TEMPORARY, while issue 12's restructure lands piece by piece: what is known to break the rules
-# today. Each entry is deleted by the change that fixes it (a stale entry fails the tests below);
-# nothing is ever added. All three must be empty before the issue is closed.
-KNOWN_UPWARD: set[str] = set()
-KNOWN_CYCLES: list[list[str]] = []
-KNOWN_OVERSIZE: set[str] = set()
 
 
 def module_name(path: Path) -> str:
@@ -148,16 +142,11 @@ def upward_edges(graph: dict[str, set[str]]) -> set[str]:
 
 
 def test_imports_only_point_down_the_layers() -> None:
-    upward = upward_edges(import_graph())
-    assert sorted(upward - KNOWN_UPWARD) == [], "an import points up the layers"
-    assert sorted(KNOWN_UPWARD - upward) == [], "fixed: delete these from KNOWN_UPWARD"
+    assert sorted(upward_edges(import_graph())) == [], "an import points up the layers"
 
 
 def test_no_import_cycles() -> None:
-    graph = import_graph()
-    # Upward edges are reported above; a cycle is only news if it survives without them.
-    downward = {module: {t for t in targets if layer_of(t) <= layer_of(module)} for module, targets in graph.items()}
-    assert cycles(downward) == KNOWN_CYCLES
+    assert cycles(import_graph()) == []
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
@@ -169,14 +158,8 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 @pytest.mark.parametrize("module", sorted(all_modules()))
 def test_no_module_is_over_the_size_limit(module: str) -> None:
     lines = len(all_modules()[module].read_text(encoding="utf-8").splitlines())
-    if module in KNOWN_OVERSIZE:
-        assert lines > MAX_MODULE_LINES, f"{module} is {lines} lines now: delete it from KNOWN_OVERSIZE"
-        return
     assert lines <= MAX_MODULE_LINES, f"{module} has {lines} lines; split it by job (limit {MAX_MODULE_LINES})"
 
-
-def test_oversize_allowlist_names_real_modules() -> None:
-    assert sorted(KNOWN_OVERSIZE - set(all_modules())) == [], "gone or renamed: delete from KNOWN_OVERSIZE"
 
 
 def test_function_zips_leave_local_tooling_out() -> None:
@@ -194,6 +177,6 @@ def test_nothing_deployed_imports_local_tooling() -> None:
     offenders = defaultdict(list)
     for module in deployed:
         for target in graph[module]:
-            if target.startswith("shared.local") and f"{module} -> {target}" not in KNOWN_UPWARD:
+            if target.startswith("shared.local"):
                 offenders[module].append(target)
     assert dict(offenders) == {}

@@ -25,10 +25,6 @@ DATA_NOT_SENTENCES: dict[str, str] = {
     "«sí» as a positive class or a YAML true, «sin dato» as a missing value), never shown",
 }
 
-# TEMPORARY while issue 12 lands: modules that still write Spanish sentences of their own.
-# Each entry is deleted by the change that moves its sentences into shared/i18n/ (a stale entry
-# fails below); nothing is added. Empty before the issue is closed.
-KNOWN_SPANISH: set[str] = set()
 
 
 def _module(path: Path) -> str:
@@ -61,9 +57,6 @@ def modules_outside_the_catalogue() -> dict[str, Path]:
 def test_sentences_live_in_the_catalogue(module: str) -> None:
     found = spanish_literals(modules_outside_the_catalogue()[module])
     if module in DATA_NOT_SENTENCES:
-        return
-    if module in KNOWN_SPANISH:
-        assert found, f"{module} no longer writes Spanish: delete it from KNOWN_SPANISH"
         return
     assert found == [], f"{module} writes sentences of its own; put them in shared/i18n/"
 
