@@ -44,6 +44,7 @@ from shared.model.training import (
     regression_metrics,
     train_model,
 )
+from shared.monitor.labels import LABELS_FOLDER, read_outcomes
 from shared.reporting.model_card import model_cards
 from shared.settings import Settings
 
@@ -330,6 +331,9 @@ def _outcome(settings, trained: TrainedModel, version, promoted, reason_es, reas
     )
 
 
+_LABEL_ID = "_label_id"  # the id as text, the key outcomes are joined on
+
+
 def labeled_rows(settings: Settings, contract: Contract) -> tuple[pd.DataFrame, dict[str, str]]:
     """All labeled data: training/ batches, plus labels/ joined by id to scored incoming/ batches.
 
@@ -344,16 +348,20 @@ def labeled_rows(settings: Settings, contract: Contract) -> tuple[pd.DataFrame, 
         if info.uri.endswith(".parquet"):
             frames.append(_read_parquet(info.uri).assign(_origin="training"))
             sources[info.uri] = _lineage_tag(info.uri, info.generation)
-    label_files = [i for i in store.list(settings.object_uri("clean", "labels/")) if i.uri.endswith(".parquet")]
-    labels = [_read_parquet(i.uri) for i in label_files]
-    if labels:
+    # The outcomes as every other reader sees them (shared.monitor.labels: files in name order, the
+    # latest outcome per id), joined by id as text to the scored batches.
+    outcomes = read_outcomes(settings, contract).rename(columns={"row_id": _LABEL_ID, "actual": contract.target})
+    if len(outcomes):
+        label_files = [i for i in store.list(settings.object_uri("clean", LABELS_FOLDER)) if i.uri.endswith(".parquet")]
         sources.update({info.uri: _lineage_tag(info.uri, info.generation) for info in label_files})
-        outcomes = pd.concat(labels, ignore_index=True).drop_duplicates(id_column, keep="last")
         for info in store.list(settings.object_uri("clean", "incoming/")):
             if not info.uri.endswith(".parquet"):
                 continue
             features = _read_parquet(info.uri).drop(columns=[contract.target], errors="ignore")
-            joined = features.merge(outcomes[[id_column, contract.target]], on=id_column, how="inner").assign(_origin="labels")
+            if id_column not in features:
+                continue
+            keyed = features.assign(**{_LABEL_ID: features[id_column].astype(str)})
+            joined = keyed.merge(outcomes, on=_LABEL_ID, how="inner").drop(columns=[_LABEL_ID]).assign(_origin="labels")
             if len(joined):
                 frames.append(joined)
                 sources[info.uri] = _lineage_tag(info.uri, info.generation)

@@ -4,7 +4,7 @@ A labels file is a clean Parquet with the contract's id column and its target. M
 performance (:mod:`shared.monitor.performance`), the dashboard and the shadow comparison and
 rollback watch (:mod:`shared.lifecycle.shadow`) all read them through here, so they agree on
 which outcome an id has: files are read in name order and when an id is labeled twice the
-later file wins (as :func:`shared.lifecycle.promotion.labeled_rows` does for training).
+later file wins (and :func:`shared.lifecycle.promotion.labeled_rows` reads them here too, for training).
 """
 
 from __future__ import annotations

@@ -95,3 +95,23 @@ def test_each_id_gets_its_last_stated_outcome(files: list[list[tuple[str, str | 
         measured = labels.read_labels(settings_, binary_contract())
     assert dict(zip(measured["row_id"], measured["actual"].astype(int), strict=True)) == expected
     assert measured["row_id"].is_unique and np.isin(measured["actual"], [0, 1]).all()
+
+
+def test_training_reads_outcomes_as_the_other_readers_do(tmp_path: Path) -> None:
+    # Retraining (lifecycle.promotion.labeled_rows) joins the same outcomes to the scored batches:
+    # b's later label wins, c's empty outcome is no label, and an id typed as a number in the
+    # batch still meets its label written as text.
+    from shared.lifecycle import promotion
+
+    settings = drop_labels(
+        tmp_path,
+        [pd.DataFrame({"id": ["1", "2"], "y": ["si", "no"]}), pd.DataFrame({"id": ["2", "3"], "y": ["si", None]})],
+    )
+    incoming = tmp_path / "buckets" / "clean" / "incoming"
+    incoming.mkdir(parents=True)
+    pd.DataFrame({"id": [1, 2, 3, 4], "x": [0.1, 0.2, 0.3, 0.4]}).to_parquet(incoming / "mes_1.parquet")
+    rows, sources = promotion.labeled_rows(settings, binary_contract())
+    assert dict(zip(rows["id"], rows["y"], strict=True)) == {1: "si", 2: "si"}
+    assert set(rows["_origin"]) == {"labels"}
+    assert any(uri.endswith("etiquetas_001.parquet") for uri in sources)
+    assert promotion.read_outcomes is labels.read_outcomes
