@@ -38,7 +38,7 @@ class DropscoreModel(PythonModel):
         import lightgbm as lgb
 
         from shared.ingest.contract import Contract
-        from shared.model.registered import LoadedModel
+        from shared.model.loaded_model import LoadedModel
 
         booster_path = Path(context.artifacts[BOOSTER_ARTIFACT])
         meta = json.loads(Path(context.artifacts[META_ARTIFACT]).read_text(encoding="utf-8"))
