@@ -34,14 +34,12 @@ from shared.model import registered
 from shared.model.artifact_integrity import sha256_of
 from shared.model.features import model_matrix, target_for_task, target_vector
 from shared.model.loaded_model import LoadedModel
+from shared.model.metrics import binary_metrics, multiclass_metrics, regression_metrics
 from shared.model.training import (
     LOWER_IS_BETTER,
     TrainedModel,
-    binary_metrics,
-    multiclass_metrics,
     predict,
     primary_metric,
-    regression_metrics,
     train_model,
 )
 from shared.monitor.labels import LABELS_FOLDER, read_outcomes

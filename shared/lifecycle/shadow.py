@@ -32,6 +32,7 @@ from shared.backends.registry import CHALLENGER, CHAMPION, PREVIOUS
 from shared.errors import ModelNotFoundError, PermanentError, TransientError, as_dropscore_error
 from shared.i18n import both, message
 from shared.ingest.contract import Contract
+from shared.model import metrics
 from shared.model.features import target_for_task
 from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import class_score_column, model_classes, model_task
@@ -118,17 +119,6 @@ def shadow_rows(challenger: LoadedModel | None, clean: pd.DataFrame, *, source_u
 
 def measured_metrics(joined: pd.DataFrame, contract: Contract, task: str) -> dict[str, float]:
     """Metrics of warehouse predictions (``score``, ``label``) against ``actual``, by task."""
-    from sklearn.metrics import (
-        accuracy_score,
-        f1_score,
-        mean_absolute_error,
-        mean_squared_error,
-        precision_score,
-        r2_score,
-        recall_score,
-        roc_auc_score,
-    )
-
     y, usable = target_for_task(joined["actual"], contract)
     joined, y = joined[usable], y[usable]
     out: dict[str, float] = {"rows": float(len(joined))}
@@ -136,19 +126,17 @@ def measured_metrics(joined: pd.DataFrame, contract: Contract, task: str) -> dic
         return out
     if task == "regression":
         predicted = joined["score"].to_numpy(dtype=float)
-        out.update(rmse=float(np.sqrt(mean_squared_error(y, predicted))), mae=float(mean_absolute_error(y, predicted)), r2=float(r2_score(y, predicted)) if len(y) > 1 else float("nan"))
+        errors = metrics.regression_metrics(y, predicted)
+        out.update(rmse=errors["rmse"], mae=errors["mae"], r2=errors["r2"])
     elif task == "multiclass":
         lookup = {name: code for code, name in enumerate(contract.classes)}
         predicted = joined["label"].astype(str).map(lookup).fillna(-1).astype(int).to_numpy()
-        out.update(macro_f1=float(f1_score(y, predicted, average="macro", labels=np.arange(len(contract.classes)), zero_division=0)), accuracy=float(accuracy_score(y, predicted)))
+        out.update(macro_f1=metrics.macro_f1(y, predicted, np.arange(len(contract.classes))), accuracy=float(np.mean(y == predicted)))
     else:
         predicted = (joined["label"].astype(str) == contract.positive).to_numpy().astype(int)
         scores = joined["score"].to_numpy(dtype=float)
-        out.update(
-            roc_auc=float(roc_auc_score(y, scores)) if len(np.unique(y)) == 2 else float("nan"),
-            precision=float(precision_score(y, predicted, zero_division=0)),
-            recall=float(recall_score(y, predicted, zero_division=0)),
-        )
+        decided = metrics.label_metrics(y, scores, predicted)
+        out.update(roc_auc=decided["roc_auc"], precision=decided["precision"], recall=decided["recall"])
     return out
 
 

@@ -38,17 +38,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    accuracy_score,
-    f1_score,
-    log_loss,
-    mean_absolute_error,
-    mean_squared_error,
-    precision_score,
-    r2_score,
-    recall_score,
-    roc_auc_score,
-)
+from sklearn.metrics import log_loss
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from shared import progress
@@ -60,6 +50,7 @@ from shared.model import thresholds
 from shared.model.fairness import fairness_gate_failures, fairness_report
 from shared.model.features import model_matrix, target_for_task, target_vector
 from shared.model.leakage import find_leaks
+from shared.model.metrics import binary_metrics, multiclass_metrics, regression_metrics, roc_auc
 
 logger = logging.getLogger(__name__)
 
@@ -136,50 +127,6 @@ class TrainedModel:
 
 
 # -- metrics ----------------------------------------------------------------------------------------
-
-
-def binary_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
-    predicted = (scores >= threshold).astype(int)
-    has_both = len(np.unique(y_true)) == 2
-    return {
-        "roc_auc": float(roc_auc_score(y_true, scores)) if has_both else float("nan"),
-        "precision": float(precision_score(y_true, predicted, zero_division=0)),
-        "recall": float(recall_score(y_true, predicted, zero_division=0)),
-        "f1": float(f1_score(y_true, predicted, zero_division=0)),
-        "accuracy": float(accuracy_score(y_true, predicted)),
-        "positive_rate": float(predicted.mean()) if len(predicted) else 0.0,
-        "rows": float(len(y_true)),
-    }
-
-
-def multiclass_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    classes = probabilities.shape[1]
-    predicted = probabilities.argmax(axis=1)
-    present = np.unique(y_true)
-    auc = float("nan")
-    if len(present) == classes:
-        auc = float(roc_auc_score(y_true, probabilities, multi_class="ovr", average="macro"))
-    return {
-        "macro_f1": float(f1_score(y_true, predicted, average="macro", labels=np.arange(classes), zero_division=0)),
-        "accuracy": float(accuracy_score(y_true, predicted)),
-        "macro_precision": float(precision_score(y_true, predicted, average="macro", labels=np.arange(classes), zero_division=0)),
-        "macro_recall": float(recall_score(y_true, predicted, average="macro", labels=np.arange(classes), zero_division=0)),
-        "roc_auc": auc,
-        "log_loss": float(log_loss(y_true, np.clip(probabilities, 1e-12, 1), labels=np.arange(classes))) if len(y_true) else float("nan"),
-        "rows": float(len(y_true)),
-    }
-
-
-def regression_metrics(y_true: np.ndarray, predicted: np.ndarray, half_width: float | None = None) -> dict[str, float]:
-    metrics = {
-        "rmse": float(np.sqrt(mean_squared_error(y_true, predicted))) if len(y_true) else float("nan"),
-        "mae": float(mean_absolute_error(y_true, predicted)) if len(y_true) else float("nan"),
-        "r2": float(r2_score(y_true, predicted)) if len(y_true) > 1 else float("nan"),
-        "rows": float(len(y_true)),
-    }
-    if half_width is not None and len(y_true):
-        metrics["interval_coverage"] = float((np.abs(y_true - predicted) <= half_width).mean())
-    return metrics
 
 
 def choose_threshold(y_true: np.ndarray, scores: np.ndarray, gates: dict[str, float], decision: dict[str, float] | None = None) -> float:
@@ -286,10 +233,11 @@ def candidate_configurations(task: str, y: np.ndarray) -> list[tuple[str, dict[s
 def _score_of(task: str, y: np.ndarray, predictions: np.ndarray) -> float:
     """Higher is better, on out-of-fold predictions."""
     if task == "binary":
-        return float(roc_auc_score(y, predictions)) if len(np.unique(y)) == 2 else 0.0
+        auc = roc_auc(y, predictions)
+        return auc if auc is not None else 0.0
     if task == "multiclass":
         return -float(log_loss(y, np.clip(predictions, 1e-12, 1), labels=np.arange(predictions.shape[1])))
-    return -float(np.sqrt(mean_squared_error(y, predictions)))
+    return -regression_metrics(y, predictions)["rmse"]
 
 
 def _evaluate(
@@ -538,13 +486,10 @@ def train_model(
 __all__ = [
     "TrainedModel",
     "applicable_gates",
-    "binary_metrics",
     "choose_threshold",
     "gate_failures",
-    "multiclass_metrics",
     "predict",
     "primary_metric",
-    "regression_metrics",
     "single_score",
     "split_rows",
     "target_vector",

@@ -31,6 +31,7 @@ from shared.backends.registry import CHAMPION
 from shared.i18n import message
 from shared.i18n.monitoring import metric_name
 from shared.ingest.contract import Contract
+from shared.model.metrics import macro_f1, regression_metrics, roc_auc
 from shared.monitor.labels import read_labels
 from shared.settings import Settings
 
@@ -137,16 +138,6 @@ def auc_interval(auc: float, positives: int, negatives: int, z: float = CONFIDEN
     return max(0.0, auc - half_width), min(1.0, auc + half_width)
 
 
-def roc_auc(actual: np.ndarray, scores: np.ndarray) -> float | None:
-    """Mann–Whitney ROC-AUC (ties count one half); None unless both classes are present."""
-    actual = np.asarray(actual, dtype=bool)
-    positives, negatives = int(actual.sum()), int((~actual).sum())
-    if positives == 0 or negatives == 0:
-        return None
-    ranks = pd.Series(np.asarray(scores, dtype=float)).rank(method="average").to_numpy()
-    return float((ranks[actual].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
 def measure(
     actual: np.ndarray,
     scores: np.ndarray,
@@ -184,26 +175,6 @@ def measure(
     return metrics, intervals, below, significant
 
 
-def _macro_f1(actual: np.ndarray, predicted: np.ndarray, classes: np.ndarray) -> float:
-    scores = []
-    for name in classes:
-        true_positive = np.sum((actual == name) & (predicted == name))
-        predicted_count, actual_count = np.sum(predicted == name), np.sum(actual == name)
-        denominator = predicted_count + actual_count
-        scores.append(2 * true_positive / denominator if denominator else 0.0)
-    return float(np.mean(scores)) if scores else 0.0
-
-
-def _regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    errors = predicted - actual
-    spread = np.sum((actual - actual.mean()) ** 2)
-    return {
-        "r2": float(1 - np.sum(errors**2) / spread) if spread > 0 else float("nan"),
-        "rmse": float(np.sqrt(np.mean(errors**2))),
-        "mae": float(np.mean(np.abs(errors))),
-    }
-
-
 def _bootstrap(statistic, size: int, seed: int = 0) -> tuple[float, float] | None:  # noqa: ANN001 - positions -> float
     """Percentile interval (95 %) of ``statistic`` over seeded resamples of row positions."""
     if size < 2:
@@ -229,15 +200,16 @@ def measure_task(
     if task == "multiclass":
         actual, predicted = np.asarray(actual, dtype=object).astype(str), np.asarray(predicted, dtype=object).astype(str)
         classes = np.unique(actual)
-        metrics = {"macro_f1": _macro_f1(actual, predicted, classes), "accuracy": float(np.mean(actual == predicted))}
+        metrics = {"macro_f1": macro_f1(actual, predicted, classes), "accuracy": float(np.mean(actual == predicted))}
         correct = int(np.sum(actual == predicted))
         intervals["accuracy"] = wilson_interval(correct, len(actual))
-        intervals["macro_f1"] = _bootstrap(lambda rows: _macro_f1(actual[rows], predicted[rows], classes), len(actual))
+        intervals["macro_f1"] = _bootstrap(lambda rows: macro_f1(actual[rows], predicted[rows], classes), len(actual))
     else:
         actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
-        metrics = dict(_regression_metrics(actual, predicted))
+        errors = regression_metrics(actual, predicted)
+        metrics = {metric: errors[metric] for metric in TASK_METRICS["regression"]}
         for metric in TASK_METRICS["regression"]:
-            intervals[metric] = _bootstrap(lambda rows, m=metric: _regression_metrics(actual[rows], predicted[rows])[m], len(actual))
+            intervals[metric] = _bootstrap(lambda rows, m=metric: regression_metrics(actual[rows], predicted[rows])[m], len(actual))
     below, significant = [], []
     for metric, limit in gates.items():
         value = metrics.get(metric)

@@ -12,10 +12,10 @@ from shared.errors import BadInputError
 from shared.ingest.contract import GENERATED_ID_COLUMN, ColumnSpec, Contract
 from shared.model.features import model_matrix, target_vector
 from shared.model.loaded_model import LoadedModel
+from shared.model.metrics import binary_metrics
 from shared.model.scoring import PathAttribution, prediction_columns, score_batch
 from shared.model.training import (
     TrainedModel,
-    binary_metrics,
     choose_threshold,
     gate_failures,
     split_rows,
