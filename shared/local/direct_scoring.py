@@ -52,7 +52,7 @@ from shared.object_names import ObjectNameError
 from shared.settings import Settings
 
 # The clean step's own code and its rejections: a score of a local file is cleaned exactly as a drop is.
-from shared.steps.clean import _integrity_rejection, _reject, clean_file, contract_in_force
+from shared.steps.clean import clean_file, contract_in_force, integrity_rejection, write_rejection
 from shared.steps.clean_reports import CleanResult
 from shared.steps.refused_names import check_output_names, refuse_name
 
@@ -220,12 +220,12 @@ def score_in_one_pass(settings: Settings, path: Path, output: Path, scratch: Pat
         contract, version = contract_in_force(local)  # only the contract, as the clean function reads it
     except ModelNotFoundError:
         spanish, english = both("no_champion")
-        return _as_result(result, _reject(local, dropped, source_uri, BadInputError("no_champion", spanish, english), rows_in=0), 0, None)
+        return _as_result(result, write_rejection(local, dropped, source_uri, BadInputError("no_champion", spanish, english), rows_in=0), 0, None)
     except ModelIntegrityError as exc:
         from shared.lifecycle.promotion import alert_integrity
 
         alert_integrity(local, exc, CHAMPION)
-        return _as_result(result, _reject(local, dropped, source_uri, _integrity_rejection(exc), rows_in=0), 0, None)
+        return _as_result(result, write_rejection(local, dropped, source_uri, integrity_rejection(exc), rows_in=0), 0, None)
     contract = scoring_contract.for_scoring(local, contract, version)
     predictions_uri = Path(output).resolve().as_uri()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropscore-model") as loader:

@@ -120,18 +120,18 @@ def _clean_dropped(settings: Settings, dropped: DroppedFile, raw_key: str, sourc
             logger.info("training file %s and no champion yet: left to `dropscore train`", source_uri)
             return CleanResult(source_uri, dropped.kind, "ignored")
         spanish, english = both("no_champion")
-        return _reject(settings, dropped, source_uri, BadInputError("no_champion", spanish, english), rows_in=0, generation=generation)
+        return write_rejection(settings, dropped, source_uri, BadInputError("no_champion", spanish, english), rows_in=0, generation=generation)
     except ModelIntegrityError as exc:
         # Permanent until someone restores the artifacts or rolls back: alert, report to the user, return.
         # A contract edited in the artifact store (personal: true turned off) must not decide what is kept.
         from shared.lifecycle.promotion import alert_integrity
 
         alert_integrity(settings, exc, CHAMPION)
-        return _reject(settings, dropped, source_uri, _integrity_rejection(exc), rows_in=0, generation=generation)
+        return write_rejection(settings, dropped, source_uri, integrity_rejection(exc), rows_in=0, generation=generation)
     return clean_file(settings, dropped, source_uri, contract, generation=generation, contract_version=contract_version)
 
 
-def _integrity_rejection(exc: ModelIntegrityError) -> BadInputError:
+def integrity_rejection(exc: ModelIntegrityError) -> BadInputError:
     spanish, english = both("model_integrity", version=getattr(exc, "version", "?"))
     return BadInputError("model_integrity", spanish, english)
 
@@ -162,7 +162,7 @@ class CleanRun:
     :meth:`run` opens the object and its outputs (:meth:`_open`), sends each cleaned chunk to one
     clean object or to shards (:meth:`_write`), publishes quarantine, manifest and clean object in
     that order (:meth:`_publish`), then removes what an earlier upload left (:meth:`_tidy`). A file
-    refused half way is reported (:meth:`_reject`): what its shards produced is taken back.
+    refused half way is reported (:meth:`reject`): what its shards produced is taken back.
     What the rows say is decided below, in :class:`shared.ingest.clean_table.TableCleaner`.
     """
 
@@ -213,7 +213,7 @@ class CleanRun:
             return result
         except BadInputError as problem:
             # Permanent: a retry would fail the same way. Report it to the user and return.
-            return self._reject(problem)
+            return self.reject(problem)
 
     def _open(self, stream: Any, size: int, hasher: Any) -> TableCleaner:
         """The table (a CSV or a workbook) and, for a big incoming CSV, its shards."""
@@ -284,11 +284,11 @@ class CleanRun:
             predictions_uri = self.settings.object_uri("predictions", self.dropped.predictions_key())
             result.details["assembly"] = fanout.assemble_if_complete(self.settings, self.dropped, self.run_id, len(self.shards.shards), predictions_uri).status
 
-    def _reject(self, problem: BadInputError) -> CleanResult:
+    def reject(self, problem: BadInputError) -> CleanResult:
         published = self.shards.shards if self.shards is not None else []
         fan_out = {"run": self.run_id, "withdrawn": len(published)} if published else None
         rows_in = self.table.rows_in if self.table is not None else 0
-        rejected = _reject(self.settings, self.dropped, self.source_uri, problem, rows_in=rows_in, generation=self.generation, fan_out=fan_out)
+        rejected = write_rejection(self.settings, self.dropped, self.source_uri, problem, rows_in=rows_in, generation=self.generation, fan_out=fan_out)
         if published:  # rejected half way (an unclosed quote at row 800 000): take back what its shards produced
             fanout.withdraw(self.settings, self.dropped, self.run_id, published, self.generation or None)
         return rejected
@@ -306,10 +306,10 @@ def reject_file(settings: Settings, source_uri: str, problem: BadInputError, *, 
     dropped = dropped_file(settings, located[1]) if located and located[0] == "raw" else None
     if dropped is None:
         return None
-    return _reject(settings, dropped, source_uri, problem, rows_in=0, generation=generation)
+    return write_rejection(settings, dropped, source_uri, problem, rows_in=0, generation=generation)
 
 
-def _reject(
+def write_rejection(
     settings: Settings,
     dropped: DroppedFile,
     source_uri: str,
