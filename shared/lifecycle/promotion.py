@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shared import formatting as fmt
 from shared import progress
 from shared.backends import services
 from shared.backends.registry import CHALLENGER, CHAMPION
@@ -444,13 +445,18 @@ def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual"
     wins = beats(challenger_value, champion_value, margin, metric)
     comparison = {"challenger": trained.metrics, "champion": champion_metrics, "metric": metric, "margin": margin, "holdout_rows": len(holdout)}
     leaks_es, leaks_en = _leak_text(trained, "es"), _leak_text(trained, "en")
-    figures = {"version": version, "champion": champion.version, "metric": label,
-               "challenger_value": f"{challenger_value:.4f}", "champion_value": f"{champion_value:.4f}"}
+    def figures(language: str) -> dict[str, Any]:
+        """The comparison's numbers the way the reader's language writes them (0,974 in Spanish)."""
+        return {"version": version, "champion": champion.version, "metric": label,
+                "challenger_value": fmt.decimal(challenger_value, language, 4), "champion_value": fmt.decimal(champion_value, language, 4)}
+
     if trained.gates_passed and wins:
         registry.promote(version)
         registry.clear_alias(CHALLENGER)
         promoted = True
-        promoted_es, promoted_en = both("retrain_promoted", margin=f"{margin:+.3f}", **figures)
+        signed = "+" if margin >= 0 else ""
+        promoted_es = message("retrain_promoted", "es", margin=signed + fmt.decimal(margin, "es", 3), **figures("es"))
+        promoted_en = message("retrain_promoted", "en", margin=signed + fmt.decimal(margin, "en", 3), **figures("en"))
         reason_es, reason_en = promoted_es + leaks_es, promoted_en + leaks_en
         record_event(settings, "promoted", version, previous=champion.version, reason=reason_en, metrics=comparison)
     else:
@@ -460,10 +466,11 @@ def run_retrain(settings: Settings, *, reason: str = "", trigger: str = "manual"
         if not trained.gates_passed:
             why.append(both("retrain_why_gates", failures="; ".join(trained.gate_failures)))
         if not wins:
-            why.append(both("retrain_why_margin", margin=f"{margin:.3f}", **figures))
+            why.append((message("retrain_why_margin", "es", margin=fmt.decimal(margin, "es", 3), **figures("es")),
+                        message("retrain_why_margin", "en", margin=fmt.decimal(margin, "en", 3), **figures("en"))))
         and_es, and_en = both("reasons_and")
-        reason_es = message("retrain_kept", "es", why=and_es.join(es for es, _ in why), labels=contract.shadow_min_labels, **figures) + leaks_es
-        reason_en = message("retrain_kept", "en", why=and_en.join(en for _, en in why), labels=contract.shadow_min_labels, **figures) + leaks_en
+        reason_es = message("retrain_kept", "es", why=and_es.join(es for es, _ in why), labels=contract.shadow_min_labels, **figures("es")) + leaks_es
+        reason_en = message("retrain_kept", "en", why=and_en.join(en for _, en in why), labels=contract.shadow_min_labels, **figures("en")) + leaks_en
         record_event(settings, "kept", version, previous=champion.version, reason=reason_en, metrics=comparison)
     logger.info(reason_en)
     outcome = _outcome(settings, trained, version, promoted, reason_es, reason_en, champion.version, champion_metrics, None, 0, contract)

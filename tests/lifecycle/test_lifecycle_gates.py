@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -114,6 +115,10 @@ def test_the_margin_keeps_a_challenger_that_wins_by_too_little(world: Settings, 
     assert outcome.promoted is False
     assert outcome.metrics["roc_auc"] > outcome.champion_metrics["roc_auc"]  # better, but not by 0.9
     assert "margin 0.900" in outcome.reason_en and outcome.gate_failures == []
+    # Each language writes the figures its own way: a decimal comma in Spanish, a point in English.
+    assert "margen 0,900" in outcome.reason_es
+    assert re.search(r"ROC-AUC \d,\d{4} no supera \d,\d{4}", outcome.reason_es), outcome.reason_es
+    assert re.search(r"ROC-AUC \d\.\d{4} does not beat", outcome.reason_en), outcome.reason_en
 
 
 def test_promote_and_rollback_round_trips_with_who_and_why(world: Settings, capsys: pytest.CaptureFixture) -> None:
