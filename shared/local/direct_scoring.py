@@ -34,8 +34,7 @@ import pyarrow as pa
 from shared.backends import services
 from shared.backends.registry import CHAMPION
 from shared.delivery.locations import dropped_file
-from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError
-from shared.i18n import both
+from shared.errors import ModelIntegrityError
 from shared.ingest.clean_outputs import CleanOutputs
 from shared.ingest.csv_output import (
     csv_rows,
@@ -46,15 +45,13 @@ from shared.ingest.csv_output import (
     text_writer,
 )
 from shared.local.allocator import return_big_blocks
-from shared.model import registered, scoring_contract
+from shared.model import registered
 from shared.model.loaded_model import LoadedModel
-from shared.object_names import ObjectNameError
 from shared.settings import Settings
 
 # The clean step's own code and its rejections: a score of a local file is cleaned exactly as a drop is.
-from shared.steps.clean import clean_file, contract_in_force, integrity_rejection, write_rejection
+from shared.steps.clean import clean_file, contract_for
 from shared.steps.clean_reports import CleanResult
-from shared.steps.refused_names import check_output_names, refuse_name
 
 logger = logging.getLogger(__name__)
 
@@ -164,13 +161,13 @@ def score_file(settings: Settings, path: Path, output: Path) -> dict[str, Any]:
         result = score_in_one_pass(settings, path, output, root)
         if result.get("output"):
             result["output"] = str(output)
-        for key, suffix in (("quarantine", ".quarantine.csv"),):
-            if result.get(key):
-                target = output.with_name(output.stem + (suffix if result[key].endswith(".csv") else ".report.json"))
-                _copy(result[key], target)
-                if target.suffix == ".json":
-                    _point_report_at(target, str(root), path)
-                result[key] = str(target)
+        if result.get("quarantine"):  # the quarantine CSV, or the report of a refused file, beside the output
+            quarantine = result["quarantine"]
+            target = output.with_name(output.stem + (".quarantine.csv" if quarantine.endswith(".csv") else ".report.json"))
+            _copy(quarantine, target)
+            if target.suffix == ".json":
+                _point_report_at(target, str(root), path)
+            result["quarantine"] = str(target)
         services.reset()
         return result
 
@@ -212,21 +209,10 @@ def score_in_one_pass(settings: Settings, path: Path, output: Path, scratch: Pat
     raw_key = f"incoming/{path.name}"
     dropped = dropped_file(local, raw_key)
     source_uri = path.resolve().as_uri()  # read where it is: no copy into a bucket folder
-    try:
-        check_output_names(local, dropped)
-    except ObjectNameError as problem:  # a name no output can carry: reported as `dropscore drop` does
-        return _as_result(result, refuse_name(local, "raw", raw_key, problem), 0, None)
-    try:
-        contract, version = contract_in_force(local)  # only the contract, as the clean function reads it
-    except ModelNotFoundError:
-        spanish, english = both("no_champion")
-        return _as_result(result, write_rejection(local, dropped, source_uri, BadInputError("no_champion", spanish, english), rows_in=0), 0, None)
-    except ModelIntegrityError as exc:
-        from shared.lifecycle.promotion import alert_integrity
-
-        alert_integrity(local, exc, CHAMPION)
-        return _as_result(result, write_rejection(local, dropped, source_uri, integrity_rejection(exc), rows_in=0), 0, None)
-    contract = scoring_contract.for_scoring(local, contract, version)
+    prepared = contract_for(local, dropped, raw_key, source_uri)  # names, then the contract, as a drop is
+    if isinstance(prepared, CleanResult):  # refused before reading: reported as `dropscore drop` does
+        return _as_result(result, prepared, 0, None)
+    contract, version = prepared
     predictions_uri = Path(output).resolve().as_uri()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropscore-model") as loader:
         # LightGBM's import and the booster load while the main thread reads the header, decides the

@@ -104,6 +104,17 @@ def _gone(source_uri: str, dropped: DroppedFile) -> CleanResult:
 
 def _clean_dropped(settings: Settings, dropped: DroppedFile, raw_key: str, source_uri: str, generation: str) -> CleanResult:
     """The work under the claim: names, the contract in force, then the file itself."""
+    prepared = contract_for(settings, dropped, raw_key, source_uri, generation=generation)
+    if isinstance(prepared, CleanResult):
+        return prepared
+    contract, contract_version = prepared
+    return clean_file(settings, dropped, source_uri, contract, generation=generation, contract_version=contract_version)
+
+
+def contract_for(settings: Settings, dropped: DroppedFile, raw_key: str, source_uri: str, *, generation: str = "") -> tuple[Contract, str | None] | CleanResult:
+    """The contract a dropped file is checked against and its version, or the result that ends its
+    clean before it is read (a name no output can carry, no champion, a tampered champion), reported.
+    The clean function and `dropscore score` (shared.local.direct_scoring) both start here."""
     try:
         check_output_names(settings, dropped)
     except ObjectNameError as problem:
@@ -128,7 +139,7 @@ def _clean_dropped(settings: Settings, dropped: DroppedFile, raw_key: str, sourc
 
         alert_integrity(settings, exc, CHAMPION)
         return write_rejection(settings, dropped, source_uri, integrity_rejection(exc), rows_in=0, generation=generation)
-    return clean_file(settings, dropped, source_uri, contract, generation=generation, contract_version=contract_version)
+    return contract, contract_version
 
 
 def integrity_rejection(exc: ModelIntegrityError) -> BadInputError:
