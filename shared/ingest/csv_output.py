@@ -73,7 +73,7 @@ def header_row(columns: list[str]) -> list[str]:
     return neutralize_row(columns)
 
 
-def _format_numbers(values: pd.Series, decimal: str) -> pd.Series:
+def format_numbers(values: pd.Series, decimal: str) -> pd.Series:
     if pd.api.types.is_integer_dtype(values):
         return values.astype("string")
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
@@ -100,7 +100,7 @@ def csv_rows(predictions: pd.DataFrame, clean: pd.DataFrame, columns: list[str],
         if pd.api.types.is_bool_dtype(values):
             values = values.astype("string")
         elif pd.api.types.is_numeric_dtype(values):
-            values = _format_numbers(values, decimal)
+            values = format_numbers(values, decimal)
         elif pd.api.types.is_datetime64_any_dtype(values):
             values = values.dt.strftime(date_format).astype("string")
         out[name] = values
