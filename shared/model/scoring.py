@@ -235,36 +235,67 @@ class PathAttribution:
         return self.contributions_from_leaves(self.leaves(booster, numeric_matrix(matrix)), predicted_class)
 
 
-def features_numeric(model: LoadedModel, clean: pd.DataFrame) -> np.ndarray:
+def features_numeric(model: LoadedModel, clean: pd.DataFrame | pa.Table) -> np.ndarray:
     """``numeric_matrix(model_matrix(clean, ...))`` without the pandas categoricals in between.
 
     Category codes come from one lookup per column in the contract's fixed category list (what
     ``pd.Categorical(..., categories=...)`` computes, minus building the categorical and
     turning every string into a Python object first); numbers convert as ``model_matrix`` does.
     Half the scoring step's time went into that frame.
+
+    ``clean`` may be the Arrow table of clean rows (the clean Parquet's types): its text categories
+    and float columns are read straight from Arrow's buffers, no pandas frame of the batch at all.
     """
+    if isinstance(clean, pa.Table):
+        return _arrow_features_numeric(model, clean)
     lookups = _category_lookups(model)
     out = np.empty((len(clean), len(model.features)), dtype=np.float64)
     for position, name in enumerate(model.features):
-        if name not in clean.columns:
+        out[:, position] = _column_numeric(clean[name], lookups.get(name)) if name in clean.columns else np.nan
+    return out
+
+
+def _column_numeric(values: pd.Series, lookup: tuple[pd.Index, pa.Array | None] | None) -> np.ndarray:
+    """One feature column as LightGBM sees it: category codes (NaN: missing or unknown) or floats."""
+    if lookup is not None:
+        index, value_set = lookup
+        if value_set is not None and isinstance(values.dtype, pd.StringDtype):
+            # Arrow's hash lookup on the Arrow strings the clean Parquet gives: no Python objects.
+            return pc.index_in(pa.array(values), value_set=value_set).to_numpy(zero_copy_only=False).astype(np.float64)
+        codes = index.get_indexer(values).astype(np.float64)  # missing and unknown values: -1
+        codes[codes < 0] = np.nan
+        return codes
+    if values.dtype == np.float64:  # what the clean Parquet holds for numbers
+        return values.to_numpy()
+    return pd.to_numeric(values, errors="coerce").astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _arrow_features_numeric(model: LoadedModel, table: pa.Table) -> np.ndarray:
+    """features_numeric of an Arrow table: what the same rows as a pandas frame give, to the bit."""
+    lookups = _category_lookups(model)
+    out = np.empty((table.num_rows, len(model.features)), dtype=np.float64)
+    present = set(table.column_names)
+    for position, name in enumerate(model.features):
+        if name not in present:
             out[:, position] = np.nan
             continue
-        values = clean[name]
+        column = table.column(name)
         lookup = lookups.get(name)
-        if lookup is not None:
-            index, value_set = lookup
-            if value_set is not None and isinstance(values.dtype, pd.StringDtype):
-                # Arrow's hash lookup on the Arrow strings the clean Parquet gives: no Python objects.
-                codes = pc.index_in(pa.array(values), value_set=value_set).to_numpy(zero_copy_only=False).astype(np.float64)
-            else:
-                codes = index.get_indexer(values).astype(np.float64)  # missing and unknown values: -1
-                codes[codes < 0] = np.nan
-            out[:, position] = codes
-        elif values.dtype == np.float64:  # what the clean Parquet holds for numbers
-            out[:, position] = values.to_numpy()
-        else:
-            out[:, position] = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        if lookup is not None and lookup[1] is not None and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            _fill_column(out, position, pc.index_in(column, value_set=lookup[1]))  # unknown and missing: null -> NaN
+        elif lookup is None and pa.types.is_float64(column.type):
+            _fill_column(out, position, column)
+        else:  # any other type: as the pandas frame of the batch would hold it (its metadata restores the dtype)
+            out[:, position] = _column_numeric(table.select([name]).to_pandas()[name], lookup)
     return out
+
+
+def _fill_column(out: np.ndarray, position: int, column: pa.ChunkedArray) -> None:
+    """Copy one column into the matrix a chunk at a time, nulls as NaN (no intermediate whole-column array)."""
+    start = 0
+    for chunk in column.chunks:
+        out[start : start + len(chunk), position] = chunk.to_numpy(zero_copy_only=False)
+        start += len(chunk)
 
 
 def _category_lookups(model: LoadedModel) -> dict[str, tuple[pd.Index, pa.Array | None]]:
@@ -296,16 +327,22 @@ def _typed_columns(model: LoadedModel) -> pd.DataFrame:
 # -- scoring -------------------------------------------------------------------------------------------
 
 
-def score_batch(model: LoadedModel, clean: pd.DataFrame, *, language: str = "es", with_reasons: bool = True) -> pd.DataFrame:
+def score_batch(model: LoadedModel, clean: pd.DataFrame | pa.Table, *, language: str = "es", with_reasons: bool = True) -> pd.DataFrame:
     """Predictions in the documented column order for the model's task, then passthrough columns.
 
     binary: id, score, label, reason_1..3, model_version; multiclass: id, score (probability of the
     predicted class), label, score_<class> per class, reasons, model_version; regression: id,
     prediction, prediction_low, prediction_high (the model's 90 % interval), reasons, model_version.
+
+    ``clean``: a pandas frame, or the Arrow table of clean rows (the clean Parquet's schema), of which
+    only the id and passthrough columns become pandas: the features are read from Arrow directly.
     """
     contract = model.contract
     task = model_task(model)
     numeric = features_numeric(model, clean)
+    if isinstance(clean, pa.Table):
+        copied = [name for name in dict.fromkeys([contract.output_id_column, *contract.passthrough]) if name in clean.column_names]
+        clean = clean.select(copied).to_pandas()  # as many rows as the table, even with no column
     matrix = _typed_columns(model)  # columns and dtypes only: the numbers are in ``numeric``
     raw, global_leaves = None, None
     if len(numeric) and with_reasons:
