@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import logging
 import shutil
 import tempfile
+import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -36,13 +39,13 @@ from shared.backends.registry import CHAMPION
 from shared.delivery.locations import dropped_file
 from shared.errors import ModelIntegrityError
 from shared.ingest.clean_outputs import CleanOutputs
+from shared.ingest.csv_columns import csv_bytes
 from shared.ingest.csv_output import (
-    csv_rows,
+    SOURCE_ROW_COLUMN,
     extra_output_columns,
     header_row,
     output_date_format,
     predictions_dialect,
-    text_writer,
 )
 from shared.local.allocator import return_big_blocks
 from shared.model import registered
@@ -58,6 +61,8 @@ logger = logging.getLogger(__name__)
 # Clean rows scored at a time: what the score function reads from Parquet per batch
 # (shared.steps.score.PARQUET_BATCH_ROWS), so both paths pay the same per-batch overhead.
 SCORED_BATCH_ROWS = 16_384
+# Batches handed to the scoring thread and not yet written: one scored, one waiting (memory stays flat).
+BATCHES_IN_FLIGHT = 2
 NO_FAN_OUT = 10**15  # one process, one predictions file: the clean step never shards here
 
 
@@ -67,6 +72,12 @@ class ScoringSink(CleanOutputs):
     The quarantine CSV is the clean step's own; each clean table (Arrow, the Parquet schema) is
     buffered up to a batch, scored with the champion and written to the predictions CSV, which
     appears whole when the run ends, or not at all if it fails (``ObjectStore.open_write``).
+
+    Batches are scored in a thread of their own while the clean step validates the next chunks: most
+    of a batch's scoring (LightGBM's predict, Arrow's kernels, the file write) runs outside the GIL,
+    on the second core. At most one batch waits while one is scored, so memory stays flat; what fails
+    in that thread (a model that does not load, a write) is raised in the clean step's thread at its
+    next batch or at the end, and the predictions file is then dropped like any failed run's.
     """
 
     def __init__(self, clean_uri: str, quarantine_uri: str, *, predictions_uri: str, model: Future[LoadedModel], language: str) -> None:
@@ -79,10 +90,15 @@ class ScoringSink(CleanOutputs):
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._predictions = ExitStack()
-        self._writer: Any = None
+        self._stream: BinaryIO | None = None
         self._columns: list[str] = []
+        self._delimiter = ","
         self._decimal = "."
         self._date_format = ""
+        # The scoring thread, started with the first batch; a batch that fails stops the ones after it.
+        self._scorer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropscore-score")
+        self._in_flight: deque[Future[None]] = deque()
+        self._stopped = threading.Event()
         self.rows_scored = 0
         self.model_version: str | None = None
 
@@ -99,49 +115,80 @@ class ScoringSink(CleanOutputs):
         self._pending.append(table)
         self._pending_rows += table.num_rows
         if self._pending_rows >= SCORED_BATCH_ROWS:
-            self._score_pending()
+            self._submit_pending()
+
+    def _submit_pending(self) -> None:
+        """Hand the buffered rows to the scoring thread, after waiting while two batches are in its hands."""
+        if not self._pending:
+            return
+        table = pa.concat_tables(self._pending)  # no copy: the chunks are the clean step's
+        self._pending, self._pending_rows = [], 0
+        while self._in_flight and (self._in_flight[0].done() or len(self._in_flight) >= BATCHES_IN_FLIGHT):
+            self._in_flight.popleft().result()  # the scoring thread's error, raised here
+        self._in_flight.append(self._scorer.submit(self._score, table))
+
+    def _finish_scoring(self) -> None:
+        """Wait for every batch handed over; the first error among them is raised."""
+        try:
+            while self._in_flight:
+                self._in_flight.popleft().result()
+        finally:
+            self._stop_scoring()
+
+    def _stop_scoring(self) -> None:
+        """No batch starts any more; the one being scored ends (a batch takes well under a second)."""
+        self._stopped.set()
+        self._in_flight.clear()
+        self._scorer.shutdown(wait=True, cancel_futures=True)
 
     def _open(self, model: LoadedModel) -> None:
-        delimiter, self._decimal = predictions_dialect(self._details)  # the contract's locale, else as the file came
+        self._delimiter, self._decimal = predictions_dialect(self._details)  # the contract's locale, else as the file came
         self._date_format = output_date_format(model.contract)
         from shared.model.scoring import prediction_columns_for
 
         self._columns = prediction_columns_for(model) + extra_output_columns(model.contract, self._details, self._schema.names if self._schema else [])
-        stream = self._predictions.enter_context(services.store(self.predictions_uri).open_write(self.predictions_uri, "text/csv"))
-        self._writer = csv.writer(self._predictions.enter_context(text_writer(stream, "utf-8-sig")), delimiter=delimiter)
-        self._writer.writerow(header_row(self._columns))
+        self._stream = self._predictions.enter_context(services.store(self.predictions_uri).open_write(self.predictions_uri, "text/csv"))
+        header = io.StringIO(newline="")
+        csv.writer(header, delimiter=self._delimiter).writerow(header_row(self._columns))
+        self._stream.write(header.getvalue().encode("utf-8-sig"))  # UTF-8 with BOM, for Excel
 
-    def _score_pending(self) -> None:
-        if not self._pending:
+    def _score(self, table: pa.Table) -> None:
+        """One batch, in the scoring thread: scored, its rows appended to the predictions CSV."""
+        if self._stopped.is_set():
             return
-        from shared.model.scoring import score_batch
+        try:
+            from shared.model.scoring import score_batch
 
-        model = self._model_future.result()  # raises what loading raised (an integrity failure, no model)
-        self.model_version = model.version
-        if self._writer is None:
-            self._open(model)
-        table = pa.concat_tables(self._pending)
-        self._pending, self._pending_rows = [], 0
-        self._write(model, table.to_pandas(), score_batch)
-        del table
-        # As the score step does after each batch: Arrow's pool keeps pages NumPy and LightGBM cannot reuse.
-        pa.default_memory_pool().release_unused()
-
-    def _write(self, model: LoadedModel, clean: Any, score_batch: Any) -> None:
-        predictions = score_batch(model, clean, language=self._language)
-        self._writer.writerows(csv_rows(predictions, clean, self._columns, self._decimal, self._date_format))
-        self.rows_scored += len(predictions)
+            model = self._model_future.result()  # raises what loading raised (an integrity failure, no model)
+            self.model_version = model.version
+            if self._stream is None:
+                self._open(model)
+            assert self._stream is not None
+            predictions = score_batch(model, table, language=self._language)
+            # Only the columns the CSV takes from the clean rows (source_row, passthrough) become pandas.
+            extra = table.select([name for name in (*self._columns, SOURCE_ROW_COLUMN) if name in table.column_names and name not in predictions.columns])
+            self._stream.write(csv_bytes(predictions, extra.to_pandas(), self._columns, self._delimiter, self._decimal, self._date_format))
+            self.rows_scored += len(predictions)
+        except BaseException:
+            self._stopped.set()  # the batches after a failed one are not scored
+            raise
+        finally:
+            del table
+            # As the score step does after each batch: Arrow's pool keeps pages NumPy and LightGBM cannot reuse.
+            pa.default_memory_pool().release_unused()
 
     def publish_clean(self) -> str | None:
         """Score what is left and finish the predictions file (None: no clean row, no file)."""
-        self._score_pending()
-        if self._writer is None:
+        self._submit_pending()
+        self._finish_scoring()
+        if self._stream is None:
             return None
         self._predictions.close()
         return self.predictions_uri
 
     def discard(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
         self._pending = []
+        self._stop_scoring()  # before the file is dropped: nothing writes to it any more
         self._predictions.__exit__(exc_type, exc, traceback)
         super().discard(exc_type, exc, traceback)
 
