@@ -387,13 +387,18 @@ def score_batch(model: LoadedModel, clean: pd.DataFrame | pa.Table, *, language:
             out[f"reason_{slot}"] = pd.array(np.concatenate(texts), dtype="string")
     for slot in range(1, REASON_COUNT + 1):  # fewer features than reasons (or no reasons): empty slots
         if f"reason_{slot}" not in out:
-            out[f"reason_{slot}"] = pd.Series([None] * len(out), dtype="string")
+            out[f"reason_{slot}"] = _missing_text(len(out))
     out["model_version"] = model.version
     out = out[prediction_columns(id_column, task, model_classes(model))]
     for name in contract.passthrough:
         if name in clean.columns:
             out[name] = clean[name].to_numpy()
     return out
+
+
+def _missing_text(rows: int) -> pd.Series:
+    """``pd.Series([None] * rows, dtype="string")`` made by Arrow: no list of Python objects to convert."""
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([pa.nulls(rows, pa.string())])))
 
 
 def _reason_table(model: LoadedModel, matrix: pd.DataFrame, language: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
