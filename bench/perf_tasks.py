@@ -129,6 +129,10 @@ def task_direct(args: argparse.Namespace) -> None:
     script calls the same ``main``); reasons off with ``--no-reasons`` (see _reasons_off)."""
     if args.no_reasons:
         _reasons_off()
+    if os.environ.get("BENCH_BLOCK"):  # experiments with the CSV block size
+        import shared.ingest.clean_table
+
+        shared.ingest.clean_table.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
     from shared.local import cli
 
     began = time.perf_counter()

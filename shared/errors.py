@@ -40,6 +40,21 @@ class BadInputError(PermanentError):
         return self.message_es if language == "es" else self.message_en
 
 
+class SecondPassNeeded(Exception):  # noqa: N818 - a signal, not an error
+    """Not an error: a big CSV's rows were read by what its first chunk proved about its decimal marks
+    and date order, and the whole file, counted while it was read, proves otherwise.
+
+    Raised by :class:`shared.ingest.clean_table.TableCleaner` (after the last chunk, or as soon as the
+    first chunk alone would refuse the file); the clean step discards what it wrote and cleans the file
+    again with ``evidence`` (the whole file's; None: count it in a pass beforehand). It never leaves
+    the clean step.
+    """
+
+    def __init__(self, evidence: object | None) -> None:
+        super().__init__("the whole file's evidence differs from its first chunk's: clean it again")
+        self.evidence = evidence
+
+
 class SettingsError(PermanentError):
     """A ``DROPSCORE_*`` setting holds a value that cannot work; says which and why, in Spanish and English."""
 

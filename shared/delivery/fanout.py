@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow.compute as pc
+
 from shared.backends import services
 from shared.delivery.claims import ClaimKey, Claims
 from shared.delivery.locations import DroppedFile, locate
@@ -80,7 +82,10 @@ def rows_per_shard(raw_chunk: Any, shard_bytes: int) -> int:
     rows = len(raw_chunk)
     if not rows:
         return 1
-    text = sum(int(raw_chunk[name].str.len().sum()) for name in raw_chunk.columns)
+    if hasattr(raw_chunk, "table"):  # the CSV reader's Arrow text (shared.ingest.text_chunk)
+        text = sum(int(pc.sum(pc.utf8_length(column)).as_py() or 0) for column in raw_chunk.table.columns)
+    else:
+        text = sum(int(raw_chunk[name].str.len().sum()) for name in raw_chunk.columns)
     per_row = text / rows + len(raw_chunk.columns) + 1
     return max(1, int(shard_bytes / per_row))
 

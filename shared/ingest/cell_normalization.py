@@ -26,19 +26,58 @@ _MISSING_TOKENS_ARRAY = pa.array(
 )
 
 
-def normalize_cells(table: pa.Table) -> pa.Table:
+# Every spelling of the tokens, for a CSV parser to turn into nulls as it reads (shared.ingest.csv_reader).
+MISSING_SPELLINGS: list[str] = _MISSING_TOKENS_ARRAY.to_pylist()
+# Bytes a value padded with white space starts or ends with: ASCII white space (with the four
+# separators 0x1C-0x1F Unicode counts as white space) and any byte of a multi-byte character,
+# since Unicode spaces (no-break, em, ideographic...) are all multi-byte. A value starting or
+# ending otherwise needs no trimming.
+_MAY_PAD = np.zeros(256, dtype=bool)
+_MAY_PAD[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_MAY_PAD[0x80:] = True
+
+
+def normalize_cells(table: pa.Table, *, tokens_already_null: bool = False) -> pa.Table:
     """Strip spaces (also non-breaking ones), compose accents (NFC), turn missing-value tokens into nulls.
 
     macOS writes "í" as "i" + a combining accent: the same text to a person, another string to
-    a category lookup or a hash. Only columns with non-ASCII text pay for the normalization.
+    a category lookup or a hash. Each step runs only on the columns that need it, found from the
+    bytes of the column (a first or last byte that may be white space, a byte over 127): most
+    columns of most files need none of it. ``tokens_already_null``: the parser turned the tokens
+    written exactly as they are into nulls, so only trimmed values can still be one.
     """
     columns = []
     for column in table.columns:
-        stripped = pc.utf8_trim_whitespace(column)
-        stripped = _composed(stripped)
-        missing = pc.is_in(stripped, value_set=_MISSING_TOKENS_ARRAY)
-        columns.append(pc.if_else(missing, pa.scalar(None, pa.string()), stripped))
+        text = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if text.type != pa.string():
+            text = text.cast(pa.string())
+        padded, ascii_only = _padding_and_ascii(text)
+        normalized = pc.utf8_trim_whitespace(text) if padded else text
+        if not ascii_only:
+            normalized = _composed(normalized)
+        if padded or not tokens_already_null:
+            missing = pc.is_in(normalized, value_set=_MISSING_TOKENS_ARRAY)
+            if pc.any(missing).as_py():
+                normalized = pc.if_else(missing, pa.scalar(None, pa.string()), normalized)
+        columns.append(normalized)
     return pa.table(columns, names=table.column_names)
+
+
+def _padding_and_ascii(text: pa.Array) -> tuple[bool, bool]:
+    """(some value may start or end with white space, every value is ASCII), read off the column's bytes."""
+    count = len(text)
+    data_buffer = text.buffers()[2]
+    if count == 0 or data_buffer is None:
+        return False, True
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + count + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[: offsets[-1]]
+    if offsets[-1] == offsets[0]:
+        return False, True
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts  # nulls and empty values have no first or last byte
+    padded = bool(_MAY_PAD[data[starts[filled]]].any() or _MAY_PAD[data[ends[filled] - 1]].any())
+    ascii_only = bool(data[offsets[0] :].max() < 0x80)
+    return padded, ascii_only
 
 
 def _composed(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -46,8 +85,6 @@ def _composed(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
 
     Arrow's own utf8_normalize is not used: the build we pin returns decomposed text for every form.
     """
-    if pc.all(pc.string_is_ascii(column)).as_py() is not False:
-        return column
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     encoded = pc.dictionary_encode(array)
     distinct = encoded.dictionary.to_pylist()

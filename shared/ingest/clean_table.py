@@ -15,8 +15,9 @@ second time, and then only its numeric and date columns, to count what they prov
 
 from __future__ import annotations
 
+import copy
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -26,16 +27,18 @@ import pyarrow as pa
 
 from shared import progress
 from shared.backends import services
-from shared.errors import BadInputError, PiiKeyError
+from shared.errors import BadInputError, PiiKeyError, SecondPassNeeded
 from shared.i18n import both, locale_decimal
 from shared.ingest.clean_outputs import CleanOutputs
 from shared.ingest.contract import Contract
 from shared.ingest.csv_output import SOURCE_ROW_COLUMN
 from shared.ingest.csv_reader import CsvChunks
-from shared.ingest.file_evidence import FileEvidence
+from shared.ingest.file_evidence import FileEvidence, decide_date_order, is_mixed_date_order
 from shared.ingest.pii import MIN_KEY_CHARS, PiiHasher
 from shared.ingest.row_problems import HEADER_ROW
+from shared.ingest.text_chunk import TextChunk
 from shared.ingest.validation import (
+    MIXED_DATE_ORDER_SHARE,
     QUARANTINE_COLUMNS,
     ChunkValidator,
     HeaderMapping,
@@ -122,11 +125,17 @@ def output_dialect(contract: Contract, delimiter: str, decimal: str) -> tuple[st
     return out_delimiter, out_decimal
 
 
+def _renamed(chunk: pd.DataFrame | TextChunk, renames: dict[str, str]) -> pd.DataFrame | pa.Table:
+    if isinstance(chunk, TextChunk):
+        return chunk.table.rename_columns([renames.get(name, name) for name in chunk.columns])
+    return chunk.rename(columns=renames)
+
+
 @dataclass(frozen=True)
 class CleanedChunk:
     """One chunk of the table, cleaned."""
 
-    source_rows: pd.DataFrame        # the rows as read (text): what shards are sized by
+    source_rows: pd.DataFrame | TextChunk  # the rows as read (text): what shards are sized by
     clean: pa.Table | None           # typed as the clean Parquet stores them, with each row's Excel row number
     quarantine: pd.DataFrame | None  # the rows refused, with their reasons (and cells, for a workbook)
 
@@ -149,9 +158,19 @@ class TableCleaner:
         reopen: Reopen,
         max_bytes: int | None = None,
         block_bytes: int | None = None,
+        evidence: FileEvidence | None = None,
+        count_while_reading: bool = False,
     ) -> None:
         self.contract, self.kind, self.source_name = contract, kind, source_name
         self.hasher, self.reopen = hasher, reopen
+        # How a CSV longer than one chunk learns what the whole file proves (shared.ingest.file_evidence):
+        # given (a second pass), counted while it is read (the first chunk decides, :meth:`finish` checks
+        # it against the whole file and raises SecondPassNeeded if they differ: only for callers that
+        # publish nothing before the end), or else counted in a pass over the file beforehand.
+        self.known_evidence, self.count_while_reading = evidence, count_while_reading
+        self._counted: FileEvidence | None = None  # while reading: the whole file's so far
+        self._decisions: dict[str, Any] = {}
+        self._evidence_columns: tuple[list[str], dict[str, list[str]]] = ([], {})
         # Read at call time, not import time: tests and benchmarks set them on the module.
         self.max_bytes = MAX_INPUT_BYTES if max_bytes is None else max_bytes
         self.block_bytes = CSV_BLOCK_BYTES if block_bytes is None else block_bytes
@@ -172,14 +191,15 @@ class TableCleaner:
         self.rows_in = self.rows_clean = self.rows_quarantined = self.unknown_categories = 0
 
     def __iter__(self) -> Iterator[CleanedChunk]:
-        for chunk in self.chunks:
+        chunks: Iterable[pd.DataFrame | TextChunk] = self.chunks if isinstance(self.chunks, WorkbookChunks) else self.chunks.text_chunks()
+        for chunk in chunks:
             if self.validator is None:
                 self._decide(chunk)
             yield self._validate(chunk)
 
     # -- phases ------------------------------------------------------------------------------------
 
-    def _decide(self, first_chunk: pd.DataFrame) -> None:
+    def _decide(self, first_chunk: pd.DataFrame | TextChunk) -> None:
         """The header mapping, the decimal mark(s) and the output dialect, from the first chunk (and the file)."""
         contract, chunks = self.contract, self.chunks
         mapping = map_header(list(first_chunk.columns), contract, self.kind, duplicated=chunks.duplicated_names)
@@ -203,7 +223,7 @@ class TableCleaner:
         if self.workbook:  # the cell to look at in Excel ("F12") beside the column's name
             self.quarantine_columns.insert(self.quarantine_columns.index("column") + 1, "cell")
 
-    def _decide_decimals(self, first_chunk: pd.DataFrame, mapping: HeaderMapping) -> tuple[FileEvidence, dict[str, Any]]:
+    def _decide_decimals(self, first_chunk: pd.DataFrame | TextChunk, mapping: HeaderMapping) -> tuple[FileEvidence, dict[str, Any]]:
         """A CSV's decimal mark per numeric column, from what the whole file proves.
 
         The evidence is the first chunk's when that chunk is the whole file, else a counting pass
@@ -215,19 +235,27 @@ class TableCleaner:
         numeric = [n for n, spec in contract.columns.items() if spec.type == "numeric" and n in present]
         date_formats = {n: contract.date_formats_for(spec) for n, spec in contract.columns.items() if spec.type == "date" and n in present}
         if chunks.at_end:
-            evidence = FileEvidence()
-            evidence.add(first_chunk.rename(columns=mapping.renames), numeric, date_formats)
+            evidence, whole_file = FileEvidence(), "first_chunk"
+            evidence.add(_renamed(first_chunk, mapping.renames), numeric, date_formats)
+        elif self.known_evidence is not None:
+            evidence, whole_file = self.known_evidence, "second_pass"
+        elif self.count_while_reading:
+            evidence, whole_file = FileEvidence(), "while_reading"
+            evidence.add(_renamed(first_chunk, mapping.renames), numeric, date_formats)
+            self._counted = copy.deepcopy(evidence)  # grows with every chunk; ``evidence`` stays the first chunk's
+            self._evidence_columns = (numeric, date_formats)
         else:
-            evidence = self._whole_file_evidence(mapping, numeric, date_formats)
+            evidence, whole_file = self._whole_file_evidence(mapping, numeric, date_formats), "pre_pass"
         hint, hint_source = (contract.decimal, "contract") if contract.decimal != "auto" else (locale_decimal(contract.locale), "locale")
         decisions = evidence.decide_decimals(numeric, delimiter=chunks.dialect.delimiter, hint=hint, hint_source=hint_source)
+        self._decisions = decisions
         proven = any(d.source in ("column", "file") for d in decisions.values())
         self.decimal = evidence.file_decimal(decisions, default=hint)
         self.decimal_source = "file" if proven else (decisions[numeric[0]].source if numeric else hint_source)
         self.dialect_details = {
             "column_decimals": {n: d.mark for n, d in decisions.items() if d.mark != self.decimal},
             "columns_read_by_proof": sorted(n for n, d in decisions.items() if d.by_proof),  # each value by the mark it proves
-            "whole_file_evidence": "first_chunk" if chunks.at_end else "pre_pass",
+            "whole_file_evidence": whole_file,
         }
         return evidence, decisions
 
@@ -247,21 +275,29 @@ class TableCleaner:
                 evidence.add(table.rename_columns([sources[name] for name in table.column_names]), numeric, date_formats)
         return evidence
 
-    def _validate(self, chunk: pd.DataFrame) -> CleanedChunk:
+    def _validate(self, chunk: pd.DataFrame | TextChunk) -> CleanedChunk:
         """Validate one chunk: its clean rows typed, its refused rows with their reasons; every row counted."""
         assert self.validator is not None and self.mapping is not None  # decided on the first chunk
-        result = self.validator.validate(chunk, first_row_number=HEADER_ROW + 1 + self.rows_in, problems=self.chunks.last_problems)
+        if self._counted is not None and self.rows_in:  # the first chunk is counted already (_decide_decimals)
+            self._counted.add(_renamed(chunk, self.mapping.renames), *self._evidence_columns)
+        try:
+            result = self.validator.validate(chunk, first_row_number=HEADER_ROW + 1 + self.rows_in, problems=self.chunks.last_problems)
+        except BadInputError as problem:
+            if self._counted is not None and problem.code == "mixed_date_order":
+                # Mixed on the first chunk's proof, which the whole file may outweigh: decide on all of it.
+                raise SecondPassNeeded(None) from problem
+            raise
         self.rows_in += len(chunk)
         progress.advance(len(chunk))  # a terminal's "rows read" (shared.progress)
         self.unknown_categories += result.unknown_categories
         clean = quarantine = None
-        if len(result.clean):
+        if result.clean_table.num_rows:
             # Each clean row keeps its Excel row: with a hashed id, that is how people find it again.
-            rows = result.clean.assign(**{SOURCE_ROW_COLUMN: result.clean_row_numbers})
+            rows = result.clean_table.append_column(SOURCE_ROW_COLUMN, pa.array(result.clean_row_numbers, pa.int64()))
             if self._schema is None:
-                self._schema = arrow_schema(self.contract, list(rows.columns))
-            clean = pa.Table.from_pandas(rows, schema=self._schema, preserve_index=False)
-            self.rows_clean += len(rows)
+                self._schema = arrow_schema(self.contract, rows.column_names)
+            clean = rows.cast(self._schema)
+            self.rows_clean += rows.num_rows
         if len(result.quarantine):
             quarantine = self.chunks.with_cells(result.quarantine, self.mapping.renames) if self.workbook else result.quarantine
             self.rows_quarantined += len(quarantine)
@@ -277,6 +313,26 @@ class TableCleaner:
         reasons = sum(self.validator.error_counts.values())
         if self.rows_quarantined != reasons:
             raise RuntimeError(f"{self.source_name}: {self.rows_quarantined} rows quarantined but {reasons} reasons")
+        if self._counted is not None and not self._first_chunk_was_right(self._counted):
+            raise SecondPassNeeded(self._counted)
+
+    def _first_chunk_was_right(self, whole: FileEvidence) -> bool:
+        """Whether the whole file proves what the first chunk did: the same decimal mark for every numeric
+        column, and every date column read in the order (and with the formats) the whole file gives it."""
+        assert self.validator is not None
+        numeric, date_formats = self._evidence_columns
+        contract = self.contract
+        hint, hint_source = (contract.decimal, "contract") if contract.decimal != "auto" else (locale_decimal(contract.locale), "locale")
+        if whole.decide_decimals(numeric, delimiter=self.chunks.dialect.delimiter, hint=hint, hint_source=hint_source) != self._decisions:
+            return False
+        for name, declared in date_formats.items():
+            evidence = whole.dates.get(name)
+            if is_mixed_date_order(evidence, mixed_share=MIXED_DATE_ORDER_SHARE):
+                return False
+            used = self.validator.date_formats_used.get(name)
+            if used is not None and decide_date_order(evidence, declared)[0] != used:
+                return False
+        return True
 
     # -- what the manifest says ------------------------------------------------------------------------
 

@@ -35,10 +35,11 @@ import pyarrow.csv as pa_csv
 
 from shared.errors import BadInputError
 from shared.i18n import both
-from shared.ingest.cell_normalization import normalize_cells, string_frame
+from shared.ingest.cell_normalization import MISSING_SPELLINGS, normalize_cells
 from shared.ingest.csv_dialect import SNIFF_BYTES, CsvDialect, empty_file, sample_records, sniff
 from shared.ingest.csv_row_repair import InvalidRow, RowRepair, rows_with_nul, skip_row, unclosed_quote_at_end
 from shared.ingest.row_problems import HEADER_ROW, ROW_PROBLEM_CONTROL, RowProblem
+from shared.ingest.text_chunk import TextChunk, as_string_frame
 from shared.ingest.text_decoding import LineWiseDecoder
 
 DEFAULT_CHUNK_ROWS = 50_000
@@ -213,8 +214,11 @@ class CsvChunks:
                 convert_options=pa_csv.ConvertOptions(
                     include_columns=included if counting else None,
                     column_types={name: pa.string() for name in self._positional},
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
+                    # The missing-value tokens as written become nulls in the parser (C++), quoted or
+                    # not; normalize_cells then only looks again at values it trims.
+                    null_values=MISSING_SPELLINGS,
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
                 ),
             )
         except pa.ArrowInvalid as exc:
@@ -278,7 +282,7 @@ class CsvChunks:
             return BadInputError("row_too_large", *both("row_too_large", megabytes=self.block_bytes // (1024 * 1024)))
         return BadInputError("not_csv", *both("rows_not_csv", detail=text))
 
-    def _frames(self) -> Iterator[tuple[pd.DataFrame, dict[int, RowProblem]]]:
+    def _frames(self) -> Iterator[tuple[TextChunk, dict[int, RowProblem]]]:
         previous: tuple[pa.Table, np.ndarray, list[InvalidRow]] | None = None
         while self._reader is not None:
             try:
@@ -307,7 +311,7 @@ class CsvChunks:
 
     def _assemble(
         self, table: pa.Table | None, numbers: np.ndarray, invalid: list[InvalidRow], known: dict[int, RowProblem] | None = None
-    ) -> tuple[pd.DataFrame, dict[int, RowProblem]]:
+    ) -> tuple[TextChunk, dict[int, RowProblem]]:
         problems: dict[int, RowProblem] = dict(known or {})
         if invalid:
             self.rows_trimmed += sum(1 for row in invalid if row.problem is None and any(row.fields))
@@ -322,26 +326,33 @@ class CsvChunks:
                 order = np.argsort(numbers, kind="stable")
                 table, numbers = table.take(pa.array(order)), numbers[order]
         assert table is not None
-        table = normalize_cells(table.rename_columns(self.header))
+        table = normalize_cells(table.rename_columns(self.header), tokens_already_null=not invalid)
         if self._source.saw_nul:
             for row_number in rows_with_nul(table, numbers + HEADER_ROW):
                 problems.setdefault(row_number, RowProblem(ROW_PROBLEM_CONTROL))
-        frame = string_frame(table, numbers + HEADER_ROW)
-        unnamed_empty = [name for name in frame.columns if _is_unnamed(name) and frame[name].isna().all()]
+        unnamed_empty = [name for name, column in zip(table.column_names, table.columns, strict=True) if _is_unnamed(name) and column.null_count == len(column)]
         if unnamed_empty:
-            frame = frame.drop(columns=unnamed_empty)
-        return frame, problems
+            table = table.drop_columns(unnamed_empty)
+        return TextChunk(table, numbers + HEADER_ROW), problems
 
-    def __iter__(self) -> Iterator[pd.DataFrame]:
-        for frame, problems in self._frames():
-            for start in range(0, len(frame), self.chunk_rows):
-                piece = frame.iloc[start : start + self.chunk_rows]
+    def text_chunks(self) -> Iterator[TextChunk]:
+        """The rows as Arrow text, at most ``chunk_rows`` at a time (what the clean step validates)."""
+        for whole, problems in self._frames():
+            for start in range(0, len(whole), self.chunk_rows):
+                piece = whole if start == 0 and len(whole) <= self.chunk_rows else TextChunk(whole.table.slice(start, self.chunk_rows), whole.row_numbers[start : start + self.chunk_rows])
                 if len(piece) == 0:
                     continue
-                low, high = int(piece.index[0]), int(piece.index[-1])
-                self.at_end = self._last_frame and start + self.chunk_rows >= len(frame)
+                low, high = int(piece.row_numbers[0]), int(piece.row_numbers[-1])
+                self.at_end = self._last_frame and start + self.chunk_rows >= len(whole)
                 self.last_problems = {n: p for n, p in problems.items() if low <= n <= high}
                 yield piece
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        """The rows as pandas frames of strings (missing as ``pd.NA``), indexed by Excel row number."""
+        for piece in self.text_chunks():
+            frame = as_string_frame(piece.table)
+            frame.index = pd.Index(piece.row_numbers, name="row_number")
+            yield frame
 
     def column_tables(self) -> Iterator[pa.Table]:
         """The ``only_columns`` as Arrow text (unnormalized, rows unnumbered), one block at a time."""

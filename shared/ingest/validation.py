@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePosixPath
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from shared.errors import BadInputError, PiiKeyError
 from shared.i18n import both
@@ -34,8 +37,10 @@ from shared.ingest.identifiers import IDENTIFIER_TYPES, check_identifiers
 from shared.ingest.parsing import date_order_evidence, to_dates, to_numbers
 from shared.ingest.personal_data import PersonalDataMasker, mask_cells, mask_text, value_kind
 from shared.ingest.pii import PiiHasher
+from shared.ingest.plain_columns import all_known, as_numpy, plain_dates, plain_numbers
 from shared.ingest.row_problems import HEADER_ROW, RowProblem
 from shared.ingest.seen_ids import SeenIds
+from shared.ingest.text_chunk import TextChunk, as_string_frame
 
 KINDS = ("incoming", "labels", "training")
 QUARANTINE_COLUMNS = ["row_number", "column", "error_code", "message_es", "message_en"]
@@ -159,10 +164,60 @@ def _ambiguous(target: str, sources: list[str]) -> None:
 
 @dataclass
 class ChunkResult:
-    clean: pd.DataFrame
+    clean_table: pa.Table            # the clean rows, typed: numbers float64, dates timestamps, the rest text
     quarantine: pd.DataFrame
     unknown_categories: int = 0
     clean_row_numbers: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    @cached_property
+    def clean(self) -> pd.DataFrame:
+        """The clean rows as pandas (text as strings with ``pd.NA``, numbers with NaN, dates with NaT)."""
+        return as_string_frame(self.clean_table)
+
+
+class _Rows:
+    """The chunk's rows and the first problem found in each: code, column, value as written, limit, extras."""
+
+    def __init__(self, chunk: TextChunk) -> None:
+        self.chunk = chunk
+        count = len(chunk)
+        self.code = np.full(count, None, dtype=object)
+        self.column = np.full(count, None, dtype=object)
+        self.value = np.full(count, None, dtype=object)
+        self.limit = np.full(count, None, dtype=object)
+        self.extra: dict[int, dict[str, object]] = {}
+        self.bad = np.zeros(count, dtype=bool)
+
+    def flag(self, mask: np.ndarray, code: str, column: str, values: pa.Array | pd.Series | None, limit: object = "") -> np.ndarray:
+        """Give ``code`` to the rows of ``mask`` with no problem yet (the first problem found is each row's); returns them."""
+        fresh = np.asarray(mask, dtype=bool) & ~self.bad
+        if fresh.any():
+            self.code[fresh] = code
+            self.column[fresh] = column
+            if values is None:
+                self.value[fresh] = ""
+            elif isinstance(values, pd.Series):
+                self.value[fresh] = values.to_numpy(dtype=object)[fresh]
+            else:
+                self.value[fresh] = values.filter(pa.array(fresh)).to_numpy(zero_copy_only=False)
+            self.limit[fresh] = limit
+            self.bad |= fresh
+        return fresh
+
+    @staticmethod
+    def has_duplicates(ids: pa.Array | pd.Series) -> bool:
+        """Whether some id appears twice in the chunk (usually not: then pandas' duplicated() is not needed)."""
+        if isinstance(ids, pd.Series):
+            return True
+        present = len(ids) - ids.null_count
+        return pc.count_distinct(ids, mode="only_valid").as_py() != present
+
+
+def _series(values: pa.Array | pd.Series) -> pd.Series:
+    """A column as pandas strings (the general code's input)."""
+    if isinstance(values, pd.Series):
+        return values
+    return pd.Series(pd.arrays.ArrowStringArray(values) if values.type == pa.string() else values.to_pandas(), dtype="string")
 
 
 @dataclass
@@ -209,28 +264,18 @@ class ChunkValidator:
         spec = self.contract.columns.get(name)
         return bool(spec is not None and spec.personal)
 
-    def validate(self, raw: pd.DataFrame, first_row_number: int, problems: Mapping[int, RowProblem] | None = None) -> ChunkResult:
-        raw = raw.rename(columns=self.mapping.renames)
-        if raw.index.name == "row_number":  # CsvChunks numbers rows as Excel shows them
-            row_numbers = raw.index.to_numpy(dtype=np.int64)
-        else:
-            row_numbers = np.arange(first_row_number, first_row_number + len(raw))
-        raw = raw.reset_index(drop=True)
-        self.masker.judge(raw, self._outside_contract)  # before anything of the chunk is copied for people
-        error_code = np.full(len(raw), None, dtype=object)
-        error_column = np.full(len(raw), None, dtype=object)
-        error_value = np.full(len(raw), None, dtype=object)
-        error_limit = np.full(len(raw), None, dtype=object)
-        error_extra: dict[int, dict[str, object]] = {}
-
-        def flag(mask: np.ndarray, code: str, column: str, values: pd.Series | None, limit: object = "") -> np.ndarray:
-            fresh = np.asarray(mask, dtype=bool) & pd.isna(error_code)  # keep the first problem found for each row
-            if fresh.any():
-                error_code[fresh] = code
-                error_column[fresh] = column
-                error_value[fresh] = values.to_numpy(dtype=object)[fresh] if values is not None else ""
-                error_limit[fresh] = limit
-            return fresh
+    def validate(self, raw: pd.DataFrame | TextChunk, first_row_number: int, problems: Mapping[int, RowProblem] | None = None) -> ChunkResult:
+        """Every row of ``raw`` (a chunk of text: Arrow from the CSV reader, or a pandas frame of strings)
+        clean and typed, or quarantined with its first problem."""
+        chunk = raw if isinstance(raw, TextChunk) else TextChunk.of(raw, first_row_number)
+        names = chunk.columns
+        chunk = TextChunk(chunk.table.rename_columns([self.mapping.renames.get(n, n) for n in names]), chunk.row_numbers)
+        rows = _Rows(chunk)
+        outside = [name for name in self._outside_contract if name in chunk.columns]
+        if outside:
+            self.masker.judge(chunk.frame(outside), outside)  # before anything of the chunk is copied for people
+        row_numbers = chunk.row_numbers
+        flag = rows.flag
 
         # 1. Rows that could not be read as written: their values are not where the header says.
         unreadable: list[int] = []
@@ -240,104 +285,125 @@ class ChunkValidator:
                 position = positions.get(int(number))
                 if position is None:
                     continue
-                mask = np.zeros(len(raw), dtype=bool)
+                mask = np.zeros(len(chunk), dtype=bool)
                 mask[position] = True
                 if flag(mask, problem.code, "", None, problem.expected).any():
-                    error_value[position] = problem.fields
+                    rows.value[position] = problem.fields
                     # The row as written may hold personal data in any position: show it only without personal columns.
-                    error_extra[position] = {"excerpt": MASKED_VALUE if self._personal_data_present() else mask_text(problem.excerpt)}
+                    rows.extra[position] = {"excerpt": MASKED_VALUE if self._personal_data_present() else mask_text(problem.excerpt)}
                     unreadable.append(position)
         # 2. Rows with nothing in them (Excel's ";;;;" lines at the end of a sheet).
-        if len(raw.columns):
-            flag(raw.isna().all(axis=1).to_numpy(), "empty_row", "", None)
+        if chunk.columns:
+            flag(chunk.null_mask, "empty_row", "", None)
 
-        clean: dict[str, pd.Series] = {}
+        clean: dict[str, pa.Array | pd.Series] = {}
         unknown_values: dict[str, pd.Series] = {}
         id_column = self.contract.output_id_column
         for name in self.mapping.expected:
-            spec = self._spec(name)
-            values = raw[name] if name in raw.columns else pd.Series(pd.NA, index=raw.index, dtype="string")
-            missing = values.isna().to_numpy()
-            if name == id_column and self.contract.id_column is None and name not in raw.columns:
-                clean[name] = pd.Series([f"{self._source_stem}-{n}" for n in row_numbers], index=raw.index, dtype="string")
+            if name == id_column and self.contract.id_column is None and name not in chunk.columns:
+                clean[name] = pa.array([f"{self._source_stem}-{n}" for n in row_numbers], pa.string())
                 continue
-            if name == id_column or (name == self.contract.target and self.kind != "incoming"):
-                required_code = "missing_id" if name == id_column else "bad_target"
-                flag(missing, required_code, name, values)
-            elif not spec.nullable:
-                flag(missing, "missing_value", name, values)
-            if spec.type == "numeric":
-                decision = self.decimals.get(name, self.decimal)
-                mark, by_proof = (decision.mark, decision.by_proof) if isinstance(decision, DecimalDecision) else (decision, decision == MIXED)
-                if by_proof:
-                    numbers, ambiguous = to_numbers_by_proof(values, ambiguous_as=None if mark == MIXED else mark)
-                    flag(ambiguous.to_numpy(), "ambiguous_number", name, values)
-                else:
-                    numbers = to_numbers(values, mark)
-                flag(~missing & numbers.isna().to_numpy(), "not_a_number", name, values)
-                if spec.min is not None:
-                    flag((numbers < spec.min).to_numpy(), "below_min", name, values, spec.min)
-                if spec.max is not None:
-                    flag((numbers > spec.max).to_numpy(), "above_max", name, values, spec.max)
-                clean[name] = numbers
-            elif spec.type == "date":
-                date_formats = [*self._date_formats(name, spec, values), *self.extra_date_formats]
-                shown = " | ".join(date_formats)
-                dates = to_dates(values, date_formats)
-                self._check_date_order(name, values, date_formats, dates, flag)
-                flag(~missing & dates.isna().to_numpy(), "bad_date", name, values, shown)
-                clean[name] = dates
-            elif spec.type in IDENTIFIER_TYPES:
-                checked = check_identifiers(values, spec.type)
-                fresh = flag(checked.invalid, f"invalid_{spec.type}", name, values)
-                for position in np.flatnonzero(fresh):
-                    reason_es, reason_en = checked.reasons[position] or ("", "")
-                    error_extra[int(position)] = {"reason_es": reason_es, "reason_en": reason_en}
-                repaired = checked.repaired & pd.isna(error_code)
-                if repaired.any():
-                    self.repaired.setdefault(name, []).extend(int(n) for n in row_numbers[repaired])
-                clean[name] = checked.values
-            elif spec.type == "categorical":
-                known = values.isin(spec.values or []).to_numpy() | missing
-                if not known.all():
-                    values = self._match_categories(name, values, ~known, spec.values or [])
-                    known = values.isin(spec.values or []).to_numpy() | missing
-                if name == self.contract.target:
-                    flag(~known, "bad_target", name, values)
-                elif spec.unknown == "quarantine":
-                    flag(~known, "unknown_category", name, values)
-                elif not known.all():
-                    unknown_values[name] = values[~known]  # counted below, for the rows that are scored
-                    values = values.mask(~known)  # scored as missing, counted and shown to the user
-                clean[name] = values.astype("string")
-            else:
-                clean[name] = values.astype("string")
+            clean[name] = self._column(name, rows, unknown_values)
         if id_column in clean:
-            ids = clean[id_column]
-            duplicated = ids.duplicated().to_numpy() | self._seen_ids.seen(ids)
+            ids = _series(clean[id_column])
+            duplicated = self._seen_ids.seen(ids)
+            if rows.has_duplicates(clean[id_column]):
+                duplicated |= ids.duplicated().to_numpy()
             flag(duplicated & ~ids.isna().to_numpy(), "duplicate_id", id_column, ids)
         for name in self.contract.passthrough:
-            if name in raw.columns and name not in clean:
-                clean[name] = raw[name].astype("string")
+            if name in chunk.columns and name not in clean:
+                clean[name] = chunk.text(name)
         if self.extra_policy == "passthrough":
             for name in self.mapping.extra:
                 if name not in clean:  # the same columns in every chunk, so the Parquet schema holds
-                    clean[name] = raw[name].astype("string") if name in raw.columns else pd.Series(pd.NA, index=raw.index, dtype="string")
+                    clean[name] = chunk.text(name) if name in chunk.columns else pa.nulls(len(chunk), pa.string())
 
-        bad = ~pd.isna(error_code)
-        self.error_counts.update(error_code[bad].tolist())
+        bad = rows.bad
+        self.error_counts.update(rows.code[bad].tolist())
         unknown_categories = self._count_unknown(unknown_values, bad)
         if id_column in clean:
             # Every id read so far, clean or not, as ids.duplicated() does inside a chunk: the
             # outcome must not depend on where the chunk boundaries fall.
-            self._seen_ids.add(clean[id_column])
-        clean_frame = self._pseudonymize(pd.DataFrame(clean, index=raw.index)[~bad])
+            self._seen_ids.add(_series(clean[id_column]))
         return ChunkResult(
-            clean=clean_frame.reset_index(drop=True),
-            quarantine=self._quarantine_rows(raw, bad, row_numbers, error_code, error_column, error_value, error_limit, error_extra, unreadable),
+            clean_table=self._pseudonymized_table(clean, ~bad),
+            quarantine=self._quarantine_rows(chunk, rows, unreadable),
             unknown_categories=unknown_categories,
             clean_row_numbers=row_numbers[~bad],
         )
+
+    def _column(self, name: str, rows: _Rows, unknown_values: dict[str, pd.Series]) -> pa.Array | pd.Series:
+        """One contract column of the chunk typed, its problems flagged on ``rows``; Arrow when every value
+        is plain (shared.ingest.plain_columns), else the general pandas reading."""
+        chunk, flag = rows.chunk, rows.flag
+        spec = self._spec(name)
+        text = chunk.text(name) if name in chunk.columns else pa.nulls(len(chunk), pa.string())
+        missing = text.is_null().to_numpy(zero_copy_only=False)
+        if name == self.contract.output_id_column or (name == self.contract.target and self.kind != "incoming"):
+            required_code = "missing_id" if name == self.contract.output_id_column else "bad_target"
+            flag(missing, required_code, name, text)
+        elif not spec.nullable:
+            flag(missing, "missing_value", name, text)
+        if spec.type == "numeric":
+            decision = self.decimals.get(name, self.decimal)
+            mark, by_proof = (decision.mark, decision.by_proof) if isinstance(decision, DecimalDecision) else (decision, decision == MIXED)
+            numbers = None if by_proof else plain_numbers(text, mark)
+            if numbers is not None:
+                bounds_checked: np.ndarray | pa.Array = as_numpy(numbers)
+                result: pa.Array | pd.Series = numbers
+            else:
+                values = _series(text)
+                if by_proof:
+                    parsed, ambiguous = to_numbers_by_proof(values, ambiguous_as=None if mark == MIXED else mark)
+                    flag(ambiguous.to_numpy(), "ambiguous_number", name, text)
+                else:
+                    parsed = to_numbers(values, mark)
+                flag(~missing & parsed.isna().to_numpy(), "not_a_number", name, text)
+                bounds_checked, result = parsed.to_numpy(), parsed
+            if spec.min is not None:
+                flag(bounds_checked < spec.min, "below_min", name, text, spec.min)
+            if spec.max is not None:
+                flag(bounds_checked > spec.max, "above_max", name, text, spec.max)
+            return result
+        if spec.type == "date":
+            values = _series(text)
+            date_formats = [*self._date_formats(name, spec, values), *self.extra_date_formats]
+            dates = plain_dates(text, date_formats[0])  # every date in the first format: none proves another order
+            if dates is not None:
+                return dates
+            shown = " | ".join(date_formats)
+            parsed_dates = to_dates(values, date_formats)
+            self._check_date_order(name, values, date_formats, parsed_dates, flag)
+            flag(~missing & parsed_dates.isna().to_numpy(), "bad_date", name, text, shown)
+            return parsed_dates
+        if spec.type in IDENTIFIER_TYPES:
+            checked = check_identifiers(_series(text), spec.type)
+            fresh = flag(checked.invalid, f"invalid_{spec.type}", name, text)
+            for position in np.flatnonzero(fresh):
+                reason_es, reason_en = checked.reasons[position] or ("", "")
+                rows.extra[int(position)] = {"reason_es": reason_es, "reason_en": reason_en}
+            repaired = checked.repaired & ~rows.bad
+            if repaired.any():
+                self.repaired.setdefault(name, []).extend(int(n) for n in chunk.row_numbers[repaired])
+            return checked.values
+        if spec.type == "categorical":
+            categories = spec.values or []
+            if all_known(text, categories):
+                return text
+            values = _series(text)
+            known = values.isin(categories).to_numpy() | missing
+            if not known.all():
+                values = self._match_categories(name, values, ~known, categories)
+                known = values.isin(categories).to_numpy() | missing
+            if name == self.contract.target:
+                flag(~known, "bad_target", name, values)
+            elif spec.unknown == "quarantine":
+                flag(~known, "unknown_category", name, values)
+            elif not known.all():
+                unknown_values[name] = values[~known]  # counted below, for the rows that are scored
+                values = values.mask(~known)  # scored as missing, counted and shown to the user
+            return values.astype("string")
+        return text
 
     def _date_formats(self, name: str, spec: ColumnSpec, values: pd.Series) -> list[str]:
         """The formats this column is read with: the contract's, or swapped when the file's dates prove the other order.
@@ -434,27 +500,56 @@ class ChunkValidator:
             return self.contract.columns[name]
         return ColumnSpec(name, "identifier", nullable=False)  # the generated id column
 
-    def _quarantine_rows(self, raw, bad, row_numbers, codes, columns, values, limits, extras, unreadable=()) -> pd.DataFrame:
+    def _pseudonymized_table(self, clean: dict[str, pa.Array | pd.Series], keep: np.ndarray) -> pa.Table:
+        """The clean rows (``keep``) as one Arrow table, personal columns as tokens (:meth:`_pseudonymize`)."""
+        outside = set(self._outside_contract)
+        arrays = []
+        for name, values in clean.items():
+            spec = self.contract.columns.get(name)
+            if isinstance(values, pd.Series) or (spec is not None and spec.personal) or name in outside:
+                arrays.append(None)  # through pandas, below
+            else:
+                arrays.append(values if keep.all() else values.filter(pa.array(keep)))
+        through_pandas = [name for name, array in zip(clean, arrays, strict=True) if array is None]
+        if through_pandas:
+            frame = pd.DataFrame({name: _series(clean[name]) if not isinstance(clean[name], pd.Series) else clean[name] for name in through_pandas})
+            frame = self._pseudonymize(frame[keep].reset_index(drop=True))
+            for position, name in enumerate(clean):
+                if arrays[position] is None:
+                    arrays[position] = _arrow_column(frame[name], self.contract.columns.get(name))
+        return pa.Table.from_arrays(arrays, names=list(clean))
+
+    def _quarantine_rows(self, chunk: TextChunk, rows: _Rows, unreadable: list[int]) -> pd.DataFrame:
+        bad = rows.bad
         if not bad.any():
-            return pd.DataFrame(columns=QUARANTINE_COLUMNS + list(raw.columns))
+            return pd.DataFrame(columns=QUARANTINE_COLUMNS + chunk.columns)
         messages = []
         for position in np.flatnonzero(bad):
-            column, value = columns[position], values[position]
+            column, value = rows.column[position], rows.value[position]
             shown = "" if pd.isna(value) else (self._shown(column, value) if column else mask_text(str(value)))
-            messages.append(both(codes[position], column=column, value=shown, limit=limits[position], **extras.get(int(position), {})))
+            messages.append(both(rows.code[position], column=column, value=shown, limit=rows.limit[position], **rows.extra.get(int(position), {})))
         report = pd.DataFrame(
             {
-                "row_number": row_numbers[bad],
-                "column": columns[bad],
-                "error_code": codes[bad],
+                "row_number": chunk.row_numbers[bad],
+                "column": rows.column[bad],
+                "error_code": rows.code[bad],
                 "message_es": [m[0] for m in messages],
                 "message_en": [m[1] for m in messages],
             }
         )
-        copy = raw.astype("string")
+        copy = chunk.frame(rows=bad)
         if unreadable and self._personal_data_present():
             # A ragged row's cells are not where the header says: a cédula may sit under "monto".
             # With personal data in the file, none of them is copied (the row number leads to the original).
-            copy.iloc[list(unreadable)] = pd.NA
-        original = self._pseudonymize(copy[bad].reset_index(drop=True), for_people=True)
+            copy.iloc[(np.cumsum(bad) - 1)[unreadable]] = pd.NA
+        original = self._pseudonymize(copy, for_people=True)
         return pd.concat([report, original], axis=1)
+
+
+def _arrow_column(values: pd.Series, spec: ColumnSpec | None) -> pa.Array:
+    """A pandas column of the clean rows as the clean table stores it."""
+    if spec is not None and spec.type == "numeric":
+        return pa.array(values.to_numpy(dtype="float64", na_value=np.nan), type=pa.float64(), from_pandas=True)
+    if spec is not None and spec.type == "date":
+        return pa.array(values, type=pa.timestamp("ns"), from_pandas=True)
+    return pa.array(values.astype("string").array, type=pa.string())

@@ -32,6 +32,7 @@ from shared.errors import (
     ModelNotFoundError,
     ObjectNameError,
     ObjectNotFoundError,
+    SecondPassNeeded,
 )
 from shared.i18n import both
 from shared.ingest import clean_table
@@ -191,6 +192,7 @@ class CleanRun:
         self.settings, self.dropped, self.source_uri, self.contract = settings, dropped, source_uri, contract
         self.generation, self.contract_version = generation, contract_version
         self.store = services.store(source_uri)
+        self.outputs_factory = outputs_factory
         self.outputs = outputs_factory(settings.object_uri("clean", dropped.clean_key()), settings.object_uri("quarantine", dropped.quarantine_key()))
         self.table: TableCleaner | None = None
         self.run_id = ""                                  # the fan-out run of this upload (shared.delivery.fanout)
@@ -208,17 +210,14 @@ class CleanRun:
             hasher = pii_hasher(self.settings.pii_key, self.contract, self.dropped.kind)
             if info.size > clean_table.MAX_INPUT_BYTES:
                 raise too_large(clean_table.MAX_INPUT_BYTES)
-            with self.store.open_read(self.source_uri) as stream:
-                table = self._open(stream, info.size, hasher)
-                try:
-                    for cleaned in table:
-                        self._write(table, cleaned)
-                    result = self._publish(table)
-                except BaseException:
-                    self.outputs.discard(*sys.exc_info())
-                    if self.shards is not None:
-                        self.shards.abort(*sys.exc_info())
-                    raise
+            try:
+                result = self._clean(info.size, hasher, evidence=None, count_while_reading=not self._fans_out(info.size))
+            except SecondPassNeeded as second:
+                # The whole file proved other marks or another date order than its first chunk: what
+                # was written is discarded (above) and the file read again, decided on all of it.
+                self.outputs = self.outputs_factory(self.outputs.clean_uri, self.outputs.quarantine_uri)
+                self.shard_rows = 0
+                result = self._clean(info.size, hasher, evidence=second.evidence, count_while_reading=False)
             self._tidy(result)
             logger.info("cleaned %s: %d in, %d clean, %d quarantined", self.source_uri, result.rows_in, result.rows_clean, result.rows_quarantined)
             return result
@@ -226,10 +225,29 @@ class CleanRun:
             # Permanent: a retry would fail the same way. Report it to the user and return.
             return self.reject(problem)
 
-    def _open(self, stream: Any, size: int, hasher: Any) -> TableCleaner:
+    def _clean(self, size: int, hasher: Any, *, evidence: Any, count_while_reading: bool) -> CleanResult:
+        """Read the object once, cleaning it into the outputs. What the whole file proves about its marks
+        and dates (shared.ingest.clean_table.TableCleaner): ``evidence`` when known (a second pass), else
+        counted while reading (a file published whole at the end), else in a pass beforehand."""
+        with self.store.open_read(self.source_uri) as stream:
+            table = self._open(stream, size, hasher, evidence, count_while_reading)
+            try:
+                for cleaned in table:
+                    self._write(table, cleaned)
+                return self._publish(table)
+            except BaseException:
+                self.outputs.discard(*sys.exc_info())
+                if self.shards is not None:
+                    self.shards.abort(*sys.exc_info())
+                raise
+
+    def _open(self, stream: Any, size: int, hasher: Any, evidence: Any, count_while_reading: bool) -> TableCleaner:
         """The table (a CSV or a workbook) and, for a big incoming CSV, its shards."""
+        # Shards are published as they fill, so a sharded file must know its whole evidence before its
+        # first row (count_while_reading is False for it); a file published whole may find out at the end.
         self.table = TableCleaner(
-            stream, self.contract, self.dropped.kind, self.dropped.name, hasher=hasher, reopen=lambda: self.store.open_read(self.source_uri)
+            stream, self.contract, self.dropped.kind, self.dropped.name, hasher=hasher, reopen=lambda: self.store.open_read(self.source_uri),
+            evidence=evidence, count_while_reading=count_while_reading,
         )
         # A big incoming file becomes shards, scored in parallel (shared.delivery.fanout); others one object.
         # A .xlsx is compressed: whether it fans out is decided on its size as text, at its first chunk.

@@ -103,7 +103,9 @@ def test_proof_after_the_first_chunk_still_decides_the_whole_file(home: Settings
     data = ("id;monto;sector\n" + "\n".join(rows) + "\n").encode()
     result, clean, quarantine = _clean(home, data, _contract())  # es-EC locale: "1.250" alone would be 1250
     assert quarantine.empty
-    assert result.details["whole_file_evidence"] == "pre_pass"
+    # Counted while reading: the first chunk's "1.250" read as 1250 was proved wrong at the end, so
+    # the file was cleaned again on the whole file's evidence (tests/ingest/test_evidence_while_reading.py).
+    assert result.details["whole_file_evidence"] == "second_pass"
     assert set(clean["monto"].head(2000)) == {1.25} and clean["monto"].iloc[-1] == 1619.51
 
 

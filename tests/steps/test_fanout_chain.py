@@ -130,7 +130,7 @@ def test_a_file_rejected_half_way_leaves_no_predictions_of_its_published_shards(
     from shared.ingest.csv_reader import CsvChunks
 
     sharded = dataclasses.replace(champion_home, shard_bytes=SHARD_BYTES)
-    real_cut, real_iter = fanout.ShardedParquet.cut, CsvChunks.__iter__
+    real_cut, real_chunks = fanout.ShardedParquet.cut, CsvChunks.text_chunks
     published: list[str] = []
 
     def cut_and_score_at_once(self) -> None:  # noqa: ANN001 - each shard is scored as soon as it lands
@@ -141,13 +141,13 @@ def test_a_file_rejected_half_way_leaves_no_predictions_of_its_published_shards(
             assert score_object(sharded, self.shards[-1]).status == "scored"
 
     def unreadable_after_two_shards(self):  # noqa: ANN001, ANN202 - an unclosed quote deep in the file
-        for chunk in real_iter(self):
+        for chunk in real_chunks(self):
             if len(published) >= 2:
                 raise BadInputError("row_too_large", "Una fila ocupa demasiado.", "A row is too large.")
             yield chunk
 
     monkeypatch.setattr(fanout.ShardedParquet, "cut", cut_and_score_at_once)
-    monkeypatch.setattr(CsvChunks, "__iter__", unreadable_after_two_shards)
+    monkeypatch.setattr(CsvChunks, "text_chunks", unreadable_after_two_shards)
     cleaned = clean_object(sharded, _drop_raw(sharded, big_months[3], "cortado.csv"))
 
     assert cleaned.status == "rejected" and cleaned.details["fan_out"]["withdrawn"] == len(published) == 2
