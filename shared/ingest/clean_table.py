@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -35,7 +35,8 @@ from shared.ingest.csv_output import SOURCE_ROW_COLUMN
 from shared.ingest.csv_reader import CsvChunks
 from shared.ingest.file_evidence import FileEvidence, decide_date_order, is_mixed_date_order
 from shared.ingest.pii import MIN_KEY_CHARS, PiiHasher
-from shared.ingest.row_problems import HEADER_ROW
+from shared.ingest.read_ahead import read_ahead
+from shared.ingest.row_problems import HEADER_ROW, RowProblem
 from shared.ingest.text_chunk import TextChunk
 from shared.ingest.validation import (
     MIXED_DATE_ORDER_SHARE,
@@ -191,11 +192,28 @@ class TableCleaner:
         self.rows_in = self.rows_clean = self.rows_quarantined = self.unknown_categories = 0
 
     def __iter__(self) -> Iterator[CleanedChunk]:
-        chunks: Iterable[pd.DataFrame | TextChunk] = self.chunks if isinstance(self.chunks, WorkbookChunks) else self.chunks.text_chunks()
-        for chunk in chunks:
-            if self.validator is None:
-                self._decide(chunk)
-            yield self._validate(chunk)
+        if isinstance(self.chunks, WorkbookChunks):
+            for frame in self.chunks:
+                yield self._cleaned(frame)
+            return
+        # A CSV's next chunk is parsed while this one is validated (shared.ingest.read_ahead); each
+        # chunk carries its own row problems and end-of-file flag, so the reader may run ahead.
+        chunks = read_ahead(self.chunks.text_chunks())
+        try:
+            for chunk in chunks:
+                yield self._cleaned(chunk)
+        finally:
+            chunks.close()  # stops the reading thread when the caller stops early
+
+    def _cleaned(self, chunk: pd.DataFrame | TextChunk) -> CleanedChunk:
+        if self.validator is None:
+            self._decide(chunk)
+        return self._validate(chunk)
+
+    def _problems_and_end(self, chunk: pd.DataFrame | TextChunk) -> tuple[Mapping[int, RowProblem], bool]:
+        if isinstance(chunk, TextChunk):
+            return chunk.problems, chunk.last
+        return self.chunks.last_problems, getattr(self.chunks, "at_end", False)  # a workbook weighs no evidence
 
     # -- phases ------------------------------------------------------------------------------------
 
@@ -234,7 +252,7 @@ class TableCleaner:
         present = set(mapping.renames.values())
         numeric = [n for n, spec in contract.columns.items() if spec.type == "numeric" and n in present]
         date_formats = {n: contract.date_formats_for(spec) for n, spec in contract.columns.items() if spec.type == "date" and n in present}
-        if chunks.at_end:
+        if self._problems_and_end(first_chunk)[1]:
             evidence, whole_file = FileEvidence(), "first_chunk"
             evidence.add(_renamed(first_chunk, mapping.renames), numeric, date_formats)
         elif self.known_evidence is not None:
@@ -281,7 +299,7 @@ class TableCleaner:
         if self._counted is not None and self.rows_in:  # the first chunk is counted already (_decide_decimals)
             self._counted.add(_renamed(chunk, self.mapping.renames), *self._evidence_columns)
         try:
-            result = self.validator.validate(chunk, first_row_number=HEADER_ROW + 1 + self.rows_in, problems=self.chunks.last_problems)
+            result = self.validator.validate(chunk, first_row_number=HEADER_ROW + 1 + self.rows_in, problems=self._problems_and_end(chunk)[0])
         except BadInputError as problem:
             if self._counted is not None and problem.code == "mixed_date_order":
                 # Mixed on the first chunk's proof, which the whole file may outweigh: decide on all of it.

@@ -339,13 +339,13 @@ class CsvChunks:
         """The rows as Arrow text, at most ``chunk_rows`` at a time (what the clean step validates)."""
         for whole, problems in self._frames():
             for start in range(0, len(whole), self.chunk_rows):
-                piece = whole if start == 0 and len(whole) <= self.chunk_rows else TextChunk(whole.table.slice(start, self.chunk_rows), whole.row_numbers[start : start + self.chunk_rows])
-                if len(piece) == 0:
+                rows = whole.row_numbers[start : start + self.chunk_rows]
+                if len(rows) == 0:
                     continue
-                low, high = int(piece.row_numbers[0]), int(piece.row_numbers[-1])
+                low, high = int(rows[0]), int(rows[-1])
                 self.at_end = self._last_frame and start + self.chunk_rows >= len(whole)
                 self.last_problems = {n: p for n, p in problems.items() if low <= n <= high}
-                yield piece
+                yield TextChunk(whole.table.slice(start, self.chunk_rows), rows, self.last_problems, self.at_end)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         """The rows as pandas frames of strings (missing as ``pd.NA``), indexed by Excel row number."""

@@ -8,22 +8,30 @@ they are: :meth:`TextChunk.of` turns a frame of strings into the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from shared.ingest.row_problems import RowProblem
+
 
 @dataclass(frozen=True)
 class TextChunk:
     """Rows of text: ``table`` holds one string column per column of the file (missing as null), named
-    as the file's header reads; ``row_numbers`` the Excel row of each (the header is row 1)."""
+    as the file's header reads; ``row_numbers`` the Excel row of each (the header is row 1);
+    ``problems`` the rows that could not be read as written; ``last``: no row of the file follows.
+
+    A chunk carries all of this itself, so a reader may run ahead of the code that validates it.
+    """
 
     table: pa.Table
     row_numbers: np.ndarray
+    problems: Mapping[int, RowProblem] = field(default_factory=dict)
+    last: bool = False
 
     def __len__(self) -> int:
         return self.table.num_rows
