@@ -33,7 +33,7 @@ from shared.ingest.clean_outputs import CleanOutputs
 from shared.ingest.contract import Contract
 from shared.ingest.csv_output import SOURCE_ROW_COLUMN
 from shared.ingest.csv_reader import CsvChunks
-from shared.ingest.file_evidence import FileEvidence, decide_date_order, is_mixed_date_order
+from shared.ingest.file_evidence import COMMA, FileEvidence, decide_date_order, is_mixed_date_order
 from shared.ingest.pii import MIN_KEY_CHARS, PiiHasher
 from shared.ingest.read_ahead import read_ahead
 from shared.ingest.row_problems import HEADER_ROW, RowProblem
@@ -170,6 +170,7 @@ class TableCleaner:
         # publish nothing before the end), or else counted in a pass over the file beforehand.
         self.known_evidence, self.count_while_reading = evidence, count_while_reading
         self._counted: FileEvidence | None = None  # while reading: the whole file's so far
+        self._uncounted: set[str] = set()  # columns whose decision later chunks could only confirm (_count)
         self._decisions: dict[str, Any] = {}
         self._evidence_columns: tuple[list[str], dict[str, list[str]]] = ([], {})
         # Read at call time, not import time: tests and benchmarks set them on the module.
@@ -296,8 +297,6 @@ class TableCleaner:
     def _validate(self, chunk: pd.DataFrame | TextChunk) -> CleanedChunk:
         """Validate one chunk: its clean rows typed, its refused rows with their reasons; every row counted."""
         assert self.validator is not None and self.mapping is not None  # decided on the first chunk
-        if self._counted is not None and self.rows_in:  # the first chunk is counted already (_decide_decimals)
-            self._counted.add(_renamed(chunk, self.mapping.renames), *self._evidence_columns)
         try:
             result = self.validator.validate(chunk, first_row_number=HEADER_ROW + 1 + self.rows_in, problems=self._problems_and_end(chunk)[0])
         except BadInputError as problem:
@@ -305,6 +304,8 @@ class TableCleaner:
                 # Mixed on the first chunk's proof, which the whole file may outweigh: decide on all of it.
                 raise SecondPassNeeded(None) from problem
             raise
+        if self._counted is not None and self.rows_in:  # the first chunk is counted already (_decide_decimals)
+            self._count(chunk)
         self.rows_in += len(chunk)
         progress.advance(len(chunk))  # a terminal's "rows read" (shared.progress)
         self.unknown_categories += result.unknown_categories
@@ -332,7 +333,53 @@ class TableCleaner:
         if self.rows_quarantined != reasons:
             raise RuntimeError(f"{self.source_name}: {self.rows_quarantined} rows quarantined but {reasons} reasons")
         if self._counted is not None and not self._first_chunk_was_right(self._counted):
+            # Columns counted no more (_count) lack some proof of their own mark or order, never of the
+            # other one: every decision drawn from these counts is the exact count's.
             raise SecondPassNeeded(self._counted)
+
+    def _count(self, chunk: pd.DataFrame | TextChunk) -> None:
+        """Add what a later chunk proves to the whole file's count, skipping what cannot change a decision.
+
+        A column whose first chunk proved its mark, and whose values in this chunk were all plain in
+        that mark (no other mark in them: shared.ingest.plain_columns), adds proof of its own mark only:
+        its decision stands, whatever the exact count. Likewise a date column whose dates were all
+        written in full in the order it is read. Such columns are counted no more; should one later
+        prove the other mark or order after all, the exact share would matter, and the file is cleaned
+        again with a count beforehand.
+        """
+        assert self._counted is not None and self.validator is not None and self.mapping is not None
+        numeric, date_formats = self._evidence_columns
+        plain = self.validator.plain_in_last_chunk
+        numbers_to_count = []
+        for name in numeric:
+            decision = self._decisions[name]
+            if decision.source == "column" and not decision.by_proof and plain.get(name) == decision.mark:
+                self._uncounted.add(name)
+            else:
+                numbers_to_count.append(name)
+        dates_to_count = {}
+        for name, formats in date_formats.items():
+            if plain.get(name) == "date":
+                self._uncounted.add(name)
+            else:
+                dates_to_count[name] = formats
+        part = FileEvidence()
+        part.add(_renamed(chunk, self.mapping.renames), numbers_to_count, dates_to_count)
+        for name in self._uncounted & (set(part.numbers) | set(part.dates)):
+            if self._proves_the_other_way(name, part):
+                raise SecondPassNeeded(None)
+        self._counted.merge(part)
+
+    def _proves_the_other_way(self, name: str, part: FileEvidence) -> bool:
+        """Whether ``part`` proves for column ``name`` the mark or date order it is not read with."""
+        assert self.validator is not None
+        if name in part.numbers:
+            seen = part.numbers[name]
+            return bool(seen.point if self._decisions[name].mark == COMMA else seen.comma)
+        seen_dates = part.dates[name]
+        declared = self._evidence_columns[1][name]
+        read_as_declared = self.validator.date_formats_used.get(name, declared) == declared
+        return bool(seen_dates.swapped if read_as_declared else seen_dates.declared)
 
     def _first_chunk_was_right(self, whole: FileEvidence) -> bool:
         """Whether the whole file proves what the first chunk did: the same decimal mark for every numeric

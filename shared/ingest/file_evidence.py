@@ -103,6 +103,8 @@ def number_counts(values: pd.Series | pa.Array | pa.ChunkedArray) -> tuple[int, 
         return running[bounds[1:]] - running[bounds[:-1]]
 
     is_comma, is_point = data == 44, data == 46
+    if not (is_comma.any() or is_point.any()):
+        return 0, 0, 0  # whole numbers only (most counts, ages, days): they prove nothing
     is_sign = (data == 45) | (data == 43)
     commas, points, signs = per_value(is_comma), per_value(is_point), per_value(is_sign)
     unusual = per_value((data < 48) | (data > 57)) > commas + points + signs  # anything but digits, marks, signs
@@ -243,6 +245,20 @@ class FileEvidence:
                 seen_dates.example_declared = pc.filter(text, only_declared)[0].as_py()
             if seen_dates.example_swapped is None and seen_dates.swapped:
                 seen_dates.example_swapped = pc.filter(text, only_swapped)[0].as_py()
+
+    def merge(self, other: FileEvidence) -> None:
+        """Add what ``other`` (a later part of the same file) counted."""
+        for name, seen in other.numbers.items():
+            mine = self.numbers.setdefault(name, NumberEvidence())
+            mine.comma += seen.comma
+            mine.point += seen.point
+            mine.ambiguous += seen.ambiguous
+        for name, seen_dates in other.dates.items():
+            mine_dates = self.dates.setdefault(name, DateEvidence())
+            mine_dates.declared += seen_dates.declared
+            mine_dates.swapped += seen_dates.swapped
+            mine_dates.example_declared = mine_dates.example_declared or seen_dates.example_declared
+            mine_dates.example_swapped = mine_dates.example_swapped or seen_dates.example_swapped
 
     def decide_decimals(self, columns: Iterable[str], *, delimiter: str, hint: str, hint_source: str) -> dict[str, DecimalDecision]:
         """The decimal mark of each numeric column: its own proof, else the file's, else the delimiter's, else ``hint``."""

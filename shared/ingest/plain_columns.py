@@ -12,6 +12,7 @@ value by value on generated text); what is gained is the per-value work and the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,7 +40,8 @@ def plain_numbers(text: pa.Array, mark: str) -> pa.Array | None:
         numbers = pc.cast(text, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if numbers.null_count != len(numbers) and pc.any(pc.invert(pc.is_finite(numbers))).as_py():
+    values = as_numpy(numbers)  # nulls as NaN: every value not finite must be a null
+    if int(np.count_nonzero(~np.isfinite(values))) != numbers.null_count:
         return None
     return numbers
 
@@ -48,8 +50,14 @@ def all_known(text: pa.Array, categories: Sequence[object]) -> bool:
     """Every present value is one of ``categories`` exactly as written (then nothing about the column needs pandas)."""
     if not categories or not all(isinstance(value, str) for value in categories):
         return False
-    known = pc.is_in(text, value_set=pa.array(list(categories), type=pa.string()))
-    return pc.all(pc.or_kleene(known, pc.is_null(text))).as_py() is not False
+    # A null in the set matches the nulls of the column: one kernel, no second pass for them.
+    known = pc.is_in(text, value_set=_category_set(tuple(categories)))
+    return pc.all(known).as_py() is not False
+
+
+@functools.lru_cache(maxsize=256)
+def _category_set(categories: tuple[str, ...]) -> pa.Array:
+    return pa.array([*categories, None], type=pa.string())
 
 
 def plain_dates(text: pa.Array, date_format: str) -> pa.Array | None:

@@ -243,6 +243,9 @@ class ChunkValidator:
     unknown_examples: dict[str, list[str]] = field(default_factory=dict)  # column -> a few of those values (masked if personal)
     matched_categories: Counter = field(default_factory=Counter)     # column -> values matched to a category written otherwise
     date_formats_used: dict[str, list[str]] = field(default_factory=dict)  # date column -> formats it is read with
+    # The last chunk's columns every value of which was plain (shared.ingest.plain_columns): numeric
+    # column -> the one mark its values wrote, date column -> "date" (all in the first of its formats).
+    plain_in_last_chunk: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._source_stem = PurePosixPath(self.source_name).stem
@@ -268,6 +271,7 @@ class ChunkValidator:
         """Every row of ``raw`` (a chunk of text: Arrow from the CSV reader, or a pandas frame of strings)
         clean and typed, or quarantined with its first problem."""
         chunk = raw if isinstance(raw, TextChunk) else TextChunk.of(raw, first_row_number)
+        self.plain_in_last_chunk = {}
         names = chunk.columns
         chunk = TextChunk(chunk.table.rename_columns([self.mapping.renames.get(n, n) for n in names]), chunk.row_numbers)
         rows = _Rows(chunk)
@@ -349,6 +353,7 @@ class ChunkValidator:
             mark, by_proof = (decision.mark, decision.by_proof) if isinstance(decision, DecimalDecision) else (decision, decision == MIXED)
             numbers = None if by_proof else plain_numbers(text, mark)
             if numbers is not None:
+                self.plain_in_last_chunk[name] = mark
                 bounds_checked: np.ndarray | pa.Array = as_numpy(numbers)
                 result: pa.Array | pd.Series = numbers
             else:
@@ -370,6 +375,7 @@ class ChunkValidator:
             date_formats = [*self._date_formats(name, spec, values), *self.extra_date_formats]
             dates = plain_dates(text, date_formats[0])  # every date in the first format: none proves another order
             if dates is not None:
+                self.plain_in_last_chunk[name] = "date"
                 return dates
             shown = " | ".join(date_formats)
             parsed_dates = to_dates(values, date_formats)

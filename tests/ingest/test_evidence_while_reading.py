@@ -54,15 +54,15 @@ def _in_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # The head of a file in one dialect, its tail in another: where a first chunk's decision goes wrong.
-HEAD_MONTOS = ["1,5", "2,125", "1.250", "7", "", "0,25", "1.234.567"]
-TAIL_MONTOS = ["1619.51", "12.5", "1.250", "7", "1.234,5", "abc", "1,5"]
+HEAD_MONTOS = ["1,5", "2,125", "7", "", "0,25", "3,75"]  # plain: chunks of them are counted no more
+TAIL_MONTOS = ["1619.51", "12.5", "1.250", "7", "1.234,5", "abc", "1,5", "1.234.567"]
 HEAD_FECHAS = ["05/07/2021", "25/12/2020", "03/04/2021", ""]
 TAIL_FECHAS = ["12/25/2020", "03/04/2021", "31/02/2021", "2021-07-05", "25/12/2020"]
 
 
 @hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    head=st.lists(st.tuples(st.sampled_from(HEAD_MONTOS), st.sampled_from(HEAD_FECHAS)), min_size=40, max_size=80),
+    head=st.lists(st.tuples(st.sampled_from(HEAD_MONTOS), st.sampled_from(HEAD_FECHAS)), min_size=40, max_size=160),
     tail=st.lists(st.tuples(st.sampled_from(TAIL_MONTOS), st.sampled_from(TAIL_FECHAS)), min_size=0, max_size=150),
 )
 def test_a_file_read_in_small_chunks_gives_what_it_gives_read_whole(
@@ -108,14 +108,28 @@ def test_a_second_pass_leaves_nothing_of_the_first_reading(home: Settings, monke
     Read on the first chunk alone, "1619.51" would be no number and "1.250" 1250; on the whole file
     "1619.51" is 1619.51 and "1.250" is ambiguous. Only the second reading's quarantine remains."""
     _in_small_chunks(monkeypatch)
-    rows = [("1,5", "05/07/2021"), ("1.250", "05/07/2021")] + [("2,5", "05/07/2021")] * 60 + [("1619.51", "05/07/2021")] * 60
+    rows = [("1,5", "05/07/2021"), ("1.250", "05/07/2021")] + [("2,5", "05/07/2021")] * 200 + [("1619.51", "05/07/2021")] * 200
     result = _result(home, rows, "mezcla.csv")
-    assert result.details["whole_file_evidence"] == "second_pass"
+    # The chunks of plain "2,5" only confirmed the comma and were not counted; the point proved later
+    # needs the exact share of each mark, so the second reading counts the file beforehand.
+    assert result.details["whole_file_evidence"] == "pre_pass"
     assert result.details["column_decimals"] == {"monto": "mixed"}
     assert result.details["quarantine_reasons"] == {"ambiguous_number": 1}
-    assert (result.rows_in, result.rows_clean, result.rows_quarantined) == (122, 121, 1)
+    assert (result.rows_in, result.rows_clean, result.rows_quarantined) == (402, 401, 1)
     clean = read_parquet(result.clean_uri)
     assert sorted(set(clean["monto"])) == [1.5, 2.5, 1619.51]
+
+
+def test_a_column_unproven_in_the_first_chunk_is_counted_to_the_end(home: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole numbers first (no proof), "1.250" later: counted exactly, the whole file's evidence is kept
+    for the second reading (no count beforehand)."""
+    _in_small_chunks(monkeypatch)
+    rows = [("7", "05/07/2021")] * 80 + [("1.250", "05/07/2021"), ("1619.51", "05/07/2021")] + [("2.5", "05/07/2021")] * 40
+    result = _result(home, rows, "tarde.csv")
+    assert result.details["whole_file_evidence"] == "second_pass"
+    assert result.details["decimal"] == "." and result.rows_quarantined == 0
+    clean = read_parquet(result.clean_uri)
+    assert sorted(set(clean["monto"])) == [1.25, 2.5, 7.0, 1619.51]
 
 
 def test_dates_that_look_mixed_in_the_first_chunk_only_are_decided_on_the_whole_file(home: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,3 +141,23 @@ def test_dates_that_look_mixed_in_the_first_chunk_only_are_decided_on_the_whole_
     assert result.status == "clean"
     assert result.details["whole_file_evidence"] == "pre_pass"
     assert result.details["quarantine_reasons"] == {"date_order": 3}
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # A stray point far into a comma column: below the share that makes a column mixed, on the exact count.
+        [("2,5", "05/07/2021")] * 300 + [("1619.51", "05/07/2021")] * 5 + [("1.250", "05/07/2021")],
+        # A stray month-first date far into a day-first column.
+        [("1", "25/12/2020")] * 120 + [("1", "12/25/2020")] * 5,
+    ],
+    ids=["stray-point", "stray-month-first"],
+)
+def test_a_late_stray_value_is_weighed_against_the_whole_file(home: Settings, monkeypatch: pytest.MonkeyPatch, rows: list[tuple[str, str]]) -> None:
+    whole = _clean(home, rows, "entero.csv")
+    with monkeypatch.context() as patched:
+        _in_small_chunks(patched)
+        chunked = _clean(home, rows, "troceado.csv")
+    assert chunked[0] == whole[0]
+    pd.testing.assert_frame_equal(chunked[1], whole[1])
+    pd.testing.assert_frame_equal(chunked[2], whole[2])
