@@ -78,17 +78,35 @@ def _local_generation(bucket: str, name: str) -> str:
 def _reasons_off() -> None:
     """Reasons off, to compare like with like with MLflow (which gives none): score_batch's own
     switch, turned off by default for every caller however it imported the function. Bench only;
-    the product always gives reasons. (Imports the scoring module, and LightGBM, before the work.)"""
-    import importlib
+    the product always gives reasons. The switch is thrown when the product first imports the
+    scoring module (a meta-path hook), so the import happens where, and when, the product does it:
+    importing it here, before the work, would add its import to the command's critical path."""
+    import importlib.abc
+    import importlib.util
 
-    for name in ("shared.model.scoring",):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        module.score_batch.__kwdefaults__["with_reasons"] = False
-        return
-    raise RuntimeError("score_batch not found")
+    class ThrowSwitchOnImport(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object, target: object = None):  # noqa: ANN201
+            if name != "shared.model.scoring":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            assert spec is not None and spec.loader is not None
+            run_module = spec.loader.exec_module
+
+            def exec_module(module: object) -> None:
+                run_module(module)
+                module.score_batch.__kwdefaults__["with_reasons"] = False  # type: ignore[attr-defined]
+
+            spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+            return spec
+
+    sys.meta_path.insert(0, ThrowSwitchOnImport())
+
+
+def _check_reasons_were_off() -> None:
+    scoring = sys.modules.get("shared.model.scoring")
+    if scoring is None or scoring.score_batch.__kwdefaults__["with_reasons"] is not False:
+        raise RuntimeError("reasons were meant to be off, and the switch was never thrown")
 
 
 def task_event(args: argparse.Namespace) -> None:
@@ -140,6 +158,8 @@ def task_direct(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - began
     if code != 0:
         raise SystemExit(code)
+    if args.no_reasons:
+        _check_reasons_were_off()
     _emit({"command_seconds": seconds, "process_seconds": time.time() - PROCESS_STARTED, "reasons": not args.no_reasons})
 
 

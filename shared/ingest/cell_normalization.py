@@ -64,20 +64,22 @@ def normalize_cells(table: pa.Table, *, tokens_already_null: bool = False) -> pa
 
 
 def _padding_and_ascii(text: pa.Array) -> tuple[bool, bool]:
-    """(some value may start or end with white space, every value is ASCII), read off the column's bytes."""
+    """(some value may start or end with white space, every value is ASCII), read off the column's bytes.
+
+    An empty value or a null "starts" at its neighbour's first byte and "ends" at the last byte before
+    it: looking there too can only ask for a trim that changes nothing, never skip one.
+    """
     count = len(text)
     data_buffer = text.buffers()[2]
     if count == 0 or data_buffer is None:
         return False, True
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + count + 1]
-    data = np.frombuffer(data_buffer, dtype=np.uint8)[: offsets[-1]]
-    if offsets[-1] == offsets[0]:
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=count + 1, offset=text.offset * 4)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    first, last = int(offsets[0]), int(offsets[-1])
+    if last == first:
         return False, True
-    starts, ends = offsets[:-1], offsets[1:]
-    filled = ends > starts  # nulls and empty values have no first or last byte
-    padded = bool(_MAY_PAD[data[starts[filled]]].any() or _MAY_PAD[data[ends[filled] - 1]].any())
-    ascii_only = bool(data[offsets[0] :].max() < 0x80)
-    return padded, ascii_only
+    edges = np.concatenate((np.minimum(offsets[:-1], last - 1), np.maximum(offsets[1:] - 1, first)))
+    return bool(_MAY_PAD[data[edges]].any()), bool(data[first:last].max() < 0x80)
 
 
 def _composed(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:

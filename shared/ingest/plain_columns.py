@@ -20,22 +20,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def plain_numbers(text: pa.Array, mark: str) -> pa.Array | None:
-    """``text`` as float64 when every value is a number Arrow reads once ``mark`` is its decimal point; else None.
+def plain_numbers(text: pa.Array, mark: str) -> tuple[pa.Array, np.ndarray] | None:
+    """``text`` as float64 (Arrow, and numpy with nulls as NaN) when every value is a number Arrow reads
+    once ``mark`` is its decimal point; else None.
 
     A value with the other mark (``1.234`` in a decimal-comma column), a space, a currency sign or
     anything Arrow's cast refuses sends the column to :func:`shared.ingest.parsing.to_numbers`:
     those need its grouping and ambiguity rules. ``inf`` and ``nan`` are no numbers a spreadsheet
     user typed: Arrow reads them, so a non-finite result also goes the general way.
     """
-    if text.null_count == len(text):
+    if text.null_count == len(text) or mark not in (",", "."):
         return None
     if mark == ",":
-        if pc.any(pc.match_substring(text, ".")).as_py():
+        text = _commas_as_points(text)
+        if text is None:
             return None
-        text = pc.replace_substring(text, ",", ".")
-    elif mark != ".":
-        return None
     try:
         numbers = pc.cast(text, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -43,7 +42,26 @@ def plain_numbers(text: pa.Array, mark: str) -> pa.Array | None:
     values = as_numpy(numbers)  # nulls as NaN: every value not finite must be a null
     if int(np.count_nonzero(~np.isfinite(values))) != numbers.null_count:
         return None
-    return numbers
+    return numbers, values
+
+
+def _commas_as_points(text: pa.Array) -> pa.Array | None:
+    """The text with every "," written "." (byte for byte: both are one byte in UTF-8, never part of
+    another character), or None when a "." is there already (another mark, for the general reading)."""
+    offsets_buffer, data_buffer = text.buffers()[1], text.buffers()[2]
+    if data_buffer is None:
+        return text
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    used = data[offsets[0] : offsets[-1]]
+    if (used == _POINT).any():
+        return None
+    swapped = data.copy()
+    swapped[swapped == _COMMA] = _POINT
+    return pa.StringArray.from_buffers(len(text), offsets_buffer, pa.py_buffer(swapped), text.buffers()[0], text.null_count, text.offset)
+
+
+_COMMA, _POINT = ord(","), ord(".")
 
 
 def all_known(text: pa.Array, categories: Sequence[object]) -> bool:

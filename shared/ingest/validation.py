@@ -37,7 +37,7 @@ from shared.ingest.identifiers import IDENTIFIER_TYPES, check_identifiers
 from shared.ingest.parsing import date_order_evidence, to_dates, to_numbers
 from shared.ingest.personal_data import PersonalDataMasker, mask_cells, mask_text, value_kind
 from shared.ingest.pii import PiiHasher
-from shared.ingest.plain_columns import all_known, as_numpy, plain_dates, plain_numbers
+from shared.ingest.plain_columns import all_known, plain_dates, plain_numbers
 from shared.ingest.row_problems import HEADER_ROW, RowProblem
 from shared.ingest.seen_ids import SeenIds
 from shared.ingest.text_chunk import TextChunk, as_string_frame
@@ -351,11 +351,11 @@ class ChunkValidator:
         if spec.type == "numeric":
             decision = self.decimals.get(name, self.decimal)
             mark, by_proof = (decision.mark, decision.by_proof) if isinstance(decision, DecimalDecision) else (decision, decision == MIXED)
-            numbers = None if by_proof else plain_numbers(text, mark)
-            if numbers is not None:
+            plain = None if by_proof else plain_numbers(text, mark)
+            if plain is not None:
                 self.plain_in_last_chunk[name] = mark
-                bounds_checked: np.ndarray | pa.Array = as_numpy(numbers)
-                result: pa.Array | pd.Series = numbers
+                result: pa.Array | pd.Series = plain[0]
+                bounds_checked = plain[1]
             else:
                 values = _series(text)
                 if by_proof:
