@@ -93,11 +93,67 @@ def plain_dates(text: pa.Array, date_format: str) -> pa.Array | None:
         return None
     if dates.null_count != text.null_count:
         return None
-    written = pc.strftime(dates, format=date_format)
-    same = pc.equal(written, text)
-    if pc.all(pc.or_kleene(same, pc.is_null(text))).as_py() is False:
+    written_in_full = _written_in_full(text, dates, date_format)
+    if written_in_full is None:  # a format of other fields: write each date back and compare
+        same = pc.equal(pc.strftime(dates, format=date_format), text)
+        written_in_full = pc.all(pc.or_kleene(same, pc.is_null(text))).as_py() is not False
+    return dates if written_in_full else None
+
+
+# Fields of a fixed width and the part of a timestamp each one writes.
+_FIELDS = {"%d": (2, "day"), "%m": (2, "month"), "%Y": (4, "year"), "%H": (2, "hour"), "%M": (2, "minute"), "%S": (2, "second")}
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(date_format: str) -> tuple[int, tuple[tuple[int, int, str], ...], tuple[tuple[int, int], ...]] | None:
+    """(length, fields as (position, width, part), literals as (position, byte)) of a format of
+    fixed-width fields and one-byte literals; None for any other format."""
+    fields, literals, position, index = [], [], 0, 0
+    while index < len(date_format):
+        piece = date_format[index : index + 2]
+        if piece in _FIELDS:
+            width, part = _FIELDS[piece]
+            fields.append((position, width, part))
+            position, index = position + width, index + 2
+        elif date_format[index] == "%" or ord(date_format[index]) > 127:
+            return None
+        else:
+            literals.append((position, ord(date_format[index])))
+            position, index = position + 1, index + 1
+    return position, tuple(fields), tuple(literals)
+
+
+def _written_in_full(text: pa.Array, dates: pa.Array, date_format: str) -> bool | None:
+    """Whether every present value is its date written back with ``date_format`` (what pandas reads the
+    same way): every field zero-padded and equal to the date's, checked on the bytes, since Arrow's
+    strptime also takes "5/7/2021" and turns "31/02/2021" into the 3rd of March. None: not decidable
+    this way (another kind of format), ask strftime."""
+    layout = _layout(date_format)
+    data_buffer = text.buffers()[2]
+    if layout is None or data_buffer is None:
         return None
-    return dates
+    length, fields, literals = layout
+    count = len(text)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=count + 1, offset=text.offset * 4)
+    sizes = np.diff(offsets)
+    present = np.ones(count, dtype=bool) if text.null_count == 0 else np.asarray(text.is_valid())
+    if (sizes[~present] != 0).any():
+        return None  # a null holding bytes: the values are not back to back
+    if (sizes[present] != length).any():
+        return False
+    written = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(-1, length).astype(np.int64)
+    for position, byte in literals:
+        if (written[:, position] != byte).any():
+            return False
+    parsed = pc.drop_null(dates)
+    for position, width, part in fields:
+        digits = written[:, position : position + width] - 48
+        if ((digits < 0) | (digits > 9)).any():
+            return False
+        value = digits @ (10 ** np.arange(width - 1, -1, -1))
+        if not np.array_equal(value, getattr(pc, part)(parsed).to_numpy(zero_copy_only=False)):
+            return False
+    return True
 
 
 def as_numpy(values: pa.Array) -> np.ndarray:
