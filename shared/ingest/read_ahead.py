@@ -24,27 +24,33 @@ _POLL_SECONDS = 0.05  # how soon a reader blocked on a full queue notices the ca
 
 
 def read_ahead(items: Iterator[Item], *, depth: int = 1, name: str = "dropscore-reader") -> Iterator[Item]:
-    """Iterate ``items`` in a thread, up to ``depth`` items ahead of the caller."""
-    waiting: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    """Iterate ``items`` in a thread, up to ``depth`` items ahead of the caller.
+
+    The reader starts on an item only once one of the ``depth`` places is free (a semaphore taken
+    before reading, given back when the caller takes an item): a queue alone would let it hold one
+    more, read and waiting to be queued.
+    """
+    waiting: queue.Queue[tuple[str, object]] = queue.Queue()
+    places = threading.Semaphore(depth)
     stopped = threading.Event()
 
-    def hand_over(kind: str, value: object) -> bool:
+    def free_place() -> bool:
         while not stopped.is_set():
-            try:
-                waiting.put((kind, value), timeout=_POLL_SECONDS)
+            if places.acquire(timeout=_POLL_SECONDS):
                 return True
-            except queue.Full:
-                continue
         return False
 
     def read() -> None:
         try:
-            for item in items:
-                if not hand_over(_ITEM, item):
+            while free_place():
+                try:
+                    item = next(items)
+                except StopIteration:
+                    waiting.put((_END, None))
                     return
-            hand_over(_END, None)
+                waiting.put((_ITEM, item))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
-            hand_over(_ERROR, exc)
+            waiting.put((_ERROR, exc))
         finally:
             close = getattr(items, "close", None)
             if close is not None:
@@ -60,12 +66,8 @@ def read_ahead(items: Iterator[Item], *, depth: int = 1, name: str = "dropscore-
             if kind == _ERROR:
                 assert isinstance(value, BaseException)
                 raise value
+            places.release()  # taken: the reader may start on the next one
             yield value  # type: ignore[misc]
     finally:
-        stopped.set()
-        while reader.is_alive():
-            try:  # make room, so a reader blocked on a full queue sees the stop
-                waiting.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                pass
+        stopped.set()  # a reader waiting for a place sees it within _POLL_SECONDS; one reading finishes its item
         reader.join()

@@ -74,3 +74,20 @@ def test_a_file_whose_reading_fails_half_way_is_reported_and_leaves_no_thread(ho
     assert result.status == "rejected"
     assert result.clean_uri is None
     assert _reader_threads() == []
+
+
+def test_the_reader_is_never_more_than_depth_items_ahead() -> None:
+    """Memory stays that of the item in hand and ``depth`` more, however slow the caller."""
+    import time
+
+    started: list[int] = []
+
+    def items() -> Iterator[int]:
+        for number in range(12):
+            started.append(number)
+            yield number
+
+    for taken in read_ahead(items(), depth=1):
+        time.sleep(0.01)  # the reader has all the time it wants
+        assert len(started) <= taken + 2  # this one, and at most one more
+    assert started == list(range(12))
