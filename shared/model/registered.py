@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import shutil
@@ -119,8 +120,12 @@ def _download_and_verify(registry: Registry, version: str) -> LoadedModel:
             booster=lgb.Booster(model_file=str(local / model_file)),
             contract=Contract.from_yaml((local / META_DIR / "contract.yaml").read_text(encoding="utf-8")),
             meta=meta,
-            reference_sample=pd.read_parquet(local / META_DIR / "reference_sample.parquet"),
+            reference_sample=_parquet_reader((local / META_DIR / "reference_sample.parquet").read_bytes()),  # verified above; parsed if a drift check asks
         )
+
+
+def _parquet_reader(data: bytes) -> Callable[[], pd.DataFrame]:
+    return lambda: pd.read_parquet(io.BytesIO(data))
 
 
 def read_file(registry: Registry, version: str, name: str) -> str:

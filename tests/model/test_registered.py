@@ -25,6 +25,22 @@ def test_champion_loads_with_its_contract_and_reference(champion_home: Settings)
     assert 0 < model.threshold < 1
 
 
+def test_the_reference_sample_is_read_when_a_drift_check_asks(champion_home: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scoring never reads the drift reference (~25 MiB once parsed): a load keeps its verified bytes only."""
+    import pandas as pd
+
+    parsed: list[object] = []
+    real = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda *args, **kwargs: parsed.append(args) or real(*args, **kwargs))
+    services.reset()
+    registered._LOADED.clear()
+    model = registered.load(services.registry(champion_home), CHAMPION)
+    assert parsed == []
+    reference = model.reference_sample
+    assert len(parsed) == 1 and "score" in reference.columns and len(reference) > 1000
+    assert model.reference_sample is reference and len(parsed) == 1  # read once, then kept
+
+
 def test_promote_and_rollback_round_trip(champion_home: Settings) -> None:
     registry = services.registry(champion_home)
     with pytest.raises(ModelNotFoundError):
