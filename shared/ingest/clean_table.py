@@ -199,17 +199,25 @@ class TableCleaner:
             return
         # A CSV's next chunk is parsed while this one is validated (shared.ingest.read_ahead); each
         # chunk carries its own row problems and end-of-file flag, so the reader may run ahead.
-        chunks = read_ahead(self.chunks.text_chunks())
+        chunks = read_ahead(self._with_plain_answers(self.chunks.text_chunks()))
         try:
-            for chunk in chunks:
-                yield self._cleaned(chunk)
+            for chunk, plain in chunks:
+                yield self._cleaned(chunk, plain)
         finally:
             chunks.close()  # stops the reading thread when the caller stops early
 
-    def _cleaned(self, chunk: pd.DataFrame | TextChunk) -> CleanedChunk:
+    def _with_plain_answers(self, chunks: Iterator[TextChunk]) -> Iterator[tuple[TextChunk, dict[tuple[str, str], object]]]:
+        """Each chunk with its plain columns typed (ChunkValidator.plain_answers), in the reading thread:
+        that typing needs no earlier chunk, so it runs beside the validation of the chunk before. The
+        first chunk (and any read before the first was decided) is typed by the validator itself."""
+        for chunk in chunks:
+            validator = self.validator
+            yield chunk, (validator.plain_answers(chunk) if validator is not None else {})
+
+    def _cleaned(self, chunk: pd.DataFrame | TextChunk, plain: dict[tuple[str, str], object] | None = None) -> CleanedChunk:
         if self.validator is None:
             self._decide(chunk)
-        return self._validate(chunk)
+        return self._validate(chunk, plain)
 
     def _problems_and_end(self, chunk: pd.DataFrame | TextChunk) -> tuple[Mapping[int, RowProblem], bool]:
         if isinstance(chunk, TextChunk):
@@ -294,11 +302,11 @@ class TableCleaner:
                 evidence.add(table.rename_columns([sources[name] for name in table.column_names]), numeric, date_formats)
         return evidence
 
-    def _validate(self, chunk: pd.DataFrame | TextChunk) -> CleanedChunk:
+    def _validate(self, chunk: pd.DataFrame | TextChunk, plain: dict[tuple[str, str], object] | None = None) -> CleanedChunk:
         """Validate one chunk: its clean rows typed, its refused rows with their reasons; every row counted."""
         assert self.validator is not None and self.mapping is not None  # decided on the first chunk
         try:
-            result = self.validator.validate(chunk, first_row_number=HEADER_ROW + 1 + self.rows_in, problems=self._problems_and_end(chunk)[0])
+            result = self.validator.validate(chunk, first_row_number=HEADER_ROW + 1 + self.rows_in, problems=self._problems_and_end(chunk)[0], plain=plain)
         except BadInputError as problem:
             if self._counted is not None and problem.code == "mixed_date_order":
                 # Mixed on the first chunk's proof, which the whole file may outweigh: decide on all of it.

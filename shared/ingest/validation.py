@@ -246,6 +246,7 @@ class ChunkValidator:
     # The last chunk's columns every value of which was plain (shared.ingest.plain_columns): numeric
     # column -> the one mark its values wrote, date column -> "date" (all in the first of its formats).
     plain_in_last_chunk: dict[str, str] = field(default_factory=dict)
+    _plain_ahead: Mapping[tuple[str, str], object] = field(default_factory=dict)  # this chunk's plain_answers, if given
 
     def __post_init__(self) -> None:
         self._source_stem = PurePosixPath(self.source_name).stem
@@ -267,11 +268,48 @@ class ChunkValidator:
         spec = self.contract.columns.get(name)
         return bool(spec is not None and spec.personal)
 
-    def validate(self, raw: pd.DataFrame | TextChunk, first_row_number: int, problems: Mapping[int, RowProblem] | None = None) -> ChunkResult:
+    def plain_answers(self, chunk: TextChunk) -> dict[tuple[str, str], object]:
+        """What :mod:`shared.ingest.plain_columns` answers for each contract column of ``chunk`` (as read),
+        keyed by (column, mark / "categories" / date format). Nothing here depends on the chunks before:
+        the reading thread asks it of the next chunk while this one is validated (shared.ingest.clean_table)."""
+        answers: dict[tuple[str, str], object] = {}
+        expected = set(self.mapping.expected)
+        for source in chunk.columns:
+            name = self.mapping.renames.get(source, source)
+            spec = self.contract.columns.get(name)
+            if spec is None or name not in expected:
+                continue
+            if spec.type == "numeric":
+                mark, by_proof = self._mark(name)
+                if not by_proof:
+                    answers[(name, mark)] = plain_numbers(chunk.text(source), mark)
+            elif spec.type == "categorical":
+                answers[(name, "categories")] = all_known(chunk.text(source), spec.values or [])
+            elif spec.type == "date":
+                formats = self.date_formats_used.get(name)  # decided on the first chunk; until then, not ahead
+                if formats is not None:
+                    first_format = [*formats, *self.extra_date_formats][0]
+                    answers[(name, first_format)] = plain_dates(chunk.text(source), first_format)
+        return answers
+
+    def _mark(self, name: str) -> tuple[str, bool]:
+        """(the decimal mark column ``name`` is read with, whether each value is read by what it proves)."""
+        decision = self.decimals.get(name, self.decimal)
+        return (decision.mark, decision.by_proof) if isinstance(decision, DecimalDecision) else (decision, decision == MIXED)
+
+    def validate(
+        self,
+        raw: pd.DataFrame | TextChunk,
+        first_row_number: int,
+        problems: Mapping[int, RowProblem] | None = None,
+        plain: Mapping[tuple[str, str], object] | None = None,
+    ) -> ChunkResult:
         """Every row of ``raw`` (a chunk of text: Arrow from the CSV reader, or a pandas frame of strings)
-        clean and typed, or quarantined with its first problem."""
+        clean and typed, or quarantined with its first problem. ``plain``: :meth:`plain_answers` for this
+        chunk, when computed ahead."""
         chunk = raw if isinstance(raw, TextChunk) else TextChunk.of(raw, first_row_number)
         self.plain_in_last_chunk = {}
+        self._plain_ahead = plain or {}
         names = chunk.columns
         chunk = TextChunk(chunk.table.rename_columns([self.mapping.renames.get(n, n) for n in names]), chunk.row_numbers)
         rows = _Rows(chunk)
@@ -348,10 +386,10 @@ class ChunkValidator:
             flag(missing, required_code, name, text)
         elif not spec.nullable:
             flag(missing, "missing_value", name, text)
+        ahead = self._plain_ahead
         if spec.type == "numeric":
-            decision = self.decimals.get(name, self.decimal)
-            mark, by_proof = (decision.mark, decision.by_proof) if isinstance(decision, DecimalDecision) else (decision, decision == MIXED)
-            plain = None if by_proof else plain_numbers(text, mark)
+            mark, by_proof = self._mark(name)
+            plain = None if by_proof else (ahead[(name, mark)] if (name, mark) in ahead else plain_numbers(text, mark))
             if plain is not None:
                 self.plain_in_last_chunk[name] = mark
                 result: pa.Array | pd.Series = plain[0]
@@ -373,7 +411,8 @@ class ChunkValidator:
         if spec.type == "date":
             values = _series(text)
             date_formats = [*self._date_formats(name, spec, values), *self.extra_date_formats]
-            dates = plain_dates(text, date_formats[0])  # every date in the first format: none proves another order
+            key = (name, date_formats[0])  # every date in the first format: none proves another order
+            dates = ahead[key] if key in ahead else plain_dates(text, date_formats[0])
             if dates is not None:
                 self.plain_in_last_chunk[name] = "date"
                 return dates
@@ -394,7 +433,7 @@ class ChunkValidator:
             return checked.values
         if spec.type == "categorical":
             categories = spec.values or []
-            if all_known(text, categories):
+            if ahead[(name, "categories")] if (name, "categories") in ahead else all_known(text, categories):
                 return text
             values = _series(text)
             known = values.isin(categories).to_numpy() | missing

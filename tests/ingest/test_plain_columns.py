@@ -86,29 +86,44 @@ CELLS = {
 }
 
 
-def _validate(frame: pd.DataFrame) -> validation.ChunkResult | str:
-    """The chunk's result, or the code of the error that refuses it whole."""
+def _validate(frame: pd.DataFrame, *, date_formats_decided: dict[str, list[str]] | None = None) -> tuple[validation.ChunkResult | str, dict[str, list[str]]]:
+    """(the chunk's result, or the code of the error that refuses it whole; the date formats it decided).
+
+    ``date_formats_decided``: the plain columns are typed beforehand (ChunkValidator.plain_answers), as
+    the reading thread does for the chunks after the first, once the first has decided the dates' order.
+    """
+    from shared.ingest.text_chunk import TextChunk
+
     contract = _contract()
     validator = ChunkValidator(contract, "incoming", map_header(list(frame.columns), contract, "incoming"), ",", "f.csv")
+    chunk = TextChunk.of(frame, 2)
+    plain = None
+    if date_formats_decided is not None:
+        validator.date_formats_used.update(date_formats_decided)
+        plain = validator.plain_answers(chunk)
     try:
-        return validator.validate(frame, first_row_number=2)
+        return validator.validate(chunk, first_row_number=2, plain=plain), dict(validator.date_formats_used)
     except BadInputError as refused:
-        return refused.code
+        return refused.code, {}
 
 
 @settings(max_examples=150, deadline=None)
 @given(rows=st.lists(st.fixed_dictionaries(CELLS), min_size=1, max_size=12))
 def test_a_chunk_validates_the_same_with_and_without_the_fast_paths(rows: list[dict[str, str | None]]) -> None:
     frame = pd.DataFrame(rows, columns=list(CELLS)).astype("string")
-    fast = _validate(frame)
+    fast, decided = _validate(frame)
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(validation, "plain_numbers", lambda text, mark: None)
         patched.setattr(validation, "plain_dates", lambda text, date_format: None)
         patched.setattr(validation, "all_known", lambda text, categories: False)
-        general = _validate(frame)
+        general, _ = _validate(frame)
+    ahead, _ = _validate(frame, date_formats_decided=decided)
     if isinstance(fast, str) or isinstance(general, str):
         assert fast == general  # refused whole (dates mixing both orders), by both
         return
+    if not isinstance(ahead, str):
+        assert ahead.clean_table.equals(fast.clean_table)
+        pd.testing.assert_frame_equal(ahead.quarantine, fast.quarantine)
     assert fast.clean_table.schema == general.clean_table.schema
     assert fast.clean_table.equals(general.clean_table)
     pd.testing.assert_frame_equal(fast.quarantine, general.quarantine)
