@@ -9,6 +9,7 @@ without a key), and in every other cell people read an e-mail, phone or cédula 
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -567,7 +568,7 @@ class ChunkValidator:
     def _quarantine_rows(self, chunk: TextChunk, rows: _Rows, unreadable: list[int]) -> pd.DataFrame:
         bad = rows.bad
         if not bad.any():
-            return pd.DataFrame(columns=QUARANTINE_COLUMNS + chunk.columns)
+            return _no_rows(tuple(QUARANTINE_COLUMNS + chunk.columns))
         messages = []
         for position in np.flatnonzero(bad):
             column, value = rows.column[position], rows.value[position]
@@ -589,6 +590,12 @@ class ChunkValidator:
             copy.iloc[(np.cumsum(bad) - 1)[unreadable]] = pd.NA
         original = self._pseudonymize(copy, for_people=True)
         return pd.concat([report, original], axis=1)
+
+
+@functools.lru_cache(maxsize=8)
+def _no_rows(columns: tuple[str, ...]) -> pd.DataFrame:
+    """The quarantine of a chunk without a refused row (most chunks): built once per header, not per chunk."""
+    return pd.DataFrame(columns=list(columns))
 
 
 def _arrow_column(values: pd.Series, spec: ColumnSpec | None) -> pa.Array:

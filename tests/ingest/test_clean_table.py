@@ -142,10 +142,10 @@ def test_clean_into_publishes_both_objects_or_neither(home: Settings, monkeypatc
     services.store(outputs.clean_uri).delete(outputs.clean_uri)
     real_validate = TableCleaner._validate
 
-    def fails_on_second_chunk(self: TableCleaner, chunk: pd.DataFrame):  # noqa: ANN202
+    def fails_on_second_chunk(self: TableCleaner, chunk: pd.DataFrame, *args: object):  # noqa: ANN202
         if self.rows_in:
             raise OSError("storage reset")
-        return real_validate(self, chunk)
+        return real_validate(self, chunk, *args)
 
     monkeypatch.setattr(TableCleaner, "_validate", fails_on_second_chunk)
     monkeypatch.setattr(clean_table, "CSV_BLOCK_BYTES", 4096)
