@@ -68,7 +68,11 @@ TAIL_FECHAS = ["12/25/2020", "03/04/2021", "31/02/2021", "2021-07-05", "25/12/20
 def test_a_file_read_in_small_chunks_gives_what_it_gives_read_whole(
     home: Settings, monkeypatch: pytest.MonkeyPatch, head: list[tuple[str, str]], tail: list[tuple[str, str]]
 ) -> None:
-    rows = head + tail
+    _assert_read_in_small_chunks_as_whole(home, monkeypatch, head + tail)
+
+
+def _assert_read_in_small_chunks_as_whole(home: Settings, monkeypatch: pytest.MonkeyPatch, rows: list[tuple[str, str]]) -> None:
+    """The same result, manifest details, clean rows and quarantine, whether the file is one chunk or many."""
     whole = _clean(home, rows, "entero.csv")
     with monkeypatch.context() as patched:
         _in_small_chunks(patched)
@@ -154,10 +158,4 @@ def test_dates_that_look_mixed_in_the_first_chunk_only_are_decided_on_the_whole_
     ids=["stray-point", "stray-month-first"],
 )
 def test_a_late_stray_value_is_weighed_against_the_whole_file(home: Settings, monkeypatch: pytest.MonkeyPatch, rows: list[tuple[str, str]]) -> None:
-    whole = _clean(home, rows, "entero.csv")
-    with monkeypatch.context() as patched:
-        _in_small_chunks(patched)
-        chunked = _clean(home, rows, "troceado.csv")
-    assert chunked[0] == whole[0]
-    pd.testing.assert_frame_equal(chunked[1], whole[1])
-    pd.testing.assert_frame_equal(chunked[2], whole[2])
+    _assert_read_in_small_chunks_as_whole(home, monkeypatch, rows)
