@@ -157,14 +157,19 @@ def clean_file(
     generation: str = "",
     contract_version: str | None = None,
     outputs_factory: OutputsFactory = CleanOutputs,
+    block_bytes: int | None = None,
 ) -> CleanResult:
     """Clean the object at ``source_uri`` against ``contract`` into its outputs (no claim: the caller's).
 
     ``outputs_factory`` makes the outputs of the clean and quarantine URIs: the clean Parquet and
     quarantine CSV by default; `dropscore score` passes a sink that scores the clean rows instead
-    of storing them (shared.local.direct_scoring).
+    of storing them (shared.local.direct_scoring). ``block_bytes``: the CSV read this many bytes at
+    a time (None: shared.ingest.clean_table.CSV_BLOCK_BYTES, the functions' size).
     """
-    run = CleanRun(settings, dropped, source_uri, contract, generation=generation, contract_version=contract_version, outputs_factory=outputs_factory)
+    run = CleanRun(
+        settings, dropped, source_uri, contract, generation=generation, contract_version=contract_version,
+        outputs_factory=outputs_factory, block_bytes=block_bytes,
+    )
     return run.run()
 
 
@@ -188,7 +193,9 @@ class CleanRun:
         generation: str = "",
         contract_version: str | None = None,
         outputs_factory: OutputsFactory = CleanOutputs,
+        block_bytes: int | None = None,
     ) -> None:
+        self.block_bytes = block_bytes
         self.settings, self.dropped, self.source_uri, self.contract = settings, dropped, source_uri, contract
         self.generation, self.contract_version = generation, contract_version
         self.store = services.store(source_uri)
@@ -247,7 +254,7 @@ class CleanRun:
         # first row (count_while_reading is False for it); a file published whole may find out at the end.
         self.table = TableCleaner(
             stream, self.contract, self.dropped.kind, self.dropped.name, hasher=hasher, reopen=lambda: self.store.open_read(self.source_uri),
-            evidence=evidence, count_while_reading=count_while_reading,
+            evidence=evidence, count_while_reading=count_while_reading, block_bytes=self.block_bytes,
         )
         # A big incoming file becomes shards, scored in parallel (shared.delivery.fanout); others one object.
         # A .xlsx is compressed: whether it fans out is decided on its size as text, at its first chunk.

@@ -30,7 +30,7 @@ BATCH_ROWS = 48
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(direct_scoring, "SCORED_BATCH_ROWS", BATCH_ROWS)
-    monkeypatch.setattr(shared.ingest.clean_table, "CSV_BLOCK_BYTES", 8 * 1024)  # many chunks of clean rows
+    monkeypatch.setattr(direct_scoring, "DIRECT_BLOCK_BYTES", 8 * 1024)  # many chunks of clean rows
 
 
 def _scoring_threads() -> list[threading.Thread]:
@@ -71,7 +71,7 @@ def test_many_batches_write_the_file_one_batch_writes(
     monkeypatch.setattr(direct_scoring.ScoringSink, "_submit_pending", watched)
     monkeypatch.setattr(shared.model.scoring, "score_batch", held_back)
     monkeypatch.setattr(direct_scoring, "SCORED_BATCH_ROWS", BATCH_ROWS)
-    monkeypatch.setattr(shared.ingest.clean_table, "CSV_BLOCK_BYTES", 8 * 1024)
+    monkeypatch.setattr(direct_scoring, "DIRECT_BLOCK_BYTES", 8 * 1024)
     batched = tmp_path / "por_lotes.csv"
 
     result = score_file(champion_home, synthetic_files.months[1], batched)
