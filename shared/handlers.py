@@ -164,7 +164,7 @@ def _alert_refusal(delivery: Delivery, refusal: BadInputError, error: PermanentE
     """An alert for the people who run dropscore (a row of the warehouse's alerts table, and its channels)."""
     if delivery.settings is None:
         return
-    from shared.lifecycle.promotion import raise_model_alert
+    from shared.lifecycle.model_loading import raise_model_alert
 
     title_es = both(title, reason=refusal.message_es, **values)[0]
     title_en = both(title, reason=refusal.message_en, **values)[1]

@@ -315,8 +315,11 @@ class MlflowRegistry(AliasMoves):
     # -- reading ---------------------------------------------------------------------------------
 
     def version_of(self, alias: str) -> str | None:
-        if self._local is not None and (version := self._local.version_of(alias)) is not None:
-            return version  # the embedded registry, read without MLflow; "no such alias" is MLflow's to say
+        if self._local is not None:  # the embedded registry, read without MLflow when the file settles it
+            if (version := self._local.version_of(alias)) is not None:
+                return version
+            if self._local.alias_is_unset(alias):
+                return None
         from mlflow.exceptions import MlflowException
 
         with self._translated(f"read alias {alias}"):

@@ -64,6 +64,14 @@ class SqliteRegistryReader:
             return None
         return str(rows[0][0])
 
+    def alias_is_unset(self, alias: str) -> bool:
+        """True only when this file settles it: the model is registered once and no row gives it ``alias``
+        (a registry with no challenger, which every score event asks about). Anything less sure: False,
+        and MLflow answers."""
+        aliases = self._rows("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?", (self.model_name, alias))
+        models = self._rows("SELECT COUNT(*) FROM registered_models WHERE name = ?", (self.model_name,))
+        return aliases == [] and models is not None and models[0][0] == 1
+
     def version(self, version: str) -> LocalVersion | None:
         """The version's artifact folder and tags, when the artifacts are a folder on this machine."""
         rows = self._rows("SELECT storage_location, source FROM model_versions WHERE name = ? AND version = ?", (self.model_name, version))

@@ -25,12 +25,13 @@ from shared.backends import services
 from shared.backends.registry import CHALLENGER, CHAMPION
 from shared.delivery.locations import dropped_file
 from shared.delivery.parquet_io import read_parquet
-from shared.errors import BadInputError, ModelIntegrityError, ModelNotFoundError, PermanentError
+from shared.errors import BadInputError, ModelNotFoundError, PermanentError
 from shared.formatting import gate_failures_text
 from shared.i18n import both, message
 from shared.ingest.clean_outputs import CleanOutputs
 from shared.ingest.clean_table import clean_into, pii_hasher
 from shared.ingest.contract import Contract
+from shared.lifecycle.model_loading import alert_integrity, load_model, raise_model_alert
 from shared.model import registered
 from shared.model.artifact_integrity import sha256_of
 from shared.model.features import model_matrix, target_for_task, target_vector
@@ -121,77 +122,6 @@ def _json_number(value: Any) -> Any:
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
     return float(value) if isinstance(value, (int, float)) else str(value)
-
-
-def raise_model_alert(
-    settings: Settings,
-    *,
-    alert_key: str,
-    severity: str,
-    title_es: str,
-    title_en: str,
-    evidence: dict[str, Any],
-    action_es: str,
-    action_en: str,
-) -> None:
-    """An alert about the model (category "model"). Its id derives from ``alert_key``: a retry replaces it."""
-    from shared.reporting import alerts
-
-    priority = {"critical": 1, "warning": 2}.get(severity, 3)
-    # One finding in the shape the alert message and webhook expect (shared.reporting.alerts.message_text).
-    item = {"priority": priority, "severity": severity, "category": "model", "code": alert_key.split(":")[0],
-            "what_es": title_es, "what_en": title_en, "action_es": action_es, "action_en": action_en}
-    evidence = {**evidence, "items": [item]}
-    record = {
-        "alert_id": f"model-{hashlib.sha256(alert_key.encode()).hexdigest()[:20]}",
-        "created_at": datetime.now(UTC),
-        "check_id": None,
-        "severity": severity,
-        "category": "model",
-        "title_es": title_es,
-        "title_en": title_en,
-        "evidence": json.dumps(evidence, ensure_ascii=False, default=str),
-        "action_es": action_es,
-        "action_en": action_en,
-        "priority": priority,
-    }
-    try:
-        send = getattr(alerts, "record", None) or alerts.raise_alert
-        delivery = send(settings, record)
-        if delivery is not None and getattr(delivery, "threads", None):
-            delivery.finish(settings)
-    except Exception:  # an alert that cannot be written must not undo the decision it reports
-        logger.exception("could not record model alert %s: %s", record["alert_id"], title_en)
-
-
-def load_model(settings: Settings, alias_or_version: str = CHAMPION) -> LoadedModel:
-    """Load a model for scoring; an artifact that does not match its registered hash alerts and refuses."""
-    try:
-        return registered.load(services.registry(settings), alias_or_version)
-    except ModelIntegrityError as exc:
-        alert_integrity(settings, exc, alias_or_version)
-        raise
-
-
-def alert_integrity(settings: Settings, exc: ModelIntegrityError, alias_or_version: str = CHAMPION) -> None:
-    """A critical model alert naming the version and the artifacts that do not match their registered hashes."""
-    version = getattr(exc, "version", alias_or_version)
-    artifacts = list(getattr(exc, "artifacts", None) or ["model.lgb"])
-    names = ", ".join(artifacts)
-    raise_model_alert(
-        settings,
-        # One alert per version, tampered set and content: a redelivered event does not alert twice.
-        alert_key=f"integrity:{version}:{names}:{getattr(exc, 'actual', '')}",
-        severity="critical",
-        title_es=message("integrity_alert_title", "es", version=version, names=names),
-        title_en=message("integrity_alert_title", "en", version=version, names=names),
-        evidence={
-            "version": version, "artifacts": artifacts, "expected_sha256": getattr(exc, "expected", None),
-            "actual_sha256": getattr(exc, "actual", None), "error": str(exc),
-        },
-        action_es=message("integrity_alert_action", "es"),
-        action_en=message("integrity_alert_action", "en"),
-    )
 
 
 def _documents(settings: Settings, contract: Contract, outcome_box: dict[str, Any]):  # noqa: ANN202 - the registry's attach callback

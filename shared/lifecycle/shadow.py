@@ -36,7 +36,6 @@ from shared.model import metrics
 from shared.model.features import target_for_task
 from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import class_score_column, model_classes, model_task
-from shared.model.training import LOWER_IS_BETTER, gate_failures, primary_metric
 from shared.monitor.labels import read_outcomes
 from shared.settings import Settings
 
@@ -52,7 +51,7 @@ PREDICTION_COLUMNS = ["batch_key", "row_id", "score", "label", "model_version", 
 
 def challenger_for_shadow(settings: Settings, champion: LoadedModel) -> LoadedModel | None:
     """The challenger to shadow-score with, or None (none, the same as the champion, or unusable)."""
-    from shared.lifecycle.promotion import load_model
+    from shared.lifecycle.model_loading import load_model
 
     registry = services.registry(settings)
     try:
@@ -171,6 +170,9 @@ def compare_shadow(settings: Settings, champion: LoadedModel, outcomes: pd.DataF
     """Champion vs challenger on the rows both scored that now have an outcome; promote the challenger if it wins."""
     from shared.lifecycle.promotion import beats, raise_model_alert, record_event
 
+    # Imported here, not with the module: a score instance shadow-scores without the training code.
+    from shared.model.training import gate_failures, primary_metric
+
     registry = services.registry(settings)
     challenger_version = registry.version_of(CHALLENGER)
     if challenger_version is None or challenger_version == champion.version:
@@ -235,6 +237,7 @@ def _last_alias_move(settings: Settings) -> pd.Series | None:
 def watch_champion(settings: Settings, champion: LoadedModel, outcomes: pd.DataFrame) -> dict[str, Any]:
     """After a promotion: roll back at once when labeled outcomes show the new champion decaying."""
     from shared.lifecycle.promotion import raise_model_alert, rollback
+    from shared.model.training import LOWER_IS_BETTER, gate_failures, primary_metric
 
     registry = services.registry(settings)
     previous = registry.version_of(PREVIOUS)
@@ -295,7 +298,7 @@ def review_after_labels(settings: Settings) -> dict[str, Any]:
     and an automatic rollback is never skipped in silence; a permanent one is reported: an alert,
     a log line with severity, and the review's status.
     """
-    from shared.lifecycle.promotion import load_model
+    from shared.lifecycle.model_loading import load_model
 
     result = ReviewResult()
     try:

@@ -294,11 +294,11 @@ def score_in_one_pass(settings: Settings, path: Path, output: Path, scratch: Pat
 
 
 def _load_champion(settings: Settings, version: str) -> LoadedModel:
-    """The champion's booster (shared.lifecycle.promotion.load_model without importing the training code it sits beside)."""
+    """The champion's booster (shared.lifecycle.model_loading.load_model, with the scoring thread ahead of it)."""
     try:
         return registered.load(services.registry(settings), version)
     except ModelIntegrityError as exc:
-        from shared.lifecycle.promotion import alert_integrity
+        from shared.lifecycle.model_loading import alert_integrity
 
         alert_integrity(settings, exc, CHAMPION)
         raise

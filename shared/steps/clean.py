@@ -136,7 +136,7 @@ def contract_for(settings: Settings, dropped: DroppedFile, raw_key: str, source_
     except ModelIntegrityError as exc:
         # Permanent until someone restores the artifacts or rolls back: alert, report to the user, return.
         # A contract edited in the artifact store (personal: true turned off) must not decide what is kept.
-        from shared.lifecycle.promotion import alert_integrity
+        from shared.lifecycle.model_loading import alert_integrity
 
         alert_integrity(settings, exc, CHAMPION)
         return write_rejection(settings, dropped, source_uri, integrity_rejection(exc), rows_in=0, generation=generation)

@@ -195,7 +195,7 @@ def run_requested_retrain(
 
 
 def _not_run(settings: Settings, claim: Claim, request_id: str, error: PermanentError) -> dict[str, Any]:
-    from shared.lifecycle.promotion import raise_model_alert
+    from shared.lifecycle.model_loading import raise_model_alert
 
     logger.error("retrain request %s cannot run: %s", request_id, error)
     record = {"status": "not_run", "reason": str(error), "code": type(error).__name__, "request_id": request_id}

@@ -38,7 +38,7 @@ from shared.ingest.csv_output import (
     predictions_dialect,
     text_writer,
 )
-from shared.lifecycle.promotion import load_model
+from shared.lifecycle.model_loading import load_model
 from shared.lifecycle.shadow import challenger_for_shadow, shadow_rows, warehouse_rows
 from shared.model.loaded_model import LoadedModel
 from shared.model.scoring import prediction_columns_for, score_batch

@@ -83,3 +83,31 @@ def test_artifacts_outside_the_local_disk_are_left_to_mlflow(tmp_path: Path) -> 
         connection.execute("INSERT INTO model_versions VALUES ('modelo', 2, 'models:/m-123', NULL)")
     reader = SqliteRegistryReader(database, "modelo")
     assert reader.version("1") is None and reader.version("2") is None
+
+
+ASK_CHALLENGER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from shared.backends import services
+from shared.settings import load_settings
+import shared.steps.score  # what a score function imports for its first event
+version = services.registry(load_settings()).version_of("challenger")
+print(json.dumps({"version": version, "loaded": sorted(name for name in ("mlflow", "sklearn") if name in sys.modules)}))
+"""
+
+
+def test_a_score_instance_learns_there_is_no_challenger_without_mlflow_or_scikit_learn(champion_home: Settings) -> None:
+    """Every score event asks for the challenger to shadow; with none registered, the sqlite file settles
+    it. Before issue 16's fix the question started MLflow's client (~1 s) and the score step's import
+    of the training code started scikit-learn: a first event took 2.8-2.9 s, over the 2.5 s target."""
+    done = subprocess.run(
+        [sys.executable, "-c", ASK_CHALLENGER, str(ROOT)],
+        capture_output=True, text=True, timeout=120, check=True, env={**os.environ, "DROPSCORE_HOME": str(champion_home.home)},
+    )  # fmt: skip
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"version": None, "loaded": []}
+    registry = services.registry(champion_home)
+    database = database_of(registry.tracking_uri, registry.registry_uri)
+    assert database is not None
+    reader = SqliteRegistryReader(database, registry.model_name)
+    assert reader.alias_is_unset("challenger") and not reader.alias_is_unset(CHAMPION)
+    assert not SqliteRegistryReader(database, "no-such-model").alias_is_unset("challenger")  # MLflow's to say
