@@ -11,6 +11,7 @@ that scores the last shard assembles the file.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -30,13 +31,13 @@ from shared.delivery.locations import DroppedFile, locate
 from shared.delivery.parquet_io import iter_batches, streamed_parquet
 from shared.errors import BadInputError, ObjectNotFoundError
 from shared.i18n import both
+from shared.ingest.csv_columns import csv_bytes
 from shared.ingest.csv_output import (
-    csv_rows,
+    SOURCE_ROW_COLUMN,
     extra_output_columns,
     header_row,
     output_date_format,
     predictions_dialect,
-    text_writer,
 )
 from shared.lifecycle.model_loading import load_model
 from shared.lifecycle.shadow import challenger_for_shadow, shadow_rows, warehouse_rows
@@ -230,24 +231,26 @@ def _write_predictions(
     with (
         streamed_parquet(clean_uri) as parquet,
         services.store(output_uri).open_write(output_uri, "text/csv") as stream,
-        text_writer(stream, "utf-8-sig" if header else "utf-8") as handle,
     ):
-        writer = csv.writer(handle, delimiter=delimiter)
         columns = prediction_columns_for(model) + extra_output_columns(model.contract, details, parquet.schema_arrow.names)
         if header:
-            writer.writerow(header_row(columns))
+            line = io.StringIO(newline="")
+            csv.writer(line, delimiter=delimiter).writerow(header_row(columns))
+            stream.write(line.getvalue().encode("utf-8-sig"))
 
         def score_and_write(batch: pa.RecordBatch) -> int:
             # A function, so that the batch's frames are gone when it returns: as loop variables they
             # lived on while the next batch was read and scored (two batches in memory).
-            clean = batch.to_pandas()
+            clean = pa.Table.from_batches([batch])  # scored as Arrow, as `dropscore score` does (shared.model.scoring)
             predictions = score_batch(model, clean, language=settings.language)
             rows_out.append(warehouse_rows(predictions, model, role=CHAMPION, source_uri=source_uri, scored_at=scored_at))
             shadow = shadow_rows(challenger, clean, source_uri=source_uri, scored_at=scored_at, language=settings.language)
             if shadow is not None:
                 rows_out.append(shadow)  # the warehouse keeps the challenger's scores; users never see them
-            # Numbers in the locale's mark, every text cell safe to open in Excel (shared.ingest.csv_output).
-            writer.writerows(csv_rows(predictions, clean, columns, decimal, date_format))
+            # Numbers in the locale's mark, every text cell safe to open in Excel, a whole column at a time
+            # (shared.ingest.csv_columns: the csv module's bytes); only the columns the CSV copies become pandas.
+            copied = [name for name in (*columns, SOURCE_ROW_COLUMN) if name in clean.column_names and name not in predictions.columns]
+            stream.write(csv_bytes(predictions, clean.select(copied).to_pandas(), columns, delimiter, decimal, date_format))
             return len(predictions)
 
         for batch in iter_batches(parquet, PARQUET_BATCH_ROWS):  # a window of row groups in memory, not the file
