@@ -103,6 +103,17 @@ def _reasons_off() -> None:
     sys.meta_path.insert(0, ThrowSwitchOnImport())
 
 
+def _block_size_experiment() -> None:
+    """BENCH_BLOCK=bytes: the CSV read that many bytes at a time, by the functions and by `dropscore score`."""
+    if not os.environ.get("BENCH_BLOCK"):
+        return
+    import shared.ingest.clean_table
+    import shared.local.direct_scoring
+
+    shared.ingest.clean_table.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
+    shared.local.direct_scoring.DIRECT_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
+
+
 def _check_reasons_were_off() -> None:
     scoring = sys.modules.get("shared.model.scoring")
     if scoring is None or scoring.score_batch.__kwdefaults__["with_reasons"] is not False:
@@ -115,10 +126,7 @@ def task_event(args: argparse.Namespace) -> None:
 
     if os.environ.get("BENCH_NO_REASONS") and args.function == "score":
         _reasons_off()
-    if os.environ.get("BENCH_BLOCK"):  # experiments with the CSV block size
-        import shared.ingest.clean_table
-
-        shared.ingest.clean_table.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
+    _block_size_experiment()
     handle = {"clean": handlers.handle_clean_event, "score": handlers.handle_score_event}[args.function]
     warm_up_seconds = None
     if args.warm_up:
@@ -147,10 +155,7 @@ def task_direct(args: argparse.Namespace) -> None:
     script calls the same ``main``); reasons off with ``--no-reasons`` (see _reasons_off)."""
     if args.no_reasons:
         _reasons_off()
-    if os.environ.get("BENCH_BLOCK"):  # experiments with the CSV block size
-        import shared.ingest.clean_table
-
-        shared.ingest.clean_table.CSV_BLOCK_BYTES = int(os.environ["BENCH_BLOCK"])
+    _block_size_experiment()
     from shared.local import cli
 
     began = time.perf_counter()

@@ -96,8 +96,10 @@ def _composed(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     return pc.take(composed, encoded.indices)
 
 
-def string_frame(table: pa.Table, row_numbers: np.ndarray) -> pd.DataFrame:
-    """An Arrow table of text as a pandas frame of strings (missing as ``pd.NA``), indexed by Excel row number."""
+def string_frame(table: pa.Table, row_numbers: np.ndarray | None = None) -> pd.DataFrame:
+    """An Arrow table of text as a pandas frame of strings (missing as ``pd.NA``), indexed by Excel row
+    number when given (else 0..n-1)."""
     frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype() if t == pa.string() else None)
-    frame.index = pd.Index(row_numbers, name="row_number")
+    if row_numbers is not None:
+        frame.index = pd.Index(row_numbers, name="row_number")
     return frame

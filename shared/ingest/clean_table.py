@@ -313,7 +313,7 @@ class TableCleaner:
                 raise SecondPassNeeded(None) from problem
             raise
         if self._counted is not None and self.rows_in:  # the first chunk is counted already (_decide_decimals)
-            self._count(chunk)
+            self._count(chunk, result.plain_columns)
         self.rows_in += len(chunk)
         progress.advance(len(chunk))  # a terminal's "rows read" (shared.progress)
         self.unknown_categories += result.unknown_categories
@@ -345,7 +345,7 @@ class TableCleaner:
             # other one: every decision drawn from these counts is the exact count's.
             raise SecondPassNeeded(self._counted)
 
-    def _count(self, chunk: pd.DataFrame | TextChunk) -> None:
+    def _count(self, chunk: pd.DataFrame | TextChunk, plain: dict[str, str]) -> None:
         """Add what a later chunk proves to the whole file's count, skipping what cannot change a decision.
 
         A column whose first chunk proved its mark, and whose values in this chunk were all plain in
@@ -357,7 +357,6 @@ class TableCleaner:
         """
         assert self._counted is not None and self.validator is not None and self.mapping is not None
         numeric, date_formats = self._evidence_columns
-        plain = self.validator.plain_in_last_chunk
         numbers_to_count = []
         for name in numeric:
             decision = self._decisions[name]

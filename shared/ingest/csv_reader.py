@@ -35,11 +35,11 @@ import pyarrow.csv as pa_csv
 
 from shared.errors import BadInputError
 from shared.i18n import both
-from shared.ingest.cell_normalization import MISSING_SPELLINGS, normalize_cells
+from shared.ingest.cell_normalization import MISSING_SPELLINGS, normalize_cells, string_frame
 from shared.ingest.csv_dialect import SNIFF_BYTES, CsvDialect, empty_file, sample_records, sniff
 from shared.ingest.csv_row_repair import InvalidRow, RowRepair, rows_with_nul, skip_row, unclosed_quote_at_end
 from shared.ingest.row_problems import HEADER_ROW, ROW_PROBLEM_CONTROL, RowProblem
-from shared.ingest.text_chunk import TextChunk, as_string_frame
+from shared.ingest.text_chunk import TextChunk
 from shared.ingest.text_decoding import LineWiseDecoder
 
 DEFAULT_CHUNK_ROWS = 50_000
@@ -350,9 +350,7 @@ class CsvChunks:
     def __iter__(self) -> Iterator[pd.DataFrame]:
         """The rows as pandas frames of strings (missing as ``pd.NA``), indexed by Excel row number."""
         for piece in self.text_chunks():
-            frame = as_string_frame(piece.table)
-            frame.index = pd.Index(piece.row_numbers, name="row_number")
-            yield frame
+            yield string_frame(piece.table, piece.row_numbers)
 
     def column_tables(self) -> Iterator[pa.Table]:
         """The ``only_columns`` as Arrow text (unnormalized, rows unnumbered), one block at a time."""

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from shared.ingest.cell_normalization import string_frame
 from shared.ingest.row_problems import RowProblem
 
 
@@ -61,7 +62,7 @@ class TextChunk:
         table = self.table if names is None else self.table.select(list(names))
         if rows is not None:
             table = table.filter(pa.array(rows, type=pa.bool_()))
-        return as_string_frame(table)
+        return string_frame(table)
 
     @cached_property
     def null_mask(self) -> np.ndarray:
@@ -73,7 +74,3 @@ class TextChunk:
             empty &= column.is_null().to_numpy(zero_copy_only=False)
         return empty
 
-
-def as_string_frame(table: pa.Table) -> pd.DataFrame:
-    """An Arrow table of text as pandas strings (missing as ``pd.NA``), indexed 0..n-1."""
-    return table.to_pandas(types_mapper=lambda t: pd.StringDtype() if t == pa.string() else None)

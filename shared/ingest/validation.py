@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from shared.errors import BadInputError, PiiKeyError
 from shared.i18n import both
+from shared.ingest.cell_normalization import string_frame
 from shared.ingest.column_names import normalize_name
 from shared.ingest.contract import ColumnSpec, Contract
 from shared.ingest.file_evidence import (
@@ -42,7 +43,7 @@ from shared.ingest.pii import PiiHasher
 from shared.ingest.plain_columns import all_known, plain_dates, plain_numbers
 from shared.ingest.row_problems import HEADER_ROW, RowProblem
 from shared.ingest.seen_ids import SeenIds
-from shared.ingest.text_chunk import TextChunk, as_string_frame
+from shared.ingest.text_chunk import TextChunk
 
 KINDS = ("incoming", "labels", "training")
 QUARANTINE_COLUMNS = ["row_number", "column", "error_code", "message_es", "message_en"]
@@ -60,18 +61,24 @@ class ChunkResult:
     quarantine: pd.DataFrame
     unknown_categories: int = 0
     clean_row_numbers: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    # The columns every value of which was plain (shared.ingest.plain_columns): numeric column -> the
+    # one mark its values wrote, date column -> "date" (all in the first of its formats).
+    plain_columns: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def clean(self) -> pd.DataFrame:
         """The clean rows as pandas (text as strings with ``pd.NA``, numbers with NaN, dates with NaT)."""
-        return as_string_frame(self.clean_table)
+        return string_frame(self.clean_table)
 
 
 class _Rows:
-    """The chunk's rows and the first problem found in each: code, column, value as written, limit, extras."""
+    """The chunk's rows and the first problem found in each: code, column, value as written, limit, extras;
+    with the plain-column answers given for the chunk (``ahead``) and the columns found plain."""
 
-    def __init__(self, chunk: TextChunk) -> None:
+    def __init__(self, chunk: TextChunk, ahead: Mapping[tuple[str, str], object] | None = None) -> None:
         self.chunk = chunk
+        self.ahead: Mapping[tuple[str, str], object] = ahead or {}
+        self.plain: dict[str, str] = {}
         count = len(chunk)
         self.code = np.full(count, None, dtype=object)
         self.column = np.full(count, None, dtype=object)
@@ -135,10 +142,6 @@ class ChunkValidator:
     unknown_examples: dict[str, list[str]] = field(default_factory=dict)  # column -> a few of those values (masked if personal)
     matched_categories: Counter = field(default_factory=Counter)     # column -> values matched to a category written otherwise
     date_formats_used: dict[str, list[str]] = field(default_factory=dict)  # date column -> formats it is read with
-    # The last chunk's columns every value of which was plain (shared.ingest.plain_columns): numeric
-    # column -> the one mark its values wrote, date column -> "date" (all in the first of its formats).
-    plain_in_last_chunk: dict[str, str] = field(default_factory=dict)
-    _plain_ahead: Mapping[tuple[str, str], object] = field(default_factory=dict)  # this chunk's plain_answers, if given
 
     def __post_init__(self) -> None:
         self._source_stem = PurePosixPath(self.source_name).stem
@@ -200,11 +203,9 @@ class ChunkValidator:
         clean and typed, or quarantined with its first problem. ``plain``: :meth:`plain_answers` for this
         chunk, when computed ahead."""
         chunk = raw if isinstance(raw, TextChunk) else TextChunk.of(raw, first_row_number)
-        self.plain_in_last_chunk = {}
-        self._plain_ahead = plain or {}
         names = chunk.columns
         chunk = TextChunk(chunk.table.rename_columns([self.mapping.renames.get(n, n) for n in names]), chunk.row_numbers)
-        rows = _Rows(chunk)
+        rows = _Rows(chunk, plain)
         outside = [name for name in self._outside_contract if name in chunk.columns]
         if outside:
             self.masker.judge(chunk.frame(outside), outside)  # before anything of the chunk is copied for people
@@ -264,6 +265,7 @@ class ChunkValidator:
             quarantine=self._quarantine_rows(chunk, rows, unreadable),
             unknown_categories=unknown_categories,
             clean_row_numbers=row_numbers[~bad],
+            plain_columns=rows.plain,
         )
 
     def _column(self, name: str, rows: _Rows, unknown_values: dict[str, pd.Series]) -> pa.Array | pd.Series:
@@ -278,12 +280,12 @@ class ChunkValidator:
             flag(missing, required_code, name, text)
         elif not spec.nullable:
             flag(missing, "missing_value", name, text)
-        ahead = self._plain_ahead
+        ahead = rows.ahead
         if spec.type == "numeric":
             mark, by_proof = self._mark(name)
             plain = None if by_proof else (ahead[(name, mark)] if (name, mark) in ahead else plain_numbers(text, mark))
             if plain is not None:
-                self.plain_in_last_chunk[name] = mark
+                rows.plain[name] = mark
                 result: pa.Array | pd.Series = plain[0]
                 bounds_checked = plain[1]
             else:
@@ -306,7 +308,7 @@ class ChunkValidator:
             key = (name, date_formats[0])  # every date in the first format: none proves another order
             dates = ahead[key] if key in ahead else plain_dates(text, date_formats[0])
             if dates is not None:
-                self.plain_in_last_chunk[name] = "date"
+                rows.plain[name] = "date"
                 return dates
             shown = " | ".join(date_formats)
             parsed_dates = to_dates(values, date_formats)
