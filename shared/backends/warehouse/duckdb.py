@@ -147,7 +147,7 @@ class DuckDBWarehouse(SqlReads):
         delay = _LOCK_FIRST_DELAY_SECONDS
         while True:
             try:
-                return duckdb.connect(str(self._path))
+                connection = duckdb.connect(str(self._path))
             except duckdb.Error as exc:
                 if not _is_lock_conflict(exc):
                     raise _translate_duckdb_error(exc, "open", self.location) from exc
@@ -160,6 +160,21 @@ class DuckDBWarehouse(SqlReads):
                 # Jitter so that waiting processes do not retry in lockstep.
                 time.sleep(min(remaining, delay * random.uniform(0.5, 1.0)))
                 delay = min(delay * 1.6, _LOCK_MAX_DELAY_SECONDS)
+                continue
+            try:
+                # Closing the last connection checkpoints by default: the rows written since the last
+                # checkpoint are compressed again and merged into the row groups before them. Every
+                # score step paid that on top of its insert, twice (its predictions, then its batches
+                # row): 0.3-0.5 s for 200 000 predictions after a small file. Committed rows are
+                # durable in the write-ahead log either way (a large insert's row groups are already
+                # in the file; the log points to them) and the next open replays it in milliseconds;
+                # DuckDB checkpoints by itself when the log passes its checkpoint_threshold, so the
+                # merging is paid once per many writes instead of once per write.
+                connection.execute("PRAGMA disable_checkpoint_on_shutdown")
+            except BaseException:
+                connection.close()
+                raise
+            return connection
 
     @staticmethod
     def _prepare(connection: duckdb.DuckDBPyConnection) -> None:

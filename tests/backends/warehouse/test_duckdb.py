@@ -326,3 +326,41 @@ def test_closed_warehouse_refuses_work(memory_warehouse: DuckDBWarehouse) -> Non
     memory_warehouse.close()
     with pytest.raises(PermanentError, match="closed"):
         memory_warehouse.read("predictions")
+
+
+def _write_then_die(uri: str) -> None:
+    """Write a large streamed batch (a full row group and a remainder) and a small one, then die
+    the way an instance is killed: no interpreter shutdown, no checkpoint."""
+    import os
+    import signal
+
+    from shared.backends.warehouse import batch_writer
+
+    warehouse = open_warehouse(uri)
+    with batch_writer(warehouse, "predictions", "big") as writer:
+        for part in range(3):
+            writer.append(prediction_rows(50_000, tag=f"big-{part}"))
+    warehouse.write_batch("batches", sample_rows("batches"), "small")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_committed_rows_survive_a_kill_without_a_checkpoint(file_uri: str) -> None:
+    """Sessions close without checkpointing (shared.backends.warehouse.duckdb._open_file): what was
+    committed lives in the write-ahead log until DuckDB checkpoints by itself, and must survive a
+    process killed right after its writes."""
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=_write_then_die, args=(file_uri,))
+    process.start()
+    process.join(timeout=120)
+    assert process.exitcode == -9
+    path = Path(file_uri.removeprefix("duckdb://"))
+    assert Path(f"{path}.wal").exists(), "the sessions checkpointed on close: this test no longer tests the log"
+
+    warehouse = open_warehouse(file_uri)
+    predictions = warehouse.read("predictions")
+    assert len(predictions) == 150_000
+    assert predictions["row_id"].nunique() == 150_000
+    assert len(warehouse.read("batches")) == len(sample_rows("batches"))
+    # Replayed, and written on: the log goes on growing from where it was.
+    warehouse.write_batch("predictions", prediction_rows(3, tag="after"), "after")
+    assert rows_seen_by_another_process(file_uri) == 150_003
