@@ -281,14 +281,15 @@ class ShardedParquet:
 
     def write(self, table: Any) -> None:
         """Append a pyarrow Table of clean rows to the current shard."""
-        import pyarrow.parquet as pq
+        # Imported here: it loads pyarrow.parquet, which only a shard's writer needs.
+        from shared.delivery.parquet_io import clean_parquet_writer
 
         if not table.num_rows:
             return
         if self._writer is None:
             uri = self._uri()
             stream = self._upload.enter_context(services.store(uri).open_write(uri, "application/vnd.apache.parquet"))
-            self._writer = pq.ParquetWriter(stream, table.schema, compression="zstd")
+            self._writer = clean_parquet_writer(stream, table)
         self._writer.write_table(table)
         self.rows_in_shard += table.num_rows
 

@@ -1,4 +1,4 @@
-"""Read Parquet objects from any store.
+"""Read Parquet objects from any store, and write the clean step's.
 
 Parquet keeps its schema in a footer, so the reader must seek. Every store's
 ``open_read`` gives a seekable stream (S3 and GCS fetch byte ranges pinned to one
@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from shared.backends import services
@@ -25,6 +26,34 @@ from shared.backends import services
 # (68 batches of at most 16 384 rows for 1 000 000 rows, against 62 over the whole file). Forward
 # reads cost few requests: GCS's reader fetches 8 MiB a request (two windows), S3's keeps its GET open.
 STREAM_WINDOW_BYTES = 4 * 1024 * 1024
+
+
+# The clean objects are read once or twice, by the score step and the drift check, right after they
+# are written: the write is on every file's path, so it is made cheap. Measured on the bench file
+# (200 000 x 84, 41 row groups), writing and reading back: zstd with every column dictionary-encoded
+# and string statistics, 0.67 s + 0.18 s and 18.4 MB; LZ4 with dictionaries only where they pay,
+# 0.39 s + 0.13 s and 20.5 MB.
+CLEAN_PARQUET_COMPRESSION = "lz4"
+# A column is dictionary-encoded when its first chunk has at most this share of distinct values
+# (categories, flags, dates, amounts in round figures). Encoding ids, names or continuous amounts
+# builds a dictionary that Arrow throws away once it grows past its page limit: all cost, no gain.
+DICTIONARY_MAX_DISTINCT_SHARE = 0.5
+
+
+def clean_parquet_writer(stream: BinaryIO, first: pa.Table) -> pq.ParquetWriter:
+    """A writer of clean rows into ``stream``, its encodings chosen on the first table it will write.
+
+    Statistics are kept for numbers and dates (readers skip row groups by them) and not for text:
+    the minimum and maximum of free text serve no reader of ours, and cost a pass over every string.
+    """
+    rows = max(first.num_rows, 1)
+    dictionary = [
+        name for name, column in zip(first.column_names, first.columns, strict=True) if pc.count_distinct(column, mode="all").as_py() <= DICTIONARY_MAX_DISTINCT_SHARE * rows
+    ]
+    statistics = [field.name for field in first.schema if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))]
+    return pq.ParquetWriter(
+        stream, first.schema, compression=CLEAN_PARQUET_COMPRESSION, use_dictionary=dictionary or False, write_statistics=statistics or False
+    )
 
 
 def _open_stream(uri: str) -> BinaryIO:

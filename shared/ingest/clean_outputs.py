@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shared.backends import services
+from shared.delivery.parquet_io import clean_parquet_writer
 from shared.ingest.csv_output import text_writer
 from shared.ingest.spreadsheet_safety import neutralize_frame, neutralize_row
 
@@ -38,7 +39,7 @@ class CleanOutputs:
     def write_clean(self, table: pa.Table) -> None:
         if self._parquet is None:
             stream = self._clean.enter_context(services.store(self.clean_uri).open_write(self.clean_uri, PARQUET_CONTENT_TYPE))
-            self._parquet = pq.ParquetWriter(stream, table.schema, compression="zstd")
+            self._parquet = clean_parquet_writer(stream, table)
         self._parquet.write_table(table)
 
     def write_quarantine(self, rows: pd.DataFrame, columns: list[str], delimiter: str) -> None:

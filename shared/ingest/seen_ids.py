@@ -25,14 +25,25 @@ class SeenIds:
 
     def seen(self, ids: pd.Series) -> np.ndarray:
         """For each id, whether an earlier chunk already had it (missing ids: never)."""
-        codes = _hashes(ids)
-        earlier = _member(codes, self._history) | _member(codes, self._recent)
-        return earlier & ids.notna().to_numpy()
+        return self._seen(_hashes(ids), ids.notna().to_numpy())
 
     def add(self, ids: pd.Series) -> None:
+        self._add(_hashes(ids.dropna()))
+
+    def seen_then_add(self, ids: pd.Series) -> np.ndarray:
+        """:meth:`seen` for a chunk, then :meth:`add` of it: each id hashed once."""
+        codes, present = _hashes(ids), ids.notna().to_numpy()
+        earlier = self._seen(codes, present)
+        self._add(codes[present])
+        return earlier
+
+    def _seen(self, codes: np.ndarray, present: np.ndarray) -> np.ndarray:
+        return (_member(codes, self._history) | _member(codes, self._recent)) & present
+
+    def _add(self, codes: np.ndarray) -> None:
         # Sorted runs merged by numpy's stable sort (a merge of two runs, linear time); a
         # duplicate hash costs 8 bytes and changes no answer, so nothing is deduplicated.
-        self._recent = _merged(self._recent, np.sort(_hashes(ids.dropna())))
+        self._recent = _merged(self._recent, np.sort(codes))
         if len(self._recent) >= self.MERGE_AT:
             self._history = _merged(self._history, self._recent)
             self._recent = np.empty(0, dtype=np.uint64)

@@ -241,7 +241,9 @@ class ChunkValidator:
             clean[name] = self._column(name, rows, unknown_values)
         if id_column in clean:
             ids = _series(clean[id_column])
-            duplicated = self._seen_ids.seen(ids)
+            # Every id read so far, clean or not, as ids.duplicated() does inside a chunk: the
+            # outcome must not depend on where the chunk boundaries fall.
+            duplicated = self._seen_ids.seen_then_add(ids)
             if rows.has_duplicates(clean[id_column]):
                 duplicated |= ids.duplicated().to_numpy()
             flag(duplicated & ~ids.isna().to_numpy(), "duplicate_id", id_column, ids)
@@ -256,10 +258,6 @@ class ChunkValidator:
         bad = rows.bad
         self.error_counts.update(rows.code[bad].tolist())
         unknown_categories = self._count_unknown(unknown_values, bad)
-        if id_column in clean:
-            # Every id read so far, clean or not, as ids.duplicated() does inside a chunk: the
-            # outcome must not depend on where the chunk boundaries fall.
-            self._seen_ids.add(_series(clean[id_column]))
         return ChunkResult(
             clean_table=self._pseudonymized_table(clean, ~bad),
             quarantine=self._quarantine_rows(chunk, rows, unreadable),
