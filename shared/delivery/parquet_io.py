@@ -46,14 +46,18 @@ def clean_parquet_writer(stream: BinaryIO, first: pa.Table) -> pq.ParquetWriter:
     Statistics are kept for numbers and dates (readers skip row groups by them) and not for text:
     the minimum and maximum of free text serve no reader of ours, and cost a pass over every string.
     """
-    rows = max(first.num_rows, 1)
-    dictionary = [
-        name for name, column in zip(first.column_names, first.columns, strict=True) if pc.count_distinct(column, mode="all").as_py() <= DICTIONARY_MAX_DISTINCT_SHARE * rows
-    ]
+    dictionary = [name for name, column in zip(first.column_names, first.columns, strict=True) if _repeats(column, first.num_rows)]
     statistics = [field.name for field in first.schema if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))]
     return pq.ParquetWriter(
         stream, first.schema, compression=CLEAN_PARQUET_COMPRESSION, use_dictionary=dictionary or False, write_statistics=statistics or False
     )
+
+
+def _repeats(column: pa.ChunkedArray, rows: int) -> bool:
+    try:
+        return pc.count_distinct(column, mode="all").as_py() <= DICTIONARY_MAX_DISTINCT_SHARE * max(rows, 1)
+    except pa.ArrowNotImplementedError:
+        return False  # a type with no such kernel (a column of nulls only): no dictionary to gain
 
 
 def _open_stream(uri: str) -> BinaryIO:

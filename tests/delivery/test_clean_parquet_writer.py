@@ -31,7 +31,7 @@ def _written(tables: list[pa.Table]) -> bytes:
 @st.composite
 def clean_tables(draw: st.DrawFn) -> list[pa.Table]:
     names = draw(st.lists(NAMES, min_size=1, max_size=5, unique=True))
-    kinds = [draw(st.sampled_from(["text", "number", "repeated"])) for _ in names]
+    kinds = [draw(st.sampled_from(["text", "number", "repeated", "nulls", "flag", "whole", "bytes"])) for _ in names]
     chunks = []
     for rows in draw(st.lists(st.integers(0, 12), min_size=1, max_size=3)):
         columns = []
@@ -40,8 +40,16 @@ def clean_tables(draw: st.DrawFn) -> list[pa.Table]:
                 columns.append(pa.array(draw(st.lists(TEXT, min_size=rows, max_size=rows)), pa.string()))
             elif kind == "number":
                 columns.append(pa.array(draw(st.lists(NUMBER, min_size=rows, max_size=rows)), pa.float64()))
-            else:
+            elif kind == "repeated":
                 columns.append(pa.array([draw(st.sampled_from(["sí", "no"])) for _ in range(rows)], pa.string()))
+            elif kind == "nulls":
+                columns.append(pa.nulls(rows))  # a type with no count_distinct kernel
+            elif kind == "flag":
+                columns.append(pa.array(draw(st.lists(st.one_of(st.none(), st.booleans()), min_size=rows, max_size=rows)), pa.bool_()))
+            elif kind == "whole":
+                columns.append(pa.array(draw(st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), min_size=rows, max_size=rows)), pa.int64()))
+            else:
+                columns.append(pa.array(draw(st.lists(st.one_of(st.none(), st.binary(max_size=4)), min_size=rows, max_size=rows)), pa.binary()))
         chunks.append(pa.table(columns, names=names))
     return chunks
 
