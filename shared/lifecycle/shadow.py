@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from shared.backends import services
 from shared.backends.registry import CHALLENGER, CHAMPION, PREVIOUS
@@ -66,37 +67,68 @@ def challenger_for_shadow(settings: Settings, champion: LoadedModel) -> LoadedMo
         return None
 
 
-def warehouse_rows(predictions: pd.DataFrame, model: LoadedModel, *, role: str, source_uri: str, scored_at: datetime) -> pd.DataFrame:
-    """Rows of the ``predictions`` table for any task: score = P(positive), P(predicted class) or the value."""
+def warehouse_rows(predictions: pd.DataFrame, model: LoadedModel, *, role: str, source_uri: str | None, scored_at: datetime) -> pa.Table:
+    """Rows of the ``predictions`` table for any task: score = P(positive), P(predicted class) or the value.
+
+    Built as Arrow columns of the table's types (shared.backends.warehouse.frames.conform_arrow takes
+    them as they are): a pandas frame of object columns, converted cell by cell on its way to the
+    warehouse, cost 0.6 s of a 200 000-row score step; these cost a few hundredths.
+    """
     task = model_task(model)
+    count = len(predictions)
     id_column = model.contract.output_id_column
-    empty = pd.Series([None] * len(predictions), dtype="string")
-    rows = pd.DataFrame(
-        {
-            "source_uri": source_uri,
-            "row_id": predictions[id_column].astype("string").to_numpy(),
-            "score": (predictions["prediction"] if task == "regression" else predictions["score"]).astype(float).to_numpy(),
-            "label": predictions["label"].astype("string").to_numpy() if "label" in predictions else empty.to_numpy(),
-            "reason_1": predictions["reason_1"].to_numpy(),
-            "reason_2": predictions["reason_2"].to_numpy(),
-            "reason_3": predictions["reason_3"].to_numpy(),
-            "model_version": model.version,
-            "model_role": role,
-            "scored_at": scored_at,
-        }
-    )
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {
+        "source_uri": _repeated_text(source_uri, count),
+        "row_id": _text(predictions[id_column]),
+        "score": _floats(predictions["prediction"] if task == "regression" else predictions["score"]),
+        "label": _text(predictions["label"]) if "label" in predictions else pa.nulls(count, pa.string()),
+        **{f"reason_{slot}": _text(predictions[f"reason_{slot}"]) for slot in (1, 2, 3)},
+        "model_version": _repeated_text(model.version, count),
+        "model_role": _repeated_text(role, count),
+        # Arrow reads a naive time as UTC, the warehouse's rule (shared.backends.warehouse.frames).
+        "scored_at": pa.repeat(pa.scalar(scored_at, pa.timestamp("us", tz="UTC")), count),
+    }
     if task == "regression":
-        rows["prediction_low"] = predictions["prediction_low"].astype(float).to_numpy()
-        rows["prediction_high"] = predictions["prediction_high"].astype(float).to_numpy()
+        columns["prediction_low"] = _floats(predictions["prediction_low"])
+        columns["prediction_high"] = _floats(predictions["prediction_high"])
     elif task == "multiclass":
         classes = model_classes(model)
-        columns = [class_score_column(name) for name in classes]
-        values = predictions[columns].to_numpy(dtype=float) if len(predictions) else np.zeros((0, len(classes)))
-        rows["class_scores"] = [json.dumps(dict(zip(classes, map(float, row), strict=True)), ensure_ascii=False) for row in values]
-    return rows
+        names = [class_score_column(name) for name in classes]
+        values = predictions[names].to_numpy(dtype=float) if count else np.zeros((0, len(classes)))
+        columns["class_scores"] = pa.array(class_scores_json(classes, values), pa.string())
+    return pa.table(columns)
 
 
-def shadow_rows(challenger: LoadedModel | None, clean: pd.DataFrame, *, source_uri: str, scored_at: datetime, language: str) -> pd.DataFrame | None:
+def _text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A column as Arrow text, missing values NULL; other values as ``astype("string")`` writes them."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("string")
+    return pa.array(values, from_pandas=True).cast(pa.string())  # pandas keeps large_string: same text
+
+
+def _floats(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype(float).to_numpy(), pa.float64(), from_pandas=True)  # NaN is NULL, as in a frame
+
+
+def _repeated_text(value: object, count: int) -> pa.Array:
+    return pa.repeat(pa.scalar(None if value is None else str(value), pa.string()), count)
+
+
+def class_scores_json(classes: list[str], values: np.ndarray) -> list[str]:
+    """Each row's class probabilities as JSON text: ``json.dumps(dict(zip(classes, row)), ensure_ascii=False)``.
+
+    Filled into one template with ``%r`` (a float's repr is what json writes for it): 0.34 s instead of
+    0.93 for 200 000 rows of three classes. Names that are not distinct strings, and values json writes
+    otherwise (NaN, infinity), take json.dumps itself.
+    """
+    rows = values.tolist()
+    if all(isinstance(name, str) for name in classes) and len(set(classes)) == len(classes) and np.isfinite(values).all():
+        template = "{" + ", ".join(json.dumps(name, ensure_ascii=False).replace("%", "%%") + ": %r" for name in classes) + "}"
+        return [template % tuple(row) for row in rows]
+    return [json.dumps(dict(zip(classes, row, strict=True)), ensure_ascii=False) for row in rows]
+
+
+def shadow_rows(challenger: LoadedModel | None, clean: pd.DataFrame | pa.Table, *, source_uri: str | None, scored_at: datetime, language: str) -> pa.Table | None:
     """The challenger's warehouse rows for a clean batch (None without a challenger; never raises)."""
     if challenger is None:
         return None

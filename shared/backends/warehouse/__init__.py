@@ -35,7 +35,7 @@ import pandas as pd
 
 from shared.backends.warehouse.bigquery import BigQueryWarehouse
 from shared.backends.warehouse.duckdb import DuckDBWarehouse
-from shared.backends.warehouse.frames import conform_rows
+from shared.backends.warehouse.frames import Rows, conform_rows, conformed_frame
 from shared.backends.warehouse.schema import check_table
 from shared.errors import PermanentError
 
@@ -89,8 +89,9 @@ class BatchWriter(Protocol):
 
     rows_written: int
 
-    def append(self, rows: pd.DataFrame) -> int:
-        """Add ``rows`` (conformed like :meth:`Warehouse.write_batch`'s) to the batch; how many."""
+    def append(self, rows: Rows) -> int:
+        """Add ``rows`` (a pandas frame or an Arrow table, conformed like :meth:`Warehouse.write_batch`'s)
+        to the batch; how many."""
         ...
 
 
@@ -132,8 +133,11 @@ class _CollectingWriter:
         self.frames: list[pd.DataFrame] = []
         self.rows_written = 0
 
-    def append(self, rows: pd.DataFrame) -> int:
-        conform_rows(self.table, rows, self.batch_key)  # refuse a bad chunk now, as the real writers do
+    def append(self, rows: Rows) -> int:
+        if isinstance(rows, pd.DataFrame):
+            conform_rows(self.table, rows, self.batch_key)  # refuse a bad chunk now, as the real writers do
+        else:
+            rows = conformed_frame(self.table, rows, self.batch_key)  # write_batch takes frames
         self.frames.append(rows)
         self.rows_written += len(rows)
         return len(rows)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from shared.backends.warehouse.frames import conform_rows, is_missing
+from shared.backends.warehouse.frames import Rows, conform_rows, conformed_frame, is_missing
 from shared.backends.warehouse.schema import check_table, field_types, load_schema
 from shared.backends.warehouse.sql import Condition, SqlReads
 from shared.errors import DropscoreError, PermanentError, TransientError
@@ -339,8 +339,8 @@ class _BigQueryBatchWriter:
         self.rows_written = 0
         self.loads = 0
 
-    def append(self, rows: pd.DataFrame) -> int:
-        frame = conform_rows(self.table, rows, self.batch_key)
+    def append(self, rows: Rows) -> int:
+        frame = conformed_frame(self.table, rows, self.batch_key)  # load jobs take JSON rows made from frames
         if len(frame):
             self._pending.append(frame)
             self._pending_rows += len(frame)

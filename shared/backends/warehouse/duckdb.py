@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from shared.backends.warehouse.frames import arrow_schema, conform_rows
+from shared.backends.warehouse.frames import Rows, arrow_schema, conform_rows, conformed_arrow
 from shared.backends.warehouse.schema import TABLES, check_table, column_names, table_fields
 from shared.backends.warehouse.sql import Condition, SqlReads
 from shared.errors import DropscoreError, PermanentError, TransientError
@@ -35,6 +35,10 @@ DUCKDB_LOCK_WAIT_SECONDS = 30.0
 # Memory and threads DuckDB may use while replacing a streamed batch (see DuckDBWarehouse.batch_writer).
 DUCKDB_WRITE_MEMORY_LIMIT = "32MB"
 DUCKDB_WRITE_THREADS = 1
+# The staged chunks of a streamed batch. A function's /tmp counts against its memory, so the smallest
+# file: 200 000 predictions (issue 16) take 1.7 MiB with zstd, 2.5 lz4, 2.7 snappy, 4.8 uncompressed,
+# staged in 0.05-0.07 s and inserted in 0.16-0.20 s whichever (the differences are noise).
+STAGING_COMPRESSION = "zstd"
 _LOCK_FIRST_DELAY_SECONDS = 0.01
 _LOCK_MAX_DELAY_SECONDS = 0.25
 
@@ -349,19 +353,17 @@ class _DuckDBBatchWriter:
         self._schema = arrow_schema(table)
         self._writer: Any = None
 
-    def append(self, rows: pd.DataFrame) -> int:
-        import pyarrow as pa
+    def append(self, rows: Rows) -> int:
         import pyarrow.parquet as pq
 
-        frame = conform_rows(self.table, rows, self.batch_key)
-        if not len(frame):
+        arrow_table = conformed_arrow(self.table, rows, self.batch_key)
+        if not arrow_table.num_rows:
             return 0
-        arrow_table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self._schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self.path, self._schema, compression=STAGING_COMPRESSION)
         self._writer.write_table(arrow_table)
-        self.rows_written += len(frame)
-        return len(frame)
+        self.rows_written += arrow_table.num_rows
+        return arrow_table.num_rows
 
     def close(self) -> None:
         if self._writer is not None:

@@ -120,6 +120,22 @@ def test_batch_writer_falls_back_to_one_write_batch() -> None:
     assert double.written["predictions/key"]["row_id"].tolist() == ["a-0", "a-1", "b-0", "b-1", "b-2"]
 
 
+def test_batch_writer_fallback_takes_arrow_chunks_as_frames() -> None:
+    import pyarrow as pa
+
+    double = WriteBatchOnly()
+    with batch_writer(double, "predictions", "key") as writer:  # type: ignore[arg-type]
+        writer.append(prediction_rows(2, tag="a"))
+        writer.append(pa.Table.from_pandas(prediction_rows(3, tag="b"), preserve_index=False))
+        with pytest.raises(PermanentError, match="unknown columns"):
+            writer.append(pa.table({"colour": ["red"]}))
+    assert writer.rows_written == 5
+    written = double.written["predictions/key"]
+    assert isinstance(written, pd.DataFrame)
+    assert written["row_id"].tolist() == ["a-0", "a-1", "b-0", "b-1", "b-2"]
+    assert written["scored_at"].dt.tz is not None
+
+
 def test_bigquery_batch_writer_deletes_once_then_loads_in_chunks(cloud: BigQueryWarehouse, fake_client) -> None:
     with cloud.batch_writer("predictions", "gs://clean/big.parquet", rows_per_load=5) as writer:
         assert [call.kind for call in fake_client.calls] == ["query"]  # the delete comes first
