@@ -372,6 +372,10 @@ CLI: dict[str, tuple[str, str]] = {
     ),
     # -- progress bars on a terminal (shared.progress) ---------------------------------------------------------
     "progress_phase_read": ("Leyendo y validando filas", "Reading and validating rows"),
+    "progress_phase_read_again": (
+        "Leyendo otra vez: el archivo cambia de formato a mitad (decimales o fechas)",
+        "Reading again: the file changes format part way (decimal marks or dates)",
+    ),
     "progress_phase_search": ("Probando configuraciones del modelo", "Trying model configurations"),
     "progress_phase_fit": ("Entrenando el modelo final", "Training the final model"),
     "progress_phase_register": ("Registrando el modelo en MLflow", "Registering the model in MLflow"),

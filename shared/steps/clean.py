@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from shared import progress
 from shared.backends import services
 from shared.backends.registry import CHAMPION
 from shared.delivery import claims, fanout, temp_sweep
@@ -224,7 +225,10 @@ class CleanRun:
                 # was written is discarded (above) and the file read again, decided on all of it.
                 self.outputs = self.outputs_factory(self.outputs.clean_uri, self.outputs.quarantine_uri)
                 self.shard_rows = 0
-                result = self._clean(info.size, hasher, evidence=second.evidence, count_while_reading=False)
+                # A phase of its own: a terminal's "rows read" counted the first reading already, and
+                # would show the file twice as long as it is.
+                with progress.phase("read_again", unit="rows"):
+                    result = self._clean(info.size, hasher, evidence=second.evidence, count_while_reading=False)
             self._tidy(result)
             logger.info("cleaned %s: %d in, %d clean, %d quarantined", self.source_uri, result.rows_in, result.rows_clean, result.rows_quarantined)
             return result

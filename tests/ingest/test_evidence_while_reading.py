@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from shared import progress
 from shared.backends import services
 from shared.delivery.locations import DroppedFile
 from shared.delivery.parquet_io import read_parquet
@@ -159,3 +160,34 @@ def test_dates_that_look_mixed_in_the_first_chunk_only_are_decided_on_the_whole_
 )
 def test_a_late_stray_value_is_weighed_against_the_whole_file(home: Settings, monkeypatch: pytest.MonkeyPatch, rows: list[tuple[str, str]]) -> None:
     _assert_read_in_small_chunks_as_whole(home, monkeypatch, rows)
+
+
+class _CountingDisplay:
+    """A terminal's display, reduced to what it is told: the phases started and the rows each counted."""
+
+    def __init__(self) -> None:
+        self.counted: list[list] = []
+        self._open: list[list] = []
+
+    def start(self, key: str, total: int | None, unit: str) -> None:
+        entry = [key, 0]
+        self.counted.append(entry)
+        self._open.append(entry)
+
+    def advance(self, count: int) -> None:
+        self._open[-1][1] += count
+
+    def finish(self) -> None:
+        self._open.pop()
+
+
+def test_a_second_reading_counts_its_rows_apart_from_the_first(home: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal the rows read are counted live: the second reading has a phase of its own, and
+    counts the file once, instead of adding its rows to the first reading's."""
+    _in_small_chunks(monkeypatch)
+    rows = [("7", "05/07/2021")] * 80 + [("1.250", "05/07/2021"), ("1619.51", "05/07/2021")] + [("2.5", "05/07/2021")] * 40
+    display = _CountingDisplay()
+    with progress.displayed(display), progress.phase("read", unit="rows"):
+        result = _result(home, rows, "contada.csv")
+    assert result.details["whole_file_evidence"] == "second_pass"
+    assert display.counted == [["read", len(rows)], ["read_again", len(rows)]]
