@@ -24,8 +24,6 @@ import json
 import logging
 import shutil
 import tempfile
-import threading
-from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -37,6 +35,7 @@ import pyarrow as pa
 from shared.backends import services
 from shared.backends.registry import CHAMPION
 from shared.delivery.locations import dropped_file
+from shared.delivery.worker_thread import WorkerThread
 from shared.errors import ModelIntegrityError
 from shared.ingest.clean_outputs import CleanOutputs
 from shared.ingest.csv_columns import csv_bytes
@@ -82,11 +81,12 @@ class ScoringSink(CleanOutputs):
     buffered up to a batch, scored with the champion and written to the predictions CSV, which
     appears whole when the run ends, or not at all if it fails (``ObjectStore.open_write``).
 
-    Batches are scored in a thread of their own while the clean step validates the next chunks: most
-    of a batch's scoring (LightGBM's predict, Arrow's kernels, the file write) runs outside the GIL,
-    on the second core. At most one batch waits while one is scored, so memory stays flat; what fails
-    in that thread (a model that does not load, a write) is raised in the clean step's thread at its
-    next batch or at the end, and the predictions file is then dropped like any failed run's.
+    Batches are scored in a thread of their own (shared.delivery.worker_thread) while the clean step
+    validates the next chunks: most of a batch's scoring (LightGBM's predict, Arrow's kernels, the file
+    write) runs outside the GIL, on the second core. At most one batch waits while one is scored, so
+    memory stays flat; what fails in that thread (a model that does not load, a write) is raised in the
+    clean step's thread at its next batch or at the end, and the predictions file is then dropped like
+    any failed run's.
     """
 
     def __init__(self, clean_uri: str, quarantine_uri: str, *, predictions_uri: str, model: Future[LoadedModel], language: str) -> None:
@@ -105,9 +105,7 @@ class ScoringSink(CleanOutputs):
         self._decimal = "."
         self._date_format = ""
         # The scoring thread, started with the first batch; a batch that fails stops the ones after it.
-        self._scorer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dropscore-score")
-        self._in_flight: deque[Future[None]] = deque()
-        self._stopped = threading.Event()
+        self._scorer = WorkerThread("dropscore-score", in_flight=BATCHES_IN_FLIGHT)
         self.rows_scored = 0
         self.model_version: str | None = None
 
@@ -132,23 +130,7 @@ class ScoringSink(CleanOutputs):
             return
         table = pa.concat_tables(self._pending)  # no copy: the chunks are the clean step's
         self._pending, self._pending_rows = [], 0
-        while self._in_flight and (self._in_flight[0].done() or len(self._in_flight) >= BATCHES_IN_FLIGHT):
-            self._in_flight.popleft().result()  # the scoring thread's error, raised here
-        self._in_flight.append(self._scorer.submit(self._score, table))
-
-    def _finish_scoring(self) -> None:
-        """Wait for every batch handed over; the first error among them is raised."""
-        try:
-            while self._in_flight:
-                self._in_flight.popleft().result()
-        finally:
-            self._stop_scoring()
-
-    def _stop_scoring(self) -> None:
-        """No batch starts any more; the one being scored ends (a batch takes well under a second)."""
-        self._stopped.set()
-        self._in_flight.clear()
-        self._scorer.shutdown(wait=True, cancel_futures=True)
+        self._scorer.submit(self._score, table)  # the scoring thread's error, raised here
 
     def _open(self, model: LoadedModel) -> None:
         self._delimiter, self._decimal = predictions_dialect(self._details)  # the contract's locale, else as the file came
@@ -163,8 +145,6 @@ class ScoringSink(CleanOutputs):
 
     def _score(self, table: pa.Table) -> None:
         """One batch, in the scoring thread: scored, its rows appended to the predictions CSV."""
-        if self._stopped.is_set():
-            return
         try:
             from shared.model.scoring import score_batch
 
@@ -178,9 +158,6 @@ class ScoringSink(CleanOutputs):
             extra = table.select([name for name in (*self._columns, SOURCE_ROW_COLUMN) if name in table.column_names and name not in predictions.columns])
             self._stream.write(csv_bytes(predictions, extra.to_pandas(), self._columns, self._delimiter, self._decimal, self._date_format))
             self.rows_scored += len(predictions)
-        except BaseException:
-            self._stopped.set()  # the batches after a failed one are not scored
-            raise
         finally:
             del table
             # As the score step does after each batch: Arrow's pool keeps pages NumPy and LightGBM cannot reuse.
@@ -189,7 +166,7 @@ class ScoringSink(CleanOutputs):
     def publish_clean(self) -> str | None:
         """Score what is left and finish the predictions file (None: no clean row, no file)."""
         self._submit_pending()
-        self._finish_scoring()
+        self._scorer.finish()  # every batch handed over, scored and written; the first error raised
         if self._stream is None:
             return None
         self._predictions.close()
@@ -197,7 +174,7 @@ class ScoringSink(CleanOutputs):
 
     def discard(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
         self._pending = []
-        self._stop_scoring()  # before the file is dropped: nothing writes to it any more
+        self._scorer.stop()  # before the file is dropped: nothing writes to it any more
         self._predictions.__exit__(exc_type, exc, traceback)
         super().discard(exc_type, exc, traceback)
 

@@ -60,8 +60,8 @@ def test_many_batches_write_the_file_one_batch_writes(
 
     def watched(self: direct_scoring.ScoringSink) -> None:
         real_submit(self)
-        in_flight.append(len(self._in_flight))
-        if len(self._in_flight) >= direct_scoring.BATCHES_IN_FLIGHT:
+        in_flight.append(self._scorer.waiting)
+        if self._scorer.waiting >= direct_scoring.BATCHES_IN_FLIGHT:
             queue_full.set()
 
     def held_back(*args: Any, **kwargs: Any) -> Any:
