@@ -25,7 +25,7 @@ import pyarrow as pa
 from shared import progress
 from shared.backends import services
 from shared.backends.registry import CHAMPION
-from shared.backends.warehouse import BatchWriter, batch_writer
+from shared.backends.warehouse import BatchWriter, batch_writer, one_connection
 from shared.delivery import claims, fanout, lineage, temp_sweep
 from shared.delivery.claims import ClaimKey
 from shared.delivery.locations import DroppedFile, locate
@@ -131,40 +131,36 @@ def _score_incoming(settings: Settings, clean_uri: str, dropped: DroppedFile) ->
     # replaces, never duplicates; another upload of the same name keeps the earlier rows.
     source_generation = str(details.get("generation") or "") or None
     key = lineage.batch_key(clean_uri, source_generation)
-    with batch_writer(warehouse, "predictions", key) as rows_out, progress.phase("score", unit="rows"):
-        rows_scored = _write_predictions(
-            settings, clean_uri, target.uri, rows_out, model=model, challenger=challenger, header=target.header,
-            details=details, source_uri=source_uri, scored_at=scored_at,
-        )
-    if target.shard is None:
-        counts = {k: manifest.get(k) for k in ("rows_in", "rows_clean", "rows_quarantined")}
-        counts["unknown_categories"] = int(details.get("unknown_categories") or 0)
-    else:
-        # One batches row per shard with its clean rows; the file's quarantined rows get a row of
-        # their own when the file is assembled (shared.delivery.fanout), so sums over a file still add up.
-        counts = {"rows_in": rows_scored, "rows_clean": rows_scored, "rows_quarantined": 0, "unknown_categories": 0}
-    warehouse.write_batch(
-        "batches",
-        pd.DataFrame(
-            [
-                {
-                    "kind": dropped.kind,
-                    "source_uri": manifest.get("source_uri"),
-                    "clean_uri": clean_uri,
-                    "predictions_uri": predictions_uri,
-                    "quarantine_uri": manifest.get("quarantine_uri"),
-                    **counts,
-                    "rows_scored": rows_scored,
-                    "model_version": model.version,
-                    "status": "scored",
-                    "processed_at": scored_at,
-                    "source_generation": source_generation,
-                }
-            ]
-        ),
-        batch_key=key,
-    )
-    lineage.supersede_earlier_uploads(warehouse, manifest.get("source_uri"), source_generation, key)
+    # The DuckDB file is opened once for the predictions' replace, this batch's row and the earlier
+    # upload's (not once each: every open replays the write-ahead log), at the replace, not before.
+    with one_connection(warehouse):
+        with batch_writer(warehouse, "predictions", key) as rows_out, progress.phase("score", unit="rows"):
+            rows_scored = _write_predictions(
+                settings, clean_uri, target.uri, rows_out, model=model, challenger=challenger, header=target.header,
+                details=details, source_uri=source_uri, scored_at=scored_at,
+            )
+        if target.shard is None:
+            counts = {k: manifest.get(k) for k in ("rows_in", "rows_clean", "rows_quarantined")}
+            counts["unknown_categories"] = int(details.get("unknown_categories") or 0)
+        else:
+            # One batches row per shard with its clean rows; the file's quarantined rows get a row of
+            # their own when the file is assembled (shared.delivery.fanout), so sums over a file still add up.
+            counts = {"rows_in": rows_scored, "rows_clean": rows_scored, "rows_quarantined": 0, "unknown_categories": 0}
+        batch_row = {
+            "kind": dropped.kind,
+            "source_uri": manifest.get("source_uri"),
+            "clean_uri": clean_uri,
+            "predictions_uri": predictions_uri,
+            "quarantine_uri": manifest.get("quarantine_uri"),
+            **counts,
+            "rows_scored": rows_scored,
+            "model_version": model.version,
+            "status": "scored",
+            "processed_at": scored_at,
+            "source_generation": source_generation,
+        }
+        warehouse.write_batch("batches", pd.DataFrame([batch_row]), batch_key=key)
+        lineage.supersede_earlier_uploads(warehouse, manifest.get("source_uri"), source_generation, key)
     temp_sweep.sweep_beside([target.uri, predictions_uri])  # temp files killed runs left beside ours
     if target.shard is not None:
         assembly = fanout.shard_scored(settings, target, rows_scored=rows_scored, clean_uri=clean_uri)

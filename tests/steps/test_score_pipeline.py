@@ -148,3 +148,29 @@ def test_a_failure_while_scoring_stops_the_writing_thread_and_leaves_nothing(
 
     assert len(written) <= 5  # what was handed over before the failure, at most; then the thread stopped
     _assert_nothing_of_the_upload(champion_home, clean_uri)
+
+
+def test_the_score_step_opens_the_warehouse_file_once(champion_home: Settings, synthetic_files: SyntheticFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.backends.warehouse.duckdb import DuckDBWarehouse
+
+    month = synthetic_files.months[1]
+    first = score_object(champion_home, _cleaned(champion_home, month))
+    second_clean = _cleaned(champion_home, month)  # the same name dropped again: its rows supersede the first upload's
+    opened: list[int] = []
+    real = DuckDBWarehouse._open_file
+
+    def counted(self: DuckDBWarehouse) -> Any:
+        opened.append(1)
+        return real(self)
+
+    monkeypatch.setattr(DuckDBWarehouse, "_open_file", counted)
+    second = score_object(champion_home, second_clean)
+
+    # The predictions' replace, the batches row, the earlier upload's row read and marked: one open, not four.
+    assert len(opened) == 1
+    assert first.clean_uri == second.clean_uri  # one clean object, two uploads (generations) of it
+    batches = services.warehouse(champion_home).read("batches", where={"clean_uri": second.clean_uri})  # oldest first
+    first_key, second_key = batches["batch_key"].tolist()
+    assert batches["superseded_by"].tolist()[0] == second_key and pd.isna(batches["superseded_by"].tolist()[1])
+    assert len(services.warehouse(champion_home).read("predictions", where={"batch_key": second_key})) == MONTH_ROWS
+    assert len(services.warehouse(champion_home).read("predictions", where={"batch_key": first_key})) == MONTH_ROWS  # kept, for history

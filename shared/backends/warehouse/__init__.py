@@ -127,6 +127,22 @@ def batch_writer(warehouse: Warehouse, table: str, batch_key: str) -> Iterator[B
     warehouse.write_batch(table, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), batch_key)
 
 
+@contextmanager
+def one_connection(warehouse: Warehouse) -> Iterator[None]:
+    """The warehouse operations of this block (in this thread) share one connection where the backend
+    opens one per operation: DuckDB opens its file once, at the first of them, instead of once each
+    (:meth:`DuckDBWarehouse.kept_open`). Elsewhere (BigQuery, a test double) nothing changes.
+
+    For a few operations in a row: the DuckDB file stays locked from the first to the end of the block.
+    """
+    keep = getattr(warehouse, "kept_open", None)
+    if keep is None:
+        yield
+        return
+    with keep():
+        yield
+
+
 class _CollectingWriter:
     def __init__(self, table: str, batch_key: str) -> None:
         self.table, self.batch_key = table, batch_key

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -117,6 +117,7 @@ class DuckDBWarehouse(SqlReads):
         self._lock_wait_seconds = lock_wait_seconds
         self._memory_connection: duckdb.DuckDBPyConnection | None = None
         self._memory_lock = threading.Lock()
+        self._kept = threading.local()  # .session: this thread's kept_open block, if any
         self._closed = False
 
     @property
@@ -223,6 +224,7 @@ class DuckDBWarehouse(SqlReads):
 
         if self._closed:
             raise PermanentError(f"{self!r} is closed")
+        kept: _KeptSession | None = None
         try:
             if self._in_memory:
                 with self._memory_lock:
@@ -232,6 +234,10 @@ class DuckDBWarehouse(SqlReads):
                     yield self._memory_connection
                 return
             assert self._path is not None
+            kept = getattr(self._kept, "session", None)
+            if kept is not None:  # inside this thread's kept_open block: its one connection
+                yield kept.connection(self)
+                return
             with _path_lock(self._path):
                 connection = self._open_file()
                 try:
@@ -240,7 +246,29 @@ class DuckDBWarehouse(SqlReads):
                 finally:
                     connection.close()
         except duckdb.Error as exc:
+            if kept is not None:
+                kept.close()  # a connection an error went through is not trusted again: the next use reopens
             raise _translate_duckdb_error(exc, action, self.location) from exc
+
+    @contextmanager
+    def kept_open(self) -> Iterator[None]:
+        """This thread's reads and writes inside the block share one connection to the file, opened at the
+        first of them and closed when the block ends (see :func:`shared.backends.warehouse.one_connection`).
+
+        Every open replays the write-ahead log and checks the tables: 0.02-0.06 s each, four times in
+        a score step's last writes (its predictions, its batches row, the earlier upload's batches row
+        read and marked). The file stays locked from the first use to the end of the block, so a block
+        should hold a few writes in a row, not work between them. Other threads wait for the block.
+        """
+        if self._in_memory or getattr(self._kept, "session", None) is not None:
+            yield  # one connection already (in memory), or an outer block keeps it
+            return
+        self._kept.session = _KeptSession()
+        try:
+            yield
+        finally:
+            session, self._kept.session = self._kept.session, None
+            session.close()
 
     # -- the protocol
 
@@ -297,8 +325,9 @@ class DuckDBWarehouse(SqlReads):
                     # predictions, measured: +213 MiB uncapped, +109 at 128 MB on 2 threads, +70 at
                     # 32 MB on one; five million rows at 32 MB on one thread: +76 MiB in 4.4 s (128 MB,
                     # 2 threads: +131 MiB, 5.5 s). This replace came last in the score step, on top of
-                    # the batches' memory, and was its peak. The connection closes after this write,
-                    # so the settings go with it; an in-memory database is not capped.
+                    # the batches' memory, and was its peak. The connection closes after this write
+                    # (or after the few small writes of a kept_open block that follow it), so the
+                    # settings go with it; an in-memory database is not capped.
                     connection.execute(f"SET memory_limit = '{DUCKDB_WRITE_MEMORY_LIMIT}'")
                     connection.execute(f"SET threads = {DUCKDB_WRITE_THREADS}")
                 connection.begin()
@@ -342,6 +371,32 @@ class DuckDBWarehouse(SqlReads):
             if self._memory_connection is not None:
                 self._memory_connection.close()
                 self._memory_connection = None
+
+
+class _KeptSession:
+    """The connection of a kept_open block: opened (under the file's thread lock) at its first use."""
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._connection: duckdb.DuckDBPyConnection | None = None
+
+    def connection(self, warehouse: DuckDBWarehouse) -> duckdb.DuckDBPyConnection:
+        if self._connection is None:
+            assert warehouse._path is not None
+            try:
+                self._stack.enter_context(_path_lock(warehouse._path))  # other threads wait until the block ends
+                connection = warehouse._open_file()
+                self._stack.callback(connection.close)
+                warehouse._prepare(connection)
+            except BaseException:
+                self.close()  # the lock too: the next use starts again
+                raise
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        self._connection = None
+        self._stack.close()  # the connection closed, then the lock released
 
 
 class _DuckDBBatchWriter:
