@@ -69,10 +69,14 @@ def test_many_batches_write_what_one_batch_writes(champion_home: Settings, synth
 
     real_csv_bytes = score_step.csv_bytes
 
+    writing_threads: set[str] = set()
+
     def held_back(*args: Any, **kwargs: Any) -> bytes:
+        writing_threads.add(threading.current_thread().name)
         queue_full.wait(timeout=30)  # the first writes wait until the scoring has filled the queue
         return real_csv_bytes(*args, **kwargs)
 
+    monkeypatch.setattr(score_step, "BATCHES_IN_FLIGHT", 2)  # a deeper queue than the default: several batches wait
     monkeypatch.setattr(score_step, "WorkerThread", Watched)
     monkeypatch.setattr(score_step, "csv_bytes", held_back)
     monkeypatch.setattr(score_step, "PARQUET_BATCH_ROWS", BATCH_ROWS)
@@ -84,7 +88,8 @@ def test_many_batches_write_what_one_batch_writes(champion_home: Settings, synth
     key, batched_rows = _predictions(champion_home, batched.clean_uri)
     assert key and len(batched_rows) == MONTH_ROWS
     pd.testing.assert_frame_equal(batched_rows, whole_rows)
-    assert len(waiting) >= MONTH_ROWS // BATCH_ROWS and max(waiting) == score_step.BATCHES_IN_FLIGHT  # overlapped, and bounded
+    assert len(waiting) >= MONTH_ROWS // BATCH_ROWS and max(waiting) == 2  # overlapped, and bounded
+    assert writing_threads == {"dropscore-write_0"}  # written in the writing thread, never the scoring one
     assert not _writing_threads()
 
 
