@@ -128,14 +128,16 @@ def class_scores_json(classes: list[str], values: np.ndarray) -> list[str]:
     return [json.dumps(dict(zip(classes, row, strict=True)), ensure_ascii=False) for row in rows]
 
 
-def shadow_rows(challenger: LoadedModel | None, clean: pd.DataFrame | pa.Table, *, source_uri: str | None, scored_at: datetime, language: str) -> pa.Table | None:
+def shadow_rows(
+    challenger: LoadedModel | None, clean: pd.DataFrame | pa.Table, *, source_uri: str | None, scored_at: datetime, language: str, num_threads: int = 1
+) -> pa.Table | None:
     """The challenger's warehouse rows for a clean batch (None without a challenger; never raises)."""
     if challenger is None:
         return None
     from shared.model.scoring import score_batch
 
     try:
-        predictions = score_batch(challenger, clean, language=language, with_reasons=False)
+        predictions = score_batch(challenger, clean, language=language, with_reasons=False, num_threads=num_threads)
         return warehouse_rows(predictions, challenger, role=CHALLENGER, source_uri=source_uri, scored_at=scored_at)
     except Exception as exc:
         if isinstance(as_dropscore_error(exc), TransientError):

@@ -163,7 +163,7 @@ class PathAttribution:
         booster._dropscore_attribution = attribution  # type: ignore[attr-defined]
         return attribution
 
-    def leaves(self, booster: lgb.Booster, numeric: np.ndarray) -> np.ndarray:
+    def leaves(self, booster: lgb.Booster, numeric: np.ndarray, *, num_threads: int = NUM_THREADS) -> np.ndarray:
         """Global leaf index of every row in every tree (one pass of LightGBM, like a prediction).
 
         Asked of LightGBM a slice of rows at a time (see ROWS_PER_SLICE), since it hands them back
@@ -173,7 +173,7 @@ class PathAttribution:
         index_type = np.int32 if len(self.leaf_value) <= np.iinfo(np.int32).max else np.int64
         out = np.empty((0, len(self.leaf_offset)), dtype=index_type)  # no rows: LightGBM refuses to predict
         for start in range(0, len(numeric), ROWS_PER_SLICE):
-            leaves = booster.predict(numeric[start : start + ROWS_PER_SLICE], pred_leaf=True, num_threads=NUM_THREADS)
+            leaves = booster.predict(numeric[start : start + ROWS_PER_SLICE], pred_leaf=True, num_threads=num_threads)
             leaves = leaves.reshape(len(leaves), -1)  # one column per tree it used (best_iteration may stop early)
             if start == 0:
                 out = np.empty((len(numeric), leaves.shape[1]), dtype=index_type)
@@ -327,7 +327,9 @@ def _typed_columns(model: LoadedModel) -> pd.DataFrame:
 # -- scoring -------------------------------------------------------------------------------------------
 
 
-def score_batch(model: LoadedModel, clean: pd.DataFrame | pa.Table, *, language: str = "es", with_reasons: bool = True) -> pd.DataFrame:
+def score_batch(
+    model: LoadedModel, clean: pd.DataFrame | pa.Table, *, language: str = "es", with_reasons: bool = True, num_threads: int = NUM_THREADS
+) -> pd.DataFrame:
     """Predictions in the documented column order for the model's task, then passthrough columns.
 
     binary: id, score, label, reason_1..3, model_version; multiclass: id, score (probability of the
@@ -336,6 +338,7 @@ def score_batch(model: LoadedModel, clean: pd.DataFrame | pa.Table, *, language:
 
     ``clean``: a pandas frame, or the Arrow table of clean rows (the clean Parquet's schema), of which
     only the id and passthrough columns become pandas: the features are read from Arrow directly.
+    ``num_threads``: LightGBM's (shared.backends.lightgbm_runtime); the numbers do not depend on it.
     """
     contract = model.contract
     task = model_task(model)
@@ -348,10 +351,10 @@ def score_batch(model: LoadedModel, clean: pd.DataFrame | pa.Table, *, language:
     if len(numeric) and with_reasons:
         # One pass of LightGBM gives every row's leaves: the score and the reasons both come from them.
         attribution = PathAttribution.of(model.booster)
-        global_leaves = attribution.leaves(model.booster, numeric)
+        global_leaves = attribution.leaves(model.booster, numeric, num_threads=num_threads)
         raw = attribution.predictions(global_leaves)
     elif len(numeric):
-        raw = model.booster.predict(numeric, num_threads=NUM_THREADS)
+        raw = model.booster.predict(numeric, num_threads=num_threads)
     id_column = contract.output_id_column
     out = pd.DataFrame({id_column: clean[id_column].astype("string").to_numpy() if id_column in clean else pd.array(range(len(clean)), dtype="string")})
     predicted_class = None

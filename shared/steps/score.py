@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from shared import progress
 from shared.backends import services
+from shared.backends.lightgbm_runtime import threads_for_one_step
 from shared.backends.registry import CHAMPION
 from shared.backends.warehouse import BatchWriter, batch_writer, one_connection
 from shared.delivery import claims, fanout, lineage, temp_sweep
@@ -249,12 +250,14 @@ def _write_predictions(
             csv.writer(line, delimiter=delimiter).writerow(header_row(columns))
             stream.write(line.getvalue().encode("utf-8-sig"))
 
+        threads = threads_for_one_step()  # the instance is this event's: LightGBM may take the CPUs it has
+
         def score(batch: pa.RecordBatch) -> tuple[pd.DataFrame, pa.Table | None, pa.Table]:
             # In this thread: the features and LightGBM's predict, mostly outside the GIL. A function, so
             # that the batch's frames are gone when the writing thread is done with them.
             clean = pa.Table.from_batches([batch])  # scored as Arrow, as `dropscore score` does (shared.model.scoring)
-            predictions = score_batch(model, clean, language=settings.language)
-            shadow = shadow_rows(challenger, clean, source_uri=source_uri, scored_at=scored_at, language=settings.language)
+            predictions = score_batch(model, clean, language=settings.language, num_threads=threads)
+            shadow = shadow_rows(challenger, clean, source_uri=source_uri, scored_at=scored_at, language=settings.language, num_threads=threads)
             # Only the columns the CSV copies from the clean rows (source_row, passthrough) go on.
             copied = [name for name in (*columns, SOURCE_ROW_COLUMN) if name in clean.column_names and name not in predictions.columns]
             return predictions, shadow, clean.select(copied)

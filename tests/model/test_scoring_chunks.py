@@ -81,3 +81,14 @@ def test_score_batch_is_the_same_whatever_the_slice(case: str, request: pytest.F
     sliced = score_batch(loaded, batch)
     pd.testing.assert_frame_equal(sliced, whole, check_exact=True)
     assert whole["reason_1"].notna().all()
+
+
+@pytest.mark.parametrize("case", ["binary", "multiclass"])
+@pytest.mark.parametrize("reasons", [True, False])
+def test_score_batch_is_the_same_on_two_threads(case: str, reasons: bool, request: pytest.FixtureRequest) -> None:
+    """The score function predicts on the CPUs its instance has (lightgbm_runtime.threads_for_one_step):
+    each row is still computed on its own, so the numbers do not move."""
+    _, loaded, batch = request.getfixturevalue(case)
+    one = score_batch(loaded, batch, with_reasons=reasons, num_threads=1)
+    two = score_batch(loaded, batch, with_reasons=reasons, num_threads=2)
+    pd.testing.assert_frame_equal(two, one, check_exact=True)
