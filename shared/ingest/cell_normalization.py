@@ -32,9 +32,12 @@ MISSING_SPELLINGS: list[str] = _MISSING_TOKENS_ARRAY.to_pylist()
 # separators 0x1C-0x1F Unicode counts as white space) and any byte of a multi-byte character,
 # since Unicode spaces (no-break, em, ideographic...) are all multi-byte. A value starting or
 # ending otherwise needs no trimming.
+_ASCII_SPACES = bytes([9, 10, 11, 12, 13, 28, 29, 30, 31, 32])
 _MAY_PAD = np.zeros(256, dtype=bool)
-_MAY_PAD[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_MAY_PAD[list(_ASCII_SPACES)] = True
 _MAY_PAD[0x80:] = True
+# Every byte but those spaces: what bytes.translate deletes to find whether a column holds a space at all.
+_NOT_SPACES = bytes(sorted(set(range(256)) - set(_ASCII_SPACES)))
 
 
 def normalize_cells(table: pa.Table, *, tokens_already_null: bool = False) -> pa.Table:
@@ -74,12 +77,19 @@ def _padding_and_ascii(text: pa.Array) -> tuple[bool, bool]:
     if count == 0 or data_buffer is None:
         return False, True
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=count + 1, offset=text.offset * 4)
-    data = np.frombuffer(data_buffer, dtype=np.uint8)
     first, last = int(offsets[0]), int(offsets[-1])
     if last == first:
         return False, True
+    # Most columns (numbers, codes, dates) hold no space and no byte over 127 anywhere: two scans of
+    # the bytes in C say so, without gathering every value's first and last byte (0.17 -> 0.04 s for
+    # the 16.8 million cells of the bench file).
+    written = memoryview(data_buffer)[first:last].tobytes()
+    ascii_only = written.isascii()
+    if ascii_only and not written.translate(None, _NOT_SPACES):
+        return False, True
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
     edges = np.concatenate((np.minimum(offsets[:-1], last - 1), np.maximum(offsets[1:] - 1, first)))
-    return bool(_MAY_PAD[data[edges]].any()), bool(data[first:last].max() < 0x80)
+    return bool(_MAY_PAD[data[edges]].any()), ascii_only
 
 
 def _composed(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:

@@ -65,3 +65,17 @@ def test_tokens_the_parser_nulled_are_not_looked_for_again_unless_trimmed(cells:
 
     parsed = pa.table({"c": pa.array([None if c in MISSING_SPELLINGS else c for c in cells], pa.string())})
     assert normalize_cells(parsed, tokens_already_null=True).equals(_every_step_on_every_column(pa.table({"c": pa.array(cells, pa.string())})))
+
+
+@given(
+    cells=st.lists(st.one_of(st.none(), st.builds(lambda a, b, c: a + b + c, st.sampled_from(EDGES), st.sampled_from(CORES), st.sampled_from(EDGES))), min_size=1, max_size=10),
+    bounds=st.tuples(st.integers(0, 10), st.integers(0, 10)),
+)
+def test_a_slice_of_a_longer_column_is_normalized_as_the_same_cells_alone(cells: list[str | None], bounds: tuple[int, int]) -> None:
+    """A chunk's column may be a slice of the parser's buffers: only its own bytes decide (the values
+    around it may hold the spaces or accents it does not)."""
+    start, length = min(bounds), abs(bounds[1] - bounds[0])
+    whole = pa.array(cells, pa.string())
+    sliced = pa.table({"c": whole.slice(start, length)})
+    alone = pa.table({"c": pa.array(cells[start : start + length], pa.string())})
+    assert normalize_cells(sliced).equals(_every_step_on_every_column(alone))
