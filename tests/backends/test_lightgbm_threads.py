@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from shared.backends import lightgbm_runtime
-from shared.backends.lightgbm_runtime import MAX_STEP_THREADS, cgroup_cpu_quota, threads_for_one_step, usable_cpus
+from shared.backends.lightgbm_runtime import (
+    MAX_STEP_THREADS,
+    cgroup_cpu_quota,
+    threads_for_one_step,
+    usable_cpus,
+)
 
 
 def _cgroup(root: Path, files: dict[str, str]) -> Path:
