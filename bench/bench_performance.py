@@ -574,10 +574,10 @@ def git_commit() -> str | None:
 def compile_product() -> None:
     """The product's bytecode, written before anything is measured.
 
-    pip compiles a package's modules when it installs it, and a Cloud Function's build does too; a
-    checkout run where PYTHONDONTWRITEBYTECODE is set (some CI images and sandboxes set it) never
-    writes its own, so every measured process compiled each module edited since the last write:
-    0.2 s of a 3 s `dropscore score` measured with py-spy, time MLflow's installed modules never pay.
+    pip compiles a package's modules when it installs it (MLflow's, here); a checkout run where
+    PYTHONDONTWRITEBYTECODE is set (some CI images and sandboxes set it) never writes its own, so
+    every measured process compiled each module edited since the last write: 0.2 s of a 3 s
+    `dropscore score` measured with py-spy, time an installed package never pays.
     """
     for folder in ("shared", "functions", "bench"):
         compileall.compile_dir(str(common.ROOT / folder), quiet=1, workers=1)
