@@ -44,7 +44,8 @@ def threads_for_one_step() -> int:
     """LightGBM threads for a step that has the process to itself: the CPUs it may use, at most two.
 
     A Cloud Function's instance may see every core of its host while its CPU quota is one (2 GiB of
-    memory buys one vCPU): the quota counts, not the cores, or two threads would spin against each other.
+    memory buys one vCPU, 4 GiB two: https://cloud.google.com/functions/docs/configuring/memory): the
+    quota counts, not the cores, or two threads would spin against each other.
     """
     return max(1, min(MAX_STEP_THREADS, usable_cpus()))
 
