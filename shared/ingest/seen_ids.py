@@ -23,30 +23,18 @@ class SeenIds:
         self._history = np.empty(0, dtype=np.uint64)
         self._recent = np.empty(0, dtype=np.uint64)
 
-    def seen(self, ids: pd.Series) -> np.ndarray:
-        """For each id, whether an earlier chunk already had it (missing ids: never)."""
-        return self._seen(_hashes(ids), ids.notna().to_numpy())
-
-    def add(self, ids: pd.Series) -> None:
-        self._add(_hashes(ids.dropna()))
-
     def seen_then_add(self, ids: pd.Series) -> np.ndarray:
-        """:meth:`seen` for a chunk, then :meth:`add` of it: each id hashed once."""
+        """For each id of a chunk, whether an earlier chunk already had it (missing ids: never); then
+        the chunk's ids are remembered. Each id is hashed once."""
         codes, present = _hashes(ids), ids.notna().to_numpy()
-        earlier = self._seen(codes, present)
-        self._add(codes[present])
-        return earlier
-
-    def _seen(self, codes: np.ndarray, present: np.ndarray) -> np.ndarray:
-        return (_member(codes, self._history) | _member(codes, self._recent)) & present
-
-    def _add(self, codes: np.ndarray) -> None:
+        earlier = (_member(codes, self._history) | _member(codes, self._recent)) & present
         # Sorted runs merged by numpy's stable sort (a merge of two runs, linear time); a
         # duplicate hash costs 8 bytes and changes no answer, so nothing is deduplicated.
-        self._recent = _merged(self._recent, np.sort(codes))
+        self._recent = _merged(self._recent, np.sort(codes[present]))
         if len(self._recent) >= self.MERGE_AT:
             self._history = _merged(self._history, self._recent)
             self._recent = np.empty(0, dtype=np.uint64)
+        return earlier
 
 
 def _merged(first: np.ndarray, second: np.ndarray) -> np.ndarray:
